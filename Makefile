@@ -1,0 +1,47 @@
+# cs-report: the two commands of the README, and the set-up they need.
+#   make report   build, then run the monthly job on the shipped sample
+#   make test     build and run every test
+# Both fetch DuckDB's official prebuilt library (1.5.6) on first use; the
+# build links to it with an rpath, so the binary needs no LD_LIBRARY_PATH.
+
+DUCKDB_VERSION   := 1.5.6
+DUCKDB_NPM       := @duckdb/node-bindings-linux-x64@$(DUCKDB_VERSION)-r.1
+CACHE            ?= $(HOME)/.cache/cs-report
+DUCKDB_LIB_DIR   ?= $(CACHE)/duckdb-$(DUCKDB_VERSION)
+CARGO_TARGET_DIR ?= $(CACHE)/target
+SAMPLE_PERIOD    ?= 2026-10
+BIN              := $(CARGO_TARGET_DIR)/release/cs-report
+
+export DUCKDB_LIB_DIR CARGO_TARGET_DIR
+
+.PHONY: report test build duckdb sample bench clean
+
+report: build
+	$(BIN) run --config config/cs-report.yaml --period $(SAMPLE_PERIOD)
+
+test: duckdb
+	cargo test --release --locked
+
+build: duckdb
+	cargo build --release --locked
+
+# The prebuilt libduckdb.so ships inside DuckDB's npm package for Node.
+duckdb: $(DUCKDB_LIB_DIR)/libduckdb.so
+
+$(DUCKDB_LIB_DIR)/libduckdb.so:
+	@mkdir -p $(DUCKDB_LIB_DIR)
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent $(DUCKDB_NPM) >/dev/null \
+	  && tar xzf *.tgz package/libduckdb.so && mv package/libduckdb.so $(DUCKDB_LIB_DIR)/ \
+	  && rm -rf $$tmp
+	@echo "DuckDB $(DUCKDB_VERSION) library in $(DUCKDB_LIB_DIR)"
+
+# Regenerate the shipped sample (deterministic: same seed, same files).
+sample: build
+	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_PERIOD) --months 24
+
+# The benchmark of bench/README.md: 50,000 customers, 5M+ usage events.
+bench: build
+	bash bench/run.sh
+
+clean:
+	rm -rf reports

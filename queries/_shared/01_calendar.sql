@@ -1,0 +1,33 @@
+-- The calendar: `months` are the months every metric is computed for (the
+-- trend window plus the 12 months the trends look back on); `history_months`
+-- reach back to the first subscription, because "new" and "reactivated" need
+-- the whole history. Bounds come from the `params` row, never from SQL text.
+create or replace table months as
+with bounds as (
+    select first_month, report_month from params
+),
+final as (
+    select
+        cast(m as date) as month,
+        cast(m + interval 1 month - interval 1 day as date) as month_end
+    from bounds, generate_series(bounds.first_month, bounds.report_month, interval 1 month) as t(m)
+)
+select * from final;
+
+create or replace table history_months as
+with bounds as (
+    select
+        least(
+            (select first_month from params),
+            coalesce((select cast(date_trunc('month', min(start_date)) as date) from subscriptions),
+                     (select first_month from params))
+        ) as history_start,
+        (select report_month from params) as report_month
+),
+final as (
+    select
+        cast(m as date) as month,
+        cast(m + interval 1 month - interval 1 day as date) as month_end
+    from bounds, generate_series(bounds.history_start, bounds.report_month, interval 1 month) as t(m)
+)
+select * from final;

@@ -1,0 +1,55 @@
+-- The MRR bridge per slice and month over the whole history: MRR(m),
+-- MRR(m-1), E(m), S(m) and the sums and counts of each movement. Most
+-- revenue and retention metrics are one line over `mrr_month`, its
+-- restriction to the computed months.
+create or replace table mrr_slice_month as
+with moves as (
+    select s.dimension, s.segment, m.month, m.mrr_prev, m.mrr_cur, m.movement
+    from mrr_movements as m
+    join customer_slices as s using (customer_id)
+),
+agg as (
+    select
+        dimension,
+        segment,
+        month,
+        sum(mrr_cur) as mrr,
+        sum(mrr_prev) as mrr_prev,
+        count(*) filter (where mrr_cur > 0) as active_customers,
+        count(*) filter (where mrr_prev > 0) as start_customers,
+        count(*) filter (where movement = 'new') as new_customers,
+        count(*) filter (where movement = 'reactivation') as reactivated_customers,
+        count(*) filter (where movement = 'churn') as churned_customers,
+        sum(mrr_cur) filter (where movement = 'new') as mrr_new,
+        sum(mrr_cur) filter (where movement = 'reactivation') as mrr_reactivation,
+        sum(mrr_cur - mrr_prev) filter (where movement = 'expansion') as mrr_expansion,
+        sum(mrr_prev - mrr_cur) filter (where movement = 'contraction') as mrr_contraction,
+        sum(mrr_prev) filter (where movement = 'churn') as mrr_churn
+    from moves
+    group by all
+),
+final as (
+    select
+        h.month,
+        sl.dimension,
+        sl.segment,
+        coalesce(agg.mrr, 0) as mrr,
+        coalesce(agg.mrr_prev, 0) as mrr_prev,
+        coalesce(agg.active_customers, 0) as active_customers,
+        coalesce(agg.start_customers, 0) as start_customers,
+        coalesce(agg.new_customers, 0) as new_customers,
+        coalesce(agg.reactivated_customers, 0) as reactivated_customers,
+        coalesce(agg.churned_customers, 0) as churned_customers,
+        coalesce(agg.mrr_new, 0) as mrr_new,
+        coalesce(agg.mrr_reactivation, 0) as mrr_reactivation,
+        coalesce(agg.mrr_expansion, 0) as mrr_expansion,
+        coalesce(agg.mrr_contraction, 0) as mrr_contraction,
+        coalesce(agg.mrr_churn, 0) as mrr_churn
+    from history_months as h
+    cross join slices as sl
+    left join agg using (month, dimension, segment)
+)
+select * from final;
+
+create or replace view mrr_month as
+select b.* from mrr_slice_month as b join months using (month);

@@ -1,0 +1,42 @@
+-- The 12-month cohort behind nrr_12m and grr_12m: A = customers active in
+-- m-12, with their MRR then and now (0 if churned since).
+create or replace table retention_12m as
+with cohort as (
+    select customer_id, cast(month + interval 12 month as date) as month, mrr as mrr_then
+    from customer_month
+),
+per_customer as (
+    select
+        cohort.customer_id,
+        cohort.month,
+        cohort.mrr_then,
+        coalesce(now.mrr, 0) as mrr_now
+    from cohort
+    join months using (month)
+    left join customer_month as now on now.customer_id = cohort.customer_id and now.month = cohort.month
+),
+agg as (
+    select
+        s.dimension,
+        s.segment,
+        p.month,
+        sum(p.mrr_then) as mrr_then,
+        sum(p.mrr_now) as mrr_now,
+        sum(least(p.mrr_now, p.mrr_then)) as mrr_kept
+    from per_customer as p
+    join customer_slices as s using (customer_id)
+    group by all
+),
+final as (
+    select
+        m.month,
+        sl.dimension,
+        sl.segment,
+        coalesce(agg.mrr_then, 0) as mrr_then,
+        coalesce(agg.mrr_now, 0) as mrr_now,
+        coalesce(agg.mrr_kept, 0) as mrr_kept
+    from months as m
+    cross join slices as sl
+    left join agg using (month, dimension, segment)
+)
+select * from final;

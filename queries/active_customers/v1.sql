@@ -1,0 +1,3 @@
+-- E(m).
+select month, dimension, segment, active_customers as value
+from mrr_month

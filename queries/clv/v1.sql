@@ -1,0 +1,45 @@
+-- Seed CLV over W, the 12 months ending with m:
+-- APV = paid revenue / paid invoices, PF = paid invoices / paying customers,
+-- lifespan = min(L, 1 / (12 x mean monthly churn over the months of W with S > 0)) years,
+-- L when there is no churn. Null when nothing was paid in W.
+with paid as (
+    select
+        m.month,
+        s.dimension,
+        s.segment,
+        sum(i.amount) as revenue,
+        count(*) as invoices,
+        count(distinct i.customer_id) as customers
+    from months as m
+    join paid_invoices as i on i.month between cast(m.month - interval 11 month as date) and m.month
+    join customer_slices as s using (customer_id)
+    group by all
+),
+churn as (
+    select
+        m.month,
+        b.dimension,
+        b.segment,
+        avg(b.churned_customers / b.start_customers) as mean_churn
+    from months as m
+    join mrr_slice_month as b on b.month between cast(m.month - interval 11 month as date) and m.month
+    where b.start_customers > 0
+    group by all
+),
+final as (
+    select
+        b.month,
+        b.dimension,
+        b.segment,
+        (cast(paid.revenue as double) / paid.invoices)
+            * (paid.invoices / paid.customers)
+            * case
+                when coalesce(churn.mean_churn, 0) = 0 then p.clv_max_lifespan_years
+                else least(p.clv_max_lifespan_years, 1 / (12 * churn.mean_churn))
+            end as value
+    from mrr_month as b
+    cross join params as p
+    left join paid using (month, dimension, segment)
+    left join churn using (month, dimension, segment)
+)
+select * from final

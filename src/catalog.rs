@@ -1,0 +1,375 @@
+//! The metric catalog: one folder per metric under `queries/` with its
+//! metadata (`metric.yml`) and one SQL file per version (`v1.sql`, `v2.sql`...),
+//! plus the shared building blocks in `queries/_shared/`. All of it is
+//! compiled into the binary.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::inputs::{hex, table_spec};
+
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+pub use embedded::TEMPLATES as EMBEDDED_TEMPLATES;
+
+/// What a metric's value is, which decides how it is formatted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unit {
+    Money,
+    Percent,
+    Count,
+    Ratio,
+    Months,
+    Years,
+    Days,
+    Minutes,
+    Score,
+}
+
+/// Which way is good for a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Up,
+    Down,
+    /// Neither (a count that is context, such as ticket volume).
+    None,
+}
+
+/// A benchmark from the seeds: the value (or a transform of it) should be at
+/// least `min` and/or at most `max`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Benchmark {
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Compare a transform of the value instead of the value itself.
+    #[serde(default)]
+    pub transform: Option<Transform>,
+    /// How the benchmark reads in the report.
+    pub label: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transform {
+    /// A monthly churn percentage turned into an annual one: 100 × (1 - (1 - c/100)^12).
+    Annualised,
+}
+
+impl Transform {
+    pub fn apply(self, v: f64) -> f64 {
+        match self {
+            Transform::Annualised => 100.0 * (1.0 - (1.0 - v / 100.0).powi(12)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMetric {
+    title: String,
+    unit: Unit,
+    formula: String,
+    direction: Direction,
+    default: String,
+    #[serde(default)]
+    benchmark: Option<Benchmark>,
+    advice: String,
+    #[serde(default)]
+    breakdowns: Vec<String>,
+    versions: BTreeMap<String, RawVersion>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawVersion {
+    #[serde(default)]
+    needs: Vec<String>,
+    #[serde(default)]
+    uses: Vec<String>,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    groups: Vec<Group>,
+}
+
+/// A report section and the metrics it shows, in order.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Group {
+    pub id: String,
+    pub title: String,
+    pub metrics: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Version {
+    pub id: String,
+    #[serde(skip)]
+    pub sql: &'static str,
+    pub sha256: String,
+    /// Input tables it reads (beyond customers and subscriptions).
+    pub needs: Vec<String>,
+    /// Other metrics whose values it reads from `metric_values`.
+    pub uses: Vec<String>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    pub group: String,
+    pub formula: String,
+    pub direction: Direction,
+    pub default_version: String,
+    pub benchmark: Option<Benchmark>,
+    pub advice: String,
+    pub breakdowns: Vec<String>,
+    pub versions: BTreeMap<String, Version>,
+}
+
+/// A shared building block: SQL run once before the metrics.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedSql {
+    pub name: String,
+    #[serde(skip)]
+    pub sql: &'static str,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub groups: Vec<Group>,
+    /// In report order.
+    pub metrics: Vec<Metric>,
+    pub shared: Vec<SharedSql>,
+    /// Checks run after the shared SQL: each returns the rows that break it.
+    pub checks: Vec<SharedSql>,
+}
+
+/// The `.sql` files directly in one folder of `queries/`, in name order.
+fn sql_folder(files: &BTreeMap<&str, &'static str>, prefix: &str) -> Vec<SharedSql> {
+    files
+        .iter()
+        .filter_map(|(path, sql)| path.strip_prefix(prefix).map(|name| (name, *sql)))
+        .filter(|(name, _)| name.ends_with(".sql") && !name.contains('/'))
+        .map(|(name, sql)| SharedSql { name: format!("{prefix}{name}"), sql, sha256: sha256(sql) })
+        .collect()
+}
+
+pub fn sha256(text: &str) -> String {
+    sha256_bytes(text.as_bytes())
+}
+
+pub fn sha256_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn bug(metric: &str, message: impl Into<String>) -> Error {
+    Error::Metric { metric: metric.to_string(), message: message.into() }
+}
+
+impl Catalog {
+    /// The catalog compiled into this binary.
+    pub fn embedded() -> Result<Catalog> {
+        Catalog::from_files(embedded::QUERIES)
+    }
+
+    /// Builds and checks a catalog from `(path, text)` pairs relative to `queries/`.
+    pub fn from_files(files: &[(&str, &'static str)]) -> Result<Catalog> {
+        let by_path: BTreeMap<&str, &'static str> = files.iter().copied().collect();
+        let catalog_text = by_path.get("catalog.yml").ok_or_else(|| bug("catalog", "queries/catalog.yml is missing"))?;
+        let raw: RawCatalog = serde_yaml::from_str(catalog_text).map_err(|e| bug("catalog", format!("catalog.yml: {e}")))?;
+
+        let shared = sql_folder(&by_path, "_shared/");
+
+        let mut metrics = Vec::new();
+        let mut listed = BTreeSet::new();
+        for group in &raw.groups {
+            for id in &group.metrics {
+                if !listed.insert(id.clone()) {
+                    return Err(bug(id, "listed twice in catalog.yml"));
+                }
+                metrics.push(load_metric(id, &group.id, &by_path)?);
+            }
+        }
+        for path in by_path.keys() {
+            if let Some((folder, _)) = path.split_once('/') {
+                if !folder.starts_with('_') && !listed.contains(folder) {
+                    return Err(bug(folder, "has a folder in queries/ but is not listed in catalog.yml"));
+                }
+            }
+        }
+        let checks = sql_folder(&by_path, "_checks/");
+        let catalog = Catalog { groups: raw.groups, metrics, shared, checks };
+        catalog.check_uses()?;
+        Ok(catalog)
+    }
+
+    pub fn metric(&self, id: &str) -> Option<&Metric> {
+        self.metrics.iter().find(|m| m.id == id)
+    }
+
+    /// Every `uses` names a metric, and there is no cycle.
+    fn check_uses(&self) -> Result<()> {
+        for m in &self.metrics {
+            for v in m.versions.values() {
+                for u in &v.uses {
+                    if self.metric(u).is_none() {
+                        return Err(bug(&m.id, format!("{} uses unknown metric `{u}`", v.id)));
+                    }
+                }
+            }
+        }
+        let all: BTreeMap<String, String> = self.metrics.iter().map(|m| (m.id.clone(), m.default_version.clone())).collect();
+        self.order(&all).map(|_| ())
+    }
+
+    /// The metrics in an order where each comes after the metrics it uses,
+    /// keeping report order otherwise. `chosen` maps metric -> version.
+    pub fn order(&self, chosen: &BTreeMap<String, String>) -> Result<Vec<&Metric>> {
+        let mut done: BTreeSet<&str> = BTreeSet::new();
+        let mut out = Vec::new();
+        while out.len() < self.metrics.len() {
+            let before = out.len();
+            for m in &self.metrics {
+                if done.contains(m.id.as_str()) {
+                    continue;
+                }
+                let version = &m.versions[&chosen[&m.id]];
+                if version.uses.iter().all(|u| done.contains(u.as_str())) {
+                    done.insert(&m.id);
+                    out.push(m);
+                }
+            }
+            if out.len() == before {
+                let stuck: Vec<&str> =
+                    self.metrics.iter().map(|m| m.id.as_str()).filter(|id| !done.contains(id)).collect();
+                return Err(bug(&stuck.join(", "), "these metrics use each other in a cycle"));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The version to run for every metric: the config's choice or the default.
+    /// An unknown metric or version in the config is an error naming the key.
+    pub fn choose_versions(&self, overrides: &BTreeMap<String, String>, config_file: &str) -> Result<BTreeMap<String, String>> {
+        let mut chosen: BTreeMap<String, String> =
+            self.metrics.iter().map(|m| (m.id.clone(), m.default_version.clone())).collect();
+        for (id, version) in overrides {
+            let Some(metric) = self.metric(id) else {
+                return Err(Error::Config {
+                    file: config_file.to_string(),
+                    message: format!("key `metrics.{id}`: unknown metric; `cs-report metrics` lists them"),
+                });
+            };
+            if !metric.versions.contains_key(version) {
+                let known: Vec<&str> = metric.versions.keys().map(String::as_str).collect();
+                return Err(Error::Config {
+                    file: config_file.to_string(),
+                    message: format!("key `metrics.{id}`: no version `{version}`; versions: {}", known.join(", ")),
+                });
+            }
+            chosen.insert(id.clone(), version.clone());
+        }
+        Ok(chosen)
+    }
+}
+
+fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> Result<Metric> {
+    let meta_path = format!("{id}/metric.yml");
+    let text = files.get(meta_path.as_str()).ok_or_else(|| bug(id, format!("queries/{meta_path} is missing")))?;
+    let raw: RawMetric = serde_yaml::from_str(text).map_err(|e| bug(id, format!("queries/{meta_path}: {e}")))?;
+    let prefix = format!("{id}/");
+    let mut sql_files = BTreeMap::new();
+    for (path, sql) in files.range(prefix.as_str()..) {
+        let Some(name) = path.strip_prefix(&prefix) else { break };
+        if name == "metric.yml" {
+            continue;
+        }
+        let version = name
+            .strip_suffix(".sql")
+            .filter(|v| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| bug(id, format!("queries/{path}: version files are named v1.sql, v2.sql, ...")))?;
+        sql_files.insert(version.to_string(), *sql);
+    }
+    let mut versions = BTreeMap::new();
+    for (vid, rv) in raw.versions {
+        let sql = sql_files.remove(&vid).ok_or_else(|| bug(id, format!("metric.yml lists {vid} but queries/{id}/{vid}.sql is missing")))?;
+        for table in &rv.needs {
+            if table_spec(table).is_none() {
+                return Err(bug(id, format!("{vid} needs unknown table `{table}`")));
+            }
+        }
+        versions.insert(vid.clone(), Version { id: vid, sql, sha256: sha256(sql), needs: rv.needs, uses: rv.uses, note: rv.note });
+    }
+    if let Some(extra) = sql_files.keys().next() {
+        return Err(bug(id, format!("queries/{id}/{extra}.sql is not listed under `versions` in metric.yml")));
+    }
+    if !versions.contains_key(&raw.default) {
+        return Err(bug(id, format!("default version `{}` does not exist", raw.default)));
+    }
+    Ok(Metric {
+        id: id.to_string(),
+        title: raw.title,
+        unit: raw.unit,
+        group: group.to_string(),
+        formula: raw.formula,
+        direction: raw.direction,
+        default_version: raw.default,
+        benchmark: raw.benchmark,
+        advice: raw.advice,
+        breakdowns: raw.breakdowns,
+        versions,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_catalog_is_consistent() {
+        let catalog = Catalog::embedded().expect("catalog loads");
+        assert!(catalog.metric("mrr").is_some());
+        let rcr = catalog.metric("revenue_churn_rate").unwrap();
+        assert_eq!(rcr.default_version, "v2");
+        assert!(rcr.versions.contains_key("v1"));
+        assert_eq!(catalog.metric("clv").unwrap().default_version, "v1");
+    }
+
+    #[test]
+    fn unknown_metric_or_version_in_config_names_the_key() {
+        let catalog = Catalog::embedded().unwrap();
+        let bad = BTreeMap::from([("revenue_churn_rate".to_string(), "v9".to_string())]);
+        let err = catalog.choose_versions(&bad, "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("metrics.revenue_churn_rate") && err.contains("v1, v2"), "{err}");
+        let bad = BTreeMap::from([("mrrr".to_string(), "v1".to_string())]);
+        let err = catalog.choose_versions(&bad, "c.yaml").unwrap_err().to_string();
+        assert!(err.contains("metrics.mrrr"), "{err}");
+    }
+
+    #[test]
+    fn version_files_must_be_listed() {
+        let files: &[(&str, &'static str)] = &[
+            ("catalog.yml", "groups: [{id: g, title: G, metrics: [m]}]"),
+            ("m/metric.yml", "{title: M, unit: count, formula: f, direction: up, default: v1, advice: a, versions: {v1: {}}}"),
+            ("m/v1.sql", "select 1"),
+            ("m/v2.sql", "select 2"),
+        ];
+        let err = Catalog::from_files(files).unwrap_err().to_string();
+        assert!(err.contains("v2.sql is not listed"), "{err}");
+    }
+}

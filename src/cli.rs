@@ -1,0 +1,142 @@
+//! The command line of shared/spec/CONFIG.md, and what each command prints.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::catalog::Catalog;
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::period::Month;
+use crate::pipeline::{self, RunRequest};
+use crate::sample::{self, SampleRequest};
+
+#[derive(Debug, Parser)]
+#[command(name = "cs-report", version, about = "Monthly customer-success and SaaS-metrics report from warehouse exports")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Compute the month's metrics and publish <output>/<period>/.
+    Run {
+        /// Config file (default: config/cs-report.yaml if present, else built-in defaults).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Data directory; overrides `data:` in the config.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Month to report, YYYY-MM (default: the last complete month, UTC).
+        #[arg(long)]
+        period: Option<String>,
+        /// Output root; overrides `output:` in the config.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Check the exports against the input contract without computing metrics.
+    Validate {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Month whose exchange rates must exist (default: the last complete month).
+        #[arg(long)]
+        period: Option<String>,
+    },
+    /// Print the metric catalog: id, title, unit, versions, formula.
+    Metrics,
+    /// Write a deterministic sample of every export.
+    Sample {
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 200)]
+        customers: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Last month with data, YYYY-MM (default: the last complete month).
+        #[arg(long)]
+        end: Option<String>,
+        /// Months of history.
+        #[arg(long, default_value_t = 24)]
+        months: u32,
+        /// Multiplies the number of usage events.
+        #[arg(long, default_value_t = 1.0)]
+        usage_scale: f64,
+    },
+}
+
+fn month_arg(value: Option<String>, flag: &str) -> Result<Month> {
+    match value {
+        Some(text) => text.parse().map_err(|e| Error::Usage(format!("{flag}: {e}"))),
+        None => Ok(Month::last_complete()),
+    }
+}
+
+fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathBuf>) -> Result<Config> {
+    let mut config = Config::load(config.as_deref())?;
+    if let Some(data) = data {
+        config.data = Some(std::path::absolute(&data).map_err(Error::io("resolving", &data))?);
+    }
+    if let Some(out) = out {
+        config.output = std::path::absolute(&out).map_err(Error::io("resolving", &out))?;
+    }
+    Ok(config)
+}
+
+/// Runs one command; what it prints for the user goes to stdout, progress
+/// and errors to stderr.
+pub fn execute(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Run { config, data, period, out } => {
+            let period = month_arg(period, "--period")?;
+            let config = config_with(config, data, out)?;
+            eprintln!("cs-report: computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string()));
+            let outcome = pipeline::run(&RunRequest { config, period })?;
+            for u in &outcome.unavailable {
+                eprintln!("cs-report: not available: {u}");
+            }
+            println!(
+                "{}: {} metric rows, {} flagged",
+                outcome.folder.display(),
+                outcome.rows,
+                outcome.flagged
+            );
+        }
+        Command::Validate { config, data, period } => {
+            let period = month_arg(period, "--period")?;
+            let config = config_with(config, data, None)?;
+            for line in pipeline::validate(&config, period)? {
+                println!("{line}");
+            }
+        }
+        Command::Metrics => {
+            let catalog = Catalog::embedded()?;
+            for group in &catalog.groups {
+                println!("## {}", group.title);
+                for id in &group.metrics {
+                    let m = catalog.metric(id).expect("catalog lists its metrics");
+                    let versions: Vec<String> = m
+                        .versions
+                        .keys()
+                        .map(|v| if *v == m.default_version { format!("{v}*") } else { v.clone() })
+                        .collect();
+                    let unit = serde_json::to_value(m.unit).ok().and_then(|u| u.as_str().map(str::to_string)).unwrap_or_default();
+                    println!("{:<26} {:<40} {:<8} {:<7} {}", m.id, m.title, unit, versions.join(","), m.formula);
+                }
+                println!();
+            }
+            println!("* = default version; choose another under `metrics:` in the config.");
+        }
+        Command::Sample { out, customers, seed, end, months, usage_scale } => {
+            let end = month_arg(end, "--end")?;
+            if months == 0 || customers == 0 {
+                return Err(Error::Usage("--customers and --months must be at least 1".into()));
+            }
+            sample::generate(&SampleRequest { out: out.clone(), customers, seed, end, months, usage_scale })?;
+            println!("{}: sample of {customers} customers, {months} months to {end}", out.display());
+        }
+    }
+    Ok(())
+}

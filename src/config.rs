@@ -1,0 +1,319 @@
+//! The YAML config: parsed strictly into raw structs, then checked and turned
+//! into a resolved [`Config`] with absolute paths, before any data is read.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::inputs::TABLES;
+
+/// Where a config is looked for when `--config` is not given.
+pub const DEFAULT_CONFIG: &str = "config/cs-report.yaml";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    data: Option<PathBuf>,
+    output: Option<PathBuf>,
+    currency: Option<String>,
+    trend_months: Option<u32>,
+    templates: Option<PathBuf>,
+    memory_limit: Option<String>,
+    #[serde(default)]
+    parameters: Parameters,
+    #[serde(default)]
+    metrics: BTreeMap<String, String>,
+    #[serde(default)]
+    tables: BTreeMap<String, TableMapping>,
+}
+
+/// How one export is named in the warehouse: its file (or folder) name and
+/// the names of its columns, when they differ from the input contract's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TableMapping {
+    /// File or folder name inside the data directory, with or without extension.
+    pub file: Option<String>,
+    /// Contract column name -> column name in the export.
+    #[serde(default)]
+    pub columns: BTreeMap<String, String>,
+}
+
+/// The tunable numbers of the metric contract. Every key is optional.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Parameters {
+    pub csat_satisfied_min: i64,
+    pub ces_higher_is_better: bool,
+    pub low_sample_responses: i64,
+    pub value_events: Vec<String>,
+    pub engagement: Engagement,
+    pub health: Health,
+    pub clv_max_lifespan_years: f64,
+    pub gross_margin: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Engagement {
+    pub target_active_days: f64,
+    pub target_features: f64,
+    pub weight_days: f64,
+    pub weight_features: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    pub weights: HealthWeights,
+    pub healthy_min: f64,
+    pub at_risk_below: f64,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthWeights {
+    pub usage: f64,
+    pub sentiment: f64,
+    pub support: f64,
+    pub revenue: f64,
+}
+
+impl Default for Parameters {
+    fn default() -> Self {
+        Parameters {
+            csat_satisfied_min: 4,
+            ces_higher_is_better: false,
+            low_sample_responses: 30,
+            value_events: vec!["report_shared".to_string()],
+            engagement: Engagement::default(),
+            health: Health::default(),
+            clv_max_lifespan_years: 10.0,
+            gross_margin: 1.0,
+        }
+    }
+}
+
+impl Default for Engagement {
+    fn default() -> Self {
+        Engagement { target_active_days: 20.0, target_features: 5.0, weight_days: 0.6, weight_features: 0.4 }
+    }
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health { weights: HealthWeights::default(), healthy_min: 70.0, at_risk_below: 40.0 }
+    }
+}
+
+impl Default for HealthWeights {
+    fn default() -> Self {
+        HealthWeights { usage: 0.4, sentiment: 0.25, support: 0.15, revenue: 0.2 }
+    }
+}
+
+/// The checked configuration every later stage works from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Config {
+    /// The config file it came from; `None` for built-in defaults.
+    pub source: Option<PathBuf>,
+    pub data: Option<PathBuf>,
+    pub output: PathBuf,
+    pub currency: String,
+    /// How many months before the period the trend window reaches back.
+    pub trend_months: u32,
+    pub templates: Option<PathBuf>,
+    pub memory_limit: String,
+    pub parameters: Parameters,
+    /// Metric id -> version chosen in the config (defaults are the catalog's).
+    pub metric_versions: BTreeMap<String, String>,
+    pub tables: BTreeMap<String, TableMapping>,
+}
+
+impl Config {
+    /// Built-in defaults, used when there is no config file.
+    pub fn defaults() -> Config {
+        Config::resolve(RawConfig::default(), None, Path::new(".")).expect("the defaults are valid")
+    }
+
+    /// Loads `path` (or `config/cs-report.yaml` if present, else defaults).
+    pub fn load(path: Option<&Path>) -> Result<Config> {
+        let path = match path {
+            Some(p) => p.to_path_buf(),
+            None if Path::new(DEFAULT_CONFIG).is_file() => PathBuf::from(DEFAULT_CONFIG),
+            None => return Ok(Config::defaults()),
+        };
+        let file = path.display().to_string();
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| Error::Config { file: file.clone(), message: format!("cannot read it: {e}") })?;
+        let raw = parse(&text).map_err(|message| Error::Config { file: file.clone(), message })?;
+        let base = std::path::absolute(&path)
+            .map_err(|e| Error::Config { file: file.clone(), message: e.to_string() })?
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        Config::resolve(raw, Some(path), &base).map_err(|message| Error::Config { file, message })
+    }
+
+    fn resolve(raw: RawConfig, source: Option<PathBuf>, base: &Path) -> Result<Config, String> {
+        let abs = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let currency = raw.currency.unwrap_or_else(|| "USD".to_string());
+        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
+            return Err(format!("key `currency`: must be a three-letter ISO 4217 code such as USD (got {currency:?})"));
+        }
+        let trend_months = raw.trend_months.unwrap_or(12);
+        if !(1..=120).contains(&trend_months) {
+            return Err(format!("key `trend_months`: must be between 1 and 120 (got {trend_months})"));
+        }
+        check_parameters(&raw.parameters)?;
+        for (table, mapping) in &raw.tables {
+            let Some(spec) = TABLES.iter().find(|t| t.name == table) else {
+                let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+                return Err(format!("key `tables.{table}`: unknown table; allowed: {}", names.join(", ")));
+            };
+            for column in mapping.columns.keys() {
+                if !spec.columns.iter().any(|c| c.name == column) {
+                    let names: Vec<_> = spec.columns.iter().map(|c| c.name).collect();
+                    return Err(format!(
+                        "key `tables.{table}.columns.{column}`: `{column}` is not a column of {table}; allowed: {}",
+                        names.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(Config {
+            source,
+            data: raw.data.map(abs),
+            output: abs(raw.output.unwrap_or_else(|| PathBuf::from("reports"))),
+            currency,
+            trend_months,
+            templates: raw.templates.map(abs),
+            memory_limit: raw.memory_limit.unwrap_or_else(|| "1GB".to_string()),
+            parameters: raw.parameters,
+            metric_versions: raw.metrics,
+            tables: raw.tables,
+        })
+    }
+
+    /// The file name to show in messages about this config.
+    pub fn file_name(&self) -> String {
+        self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
+    }
+}
+
+/// Parses YAML text, naming the exact key of any unknown field or wrong type.
+fn parse(text: &str) -> Result<RawConfig, String> {
+    if text.trim().is_empty() {
+        return Ok(RawConfig::default());
+    }
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if path == "." || path.is_empty() {
+            inner.to_string()
+        } else {
+            format!("key `{path}`: {inner}")
+        }
+    })
+}
+
+fn check_parameters(p: &Parameters) -> Result<(), String> {
+    let fail = |key: &str, rule: &str, got: String| Err(format!("key `parameters.{key}`: {rule} (got {got})"));
+    if !(1..=5).contains(&p.csat_satisfied_min) {
+        return fail("csat_satisfied_min", "must be a CSAT score from 1 to 5", p.csat_satisfied_min.to_string());
+    }
+    if p.low_sample_responses < 0 {
+        return fail("low_sample_responses", "must be 0 or more", p.low_sample_responses.to_string());
+    }
+    let e = &p.engagement;
+    for (key, v) in [("target_active_days", e.target_active_days), ("target_features", e.target_features)] {
+        if !(v > 0.0) {
+            return fail(&format!("engagement.{key}"), "must be greater than 0", v.to_string());
+        }
+    }
+    check_weights(
+        "engagement",
+        &[("weight_days", e.weight_days), ("weight_features", e.weight_features)],
+    )?;
+    let w = &p.health.weights;
+    check_weights(
+        "health.weights",
+        &[("usage", w.usage), ("sentiment", w.sentiment), ("support", w.support), ("revenue", w.revenue)],
+    )?;
+    let h = &p.health;
+    for (key, v) in [("healthy_min", h.healthy_min), ("at_risk_below", h.at_risk_below)] {
+        if !(0.0..=100.0).contains(&v) {
+            return fail(&format!("health.{key}"), "must be a score from 0 to 100", v.to_string());
+        }
+    }
+    if h.healthy_min < h.at_risk_below {
+        return fail(
+            "health.healthy_min",
+            "must not be below `parameters.health.at_risk_below`",
+            format!("{} < {}", h.healthy_min, h.at_risk_below),
+        );
+    }
+    if !(p.clv_max_lifespan_years > 0.0) {
+        return fail("clv_max_lifespan_years", "must be greater than 0", p.clv_max_lifespan_years.to_string());
+    }
+    if !(p.gross_margin > 0.0 && p.gross_margin <= 1.0) {
+        return fail("gross_margin", "must be a fraction above 0 and at most 1 (0.8 = 80 %)", p.gross_margin.to_string());
+    }
+    if p.value_events.iter().any(|v| v.trim().is_empty()) {
+        return fail("value_events", "must list non-empty feature names", format!("{:?}", p.value_events));
+    }
+    Ok(())
+}
+
+fn check_weights(key: &str, weights: &[(&str, f64)]) -> Result<(), String> {
+    for (name, w) in weights {
+        if !w.is_finite() || *w < 0.0 {
+            return Err(format!("key `parameters.{key}.{name}`: weights must be 0 or more (got {w})"));
+        }
+    }
+    if weights.iter().all(|(_, w)| *w == 0.0) {
+        return Err(format!("key `parameters.{key}`: the weights must not all be 0"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolve(text: &str) -> Result<Config, String> {
+        Config::resolve(parse(text)?, None, Path::new("/base"))
+    }
+
+    #[test]
+    fn unknown_keys_and_wrong_types_name_the_key() {
+        let err = resolve("parameters:\n  health:\n    weigths: {usage: 1}\n").unwrap_err();
+        assert!(err.contains("parameters.health") && err.contains("weigths"), "{err}");
+        let err = resolve("parameters:\n  gross_margin: high\n").unwrap_err();
+        assert!(err.contains("key `parameters.gross_margin`"), "{err}");
+        let err = resolve("tables:\n  customers:\n    columns: {custmer_id: id}\n").unwrap_err();
+        assert!(err.contains("tables.customers.columns.custmer_id"), "{err}");
+    }
+
+    #[test]
+    fn impossible_values_are_refused() {
+        let err = resolve("parameters:\n  health:\n    weights: {usage: -1}\n").unwrap_err();
+        assert!(err.contains("parameters.health.weights.usage"), "{err}");
+        let err = resolve("parameters:\n  health:\n    weights: {usage: 0, sentiment: 0, support: 0, revenue: 0}\n")
+            .unwrap_err();
+        assert!(err.contains("must not all be 0"), "{err}");
+        let err = resolve("parameters:\n  health: {healthy_min: 30, at_risk_below: 40}\n").unwrap_err();
+        assert!(err.contains("parameters.health.healthy_min"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_relative_to_the_config_file() {
+        let c = resolve("data: ../data\noutput: out\n").unwrap();
+        assert_eq!(c.data.unwrap(), PathBuf::from("/base/../data"));
+        assert_eq!(c.output, PathBuf::from("/base/out"));
+        assert_eq!(c.parameters, Parameters::default());
+    }
+}

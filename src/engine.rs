@@ -1,0 +1,300 @@
+//! Runs the metric SQL in DuckDB: the run's parameters go into a `params`
+//! table, the shared building blocks run once, the checks run, then every
+//! metric's chosen version in dependency order, each appending its rows to
+//! `metric_values`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use duckdb::{params, Connection};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Metric};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::inputs::LoadedTable;
+use crate::period::Month;
+
+/// Opens the in-memory database a run works in. Extensions are never
+/// installed or loaded behind our back.
+pub fn open(memory_limit: &str) -> Result<Connection> {
+    let config = duckdb::Config::default()
+        .enable_autoload_extension(false)
+        .and_then(|c| c.with("autoinstall_known_extensions", "false"))
+        .and_then(|c| c.max_memory(memory_limit))
+        .map_err(Error::db("configuring DuckDB"))?;
+    let conn = Connection::open_in_memory_with_flags(config).map_err(Error::db("opening DuckDB"))?;
+    conn.execute_batch("SET TimeZone = 'UTC';").map_err(Error::db("setting the time zone to UTC"))?;
+    Ok(conn)
+}
+
+/// Shuts DuckDB's access to files once the exports are loaded, so no metric
+/// SQL can read or write anything else.
+pub fn lock_down(conn: &Connection) -> Result<()> {
+    conn.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")
+        .map_err(Error::db("locking DuckDB's file access"))
+}
+
+/// One computed value: a metric for one month and one slice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MetricRow {
+    pub metric: String,
+    pub version: String,
+    pub period: Month,
+    pub dimension: String,
+    pub segment: String,
+    pub value: Option<f64>,
+}
+
+/// Why a metric has no rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unavailable {
+    pub metric: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricRun {
+    pub metric: String,
+    pub version: String,
+    pub sql_sha256: String,
+    pub millis: u128,
+}
+
+/// Everything the engine computed for the run's months.
+#[derive(Debug, Clone)]
+pub struct Computed {
+    /// Sorted by catalog order, period, dimension, segment.
+    pub rows: Vec<MetricRow>,
+    pub runs: Vec<MetricRun>,
+    pub unavailable: Vec<Unavailable>,
+    /// Months computed: the trend window and the 12 months before it.
+    pub first_month: Month,
+}
+
+/// The months the metrics are computed for: the trend window (the period and
+/// `trend_months` before it) plus 12 more, which trends compare against.
+pub fn first_month(period: Month, trend_months: u32) -> Month {
+    period.plus(-(trend_months as i32) - 12)
+}
+
+pub fn compute(
+    conn: &Connection,
+    catalog: &Catalog,
+    versions: &BTreeMap<String, String>,
+    config: &Config,
+    period: Month,
+    tables: &[LoadedTable],
+) -> Result<Computed> {
+    let first = first_month(period, config.trend_months);
+    write_params(conn, config, period, first)?;
+    for shared in &catalog.shared {
+        conn.execute_batch(shared.sql).map_err(|e| Error::Metric {
+            metric: shared.name.clone(),
+            message: format!("shared SQL failed: {e}"),
+        })?;
+    }
+    run_checks(conn, catalog)?;
+
+    conn.execute_batch(
+        "CREATE OR REPLACE TABLE metric_values (metric VARCHAR, version VARCHAR, month DATE, \
+         dimension VARCHAR, segment VARCHAR, value DOUBLE)",
+    )
+    .map_err(Error::db("creating metric_values"))?;
+    let present: BTreeSet<&str> = tables.iter().filter(|t| t.present()).map(|t| t.table).collect();
+    let mut done: BTreeSet<String> = BTreeSet::new();
+    let mut runs = Vec::new();
+    let mut unavailable = Vec::new();
+    for metric in catalog.order(versions)? {
+        let version = &metric.versions[&versions[&metric.id]];
+        let missing: Vec<&str> = version.needs.iter().map(String::as_str).filter(|t| !present.contains(t)).collect();
+        if !missing.is_empty() {
+            unavailable.push(Unavailable { metric: metric.id.clone(), reason: format!("needs `{}`", missing.join("`, `")) });
+            continue;
+        }
+        if let Some(dep) = version.uses.iter().find(|u| !done.contains(*u)) {
+            let why = unavailable.iter().find(|u| &u.metric == dep).map(|u| u.reason.clone()).unwrap_or_default();
+            unavailable.push(Unavailable { metric: metric.id.clone(), reason: why });
+            continue;
+        }
+        let started = Instant::now();
+        run_metric(conn, metric, &version.id, version.sql)?;
+        runs.push(MetricRun {
+            metric: metric.id.clone(),
+            version: version.id.clone(),
+            sql_sha256: version.sha256.clone(),
+            millis: started.elapsed().as_millis(),
+        });
+        done.insert(metric.id.clone());
+    }
+    let rows = read_rows(conn, catalog)?;
+    Ok(Computed { rows, runs, unavailable, first_month: first })
+}
+
+fn write_params(conn: &Connection, config: &Config, period: Month, first: Month) -> Result<()> {
+    let p = &config.parameters;
+    let h = &p.health;
+    let e = &p.engagement;
+    conn.execute(
+        "CREATE OR REPLACE TABLE params AS SELECT \
+            CAST(? AS DATE) AS report_month, CAST(? AS DATE) AS first_month, CAST(? AS VARCHAR) AS currency, \
+            CAST(? AS BIGINT) AS csat_satisfied_min, CAST(? AS BOOLEAN) AS ces_higher_is_better, \
+            CAST(? AS BIGINT) AS low_sample_responses, \
+            CAST(? AS DOUBLE) AS target_active_days, CAST(? AS DOUBLE) AS target_features, \
+            CAST(? AS DOUBLE) AS weight_days, CAST(? AS DOUBLE) AS weight_features, \
+            CAST(? AS DOUBLE) AS w_usage, CAST(? AS DOUBLE) AS w_sentiment, \
+            CAST(? AS DOUBLE) AS w_support, CAST(? AS DOUBLE) AS w_revenue, \
+            CAST(? AS DOUBLE) AS healthy_min, CAST(? AS DOUBLE) AS at_risk_below, \
+            CAST(? AS DOUBLE) AS clv_max_lifespan_years, CAST(? AS DOUBLE) AS gross_margin",
+        params![
+            period.first_day().to_string(),
+            first.first_day().to_string(),
+            config.currency,
+            p.csat_satisfied_min,
+            p.ces_higher_is_better,
+            p.low_sample_responses,
+            e.target_active_days,
+            e.target_features,
+            e.weight_days,
+            e.weight_features,
+            h.weights.usage,
+            h.weights.sentiment,
+            h.weights.support,
+            h.weights.revenue,
+            h.healthy_min,
+            h.at_risk_below,
+            p.clv_max_lifespan_years,
+            p.gross_margin,
+        ],
+    )
+    .map_err(Error::db("writing the run parameters"))?;
+    conn.execute_batch("CREATE OR REPLACE TABLE value_events (feature VARCHAR)")
+        .map_err(Error::db("creating value_events"))?;
+    let mut insert = conn.prepare("INSERT INTO value_events VALUES (?)").map_err(Error::db("writing value_events"))?;
+    for feature in &p.value_events {
+        insert.execute([feature]).map_err(Error::db("writing value_events"))?;
+    }
+    Ok(())
+}
+
+/// Runs every check in `queries/_checks/`; any row returned is a failure.
+fn run_checks(conn: &Connection, catalog: &Catalog) -> Result<()> {
+    for check in &catalog.checks {
+        let mut stmt = conn.prepare(check.sql).map_err(Error::db(format!("preparing check {}", check.name)))?;
+        let mut rows = stmt.query([]).map_err(Error::db(format!("running check {}", check.name)))?;
+        let mut breaks = Vec::new();
+        let mut count = 0usize;
+        while let Some(row) = rows.next().map_err(Error::db(format!("reading check {}", check.name)))? {
+            count += 1;
+            if breaks.len() < 5 {
+                let cells: Vec<String> = (0..row.as_ref().column_count())
+                    .map(|i| {
+                        let name = row.as_ref().column_name(i).map(|n| n.to_string()).unwrap_or_default();
+                        let value: Option<String> = row.get(i).unwrap_or(None);
+                        format!("{name}={}", value.unwrap_or_else(|| "null".into()))
+                    })
+                    .collect();
+                breaks.push(cells.join(" "));
+            }
+        }
+        if count > 0 {
+            return Err(Error::Check(format!(
+                "{} broken in {count} place(s), first: {}; nothing was published",
+                check.name,
+                breaks.join("; ")
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn run_metric(conn: &Connection, metric: &Metric, version: &str, sql: &str) -> Result<()> {
+    let body = sql.trim().trim_end_matches(';');
+    let insert = format!(
+        "INSERT INTO metric_values \
+         SELECT ?, ?, CAST(q.month AS DATE), CAST(q.dimension AS VARCHAR), CAST(q.segment AS VARCHAR), \
+                CAST(q.value AS DOUBLE) \
+         FROM (\n{body}\n) AS q WHERE CAST(q.month AS DATE) IN (SELECT month FROM months)"
+    );
+    conn.execute(&insert, params![metric.id, version])
+        .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{version}.sql failed: {e}") })?;
+    let duplicates: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM (SELECT 1 FROM metric_values WHERE metric = ? \
+             GROUP BY month, dimension, segment HAVING count(*) > 1)",
+            [&metric.id],
+            |r| r.get(0),
+        )
+        .map_err(Error::db(format!("checking rows of {}", metric.id)))?;
+    if duplicates > 0 {
+        return Err(Error::Metric {
+            metric: metric.id.clone(),
+            message: format!("{version}.sql returned {duplicates} (month, dimension, segment) keys more than once"),
+        });
+    }
+    Ok(())
+}
+
+const DIMENSION_ORDER: [&str; 5] = ["all", "segment", "region", "channel", "feature"];
+
+fn read_rows(conn: &Connection, catalog: &Catalog) -> Result<Vec<MetricRow>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT metric, version, CAST(year(month) AS INTEGER), CAST(month(month) AS INTEGER), \
+             dimension, segment, value FROM metric_values",
+        )
+        .map_err(Error::db("reading metric values"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let year: i32 = r.get(2)?;
+            let month: i32 = r.get(3)?;
+            Ok(MetricRow {
+                metric: r.get(0)?,
+                version: r.get(1)?,
+                period: Month::new(year, month as u32).expect("DuckDB months are valid"),
+                dimension: r.get(4)?,
+                segment: r.get(5)?,
+                value: r.get::<_, Option<f64>>(6)?.filter(|v| v.is_finite()),
+            })
+        })
+        .map_err(Error::db("reading metric values"))?;
+    let mut out: Vec<MetricRow> = rows.collect::<std::result::Result<_, _>>().map_err(Error::db("reading metric values"))?;
+    let rank: BTreeMap<&str, usize> = catalog.metrics.iter().enumerate().map(|(i, m)| (m.id.as_str(), i)).collect();
+    let dim = |d: &str| DIMENSION_ORDER.iter().position(|x| *x == d).unwrap_or(DIMENSION_ORDER.len());
+    out.sort_by(|a, b| {
+        (rank[a.metric.as_str()], a.period, dim(&a.dimension), &a.segment)
+            .cmp(&(rank[b.metric.as_str()], b.period, dim(&b.dimension), &b.segment))
+    });
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The identity check must catch a bridge that does not add up: here a
+    /// churn that the movement table forgot.
+    #[test]
+    fn a_broken_mrr_bridge_fails_the_run_with_exit_1() {
+        let catalog = Catalog::embedded().unwrap();
+        let conn = open("1GB").unwrap();
+        conn.execute_batch(
+            "CREATE TABLE customer_month AS SELECT * FROM (VALUES
+                 ('a', DATE '2024-01-01', 100::DECIMAL(38,12)),
+                 ('b', DATE '2024-01-01', 50::DECIMAL(38,12)),
+                 ('a', DATE '2024-02-01', 100::DECIMAL(38,12))) t(customer_id, month, mrr);
+             CREATE TABLE customer_slices AS SELECT * FROM (VALUES ('a', 'all', 'all'), ('b', 'all', 'all'))
+                 t(customer_id, dimension, segment);
+             CREATE TABLE mrr_slice_month AS SELECT * FROM (VALUES
+                 (DATE '2024-01-01', 'all', 'all', 150, 0, 0, 0, 0, 0, 0),
+                 (DATE '2024-02-01', 'all', 'all', 0, 0, 0, 0, 0, 0, 0))
+                 t(month, dimension, segment, mrr_new, mrr_reactivation, mrr_expansion, mrr_contraction, mrr_churn, x, y);",
+        )
+        .unwrap();
+        let err = run_checks(&conn, &catalog).unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let text = err.to_string();
+        assert!(text.contains("mrr_identity") && text.contains("2024-02"), "{text}");
+        assert!(!text.contains("2024-01"), "January adds up: {text}");
+    }
+}

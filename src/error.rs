@@ -1,0 +1,69 @@
+//! The errors a run can end with, and the exit code each one means to cron.
+
+use std::path::PathBuf;
+
+/// Everything that can stop a command. The message is written for the person
+/// who reads cron's mail: it names the file, key, table or metric, and the fix.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file is unreadable, has an unknown key, a wrong type or an
+    /// impossible value.
+    #[error("config {file}: {message}")]
+    Config { file: String, message: String },
+
+    /// Bad command-line arguments that clap could not catch (a bad period...).
+    #[error("{0}")]
+    Usage(String),
+
+    /// The input exports are missing, unreadable or break the input contract.
+    #[error("{0}")]
+    Input(String),
+
+    /// The run finished computing but a check failed (the MRR identity...);
+    /// nothing was published.
+    #[error("check failed: {0}")]
+    Check(String),
+
+    /// A metric's SQL or metadata is broken: a bug in `queries/`.
+    #[error("metric {metric}: {message}")]
+    Metric { metric: String, message: String },
+
+    /// Reading or writing a file failed.
+    #[error("{action} {}: {source}", path.display())]
+    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+
+    /// DuckDB failed while doing the named step.
+    #[error("{step}: {source}")]
+    Db { step: String, source: duckdb::Error },
+
+    /// Polars failed while computing trends.
+    #[error("computing trends: {0}")]
+    Trend(#[from] polars::error::PolarsError),
+
+    /// A report template failed to render.
+    #[error("rendering {template}: {source:#}")]
+    Render { template: String, source: minijinja::Error },
+}
+
+impl Error {
+    /// The process exit code: 1 when the run finished but a check failed
+    /// (nothing published), 2 when it could not run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Check(_) => 1,
+            _ => 2,
+        }
+    }
+
+    pub fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Error {
+        let path = path.into();
+        move |source| Error::Io { action, path, source }
+    }
+
+    pub fn db(step: impl Into<String>) -> impl FnOnce(duckdb::Error) -> Error {
+        let step = step.into();
+        move |source| Error::Db { step, source }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,481 @@
+//! The input contract (shared/spec/INPUTS.md) as data, and the loader that
+//! reads each export once into a typed DuckDB table.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use duckdb::Connection;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{Config, TableMapping};
+use crate::error::{Error, Result};
+
+/// The type a contract column is loaded as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    /// Text compared case-insensitively: stored trimmed and lower-case.
+    Code,
+    /// Currency code: stored trimmed and upper-case.
+    Currency,
+    Date,
+    /// ISO 8601, converted to UTC.
+    Timestamp,
+    Decimal,
+    Integer,
+}
+
+impl Kind {
+    fn sql_type(self) -> &'static str {
+        match self {
+            Kind::Text | Kind::Code | Kind::Currency => "VARCHAR",
+            Kind::Date => "DATE",
+            Kind::Timestamp => "TIMESTAMP",
+            Kind::Decimal => "DECIMAL(38,10)",
+            Kind::Integer => "BIGINT",
+        }
+    }
+
+    /// The expression turning raw column `src` into the typed value; NULL
+    /// when it does not parse (detected and reported by validation).
+    fn cast(self, src: &str) -> String {
+        match self {
+            Kind::Text => format!("CAST({src} AS VARCHAR)"),
+            Kind::Code => format!("lower(trim(CAST({src} AS VARCHAR)))"),
+            Kind::Currency => format!("upper(trim(CAST({src} AS VARCHAR)))"),
+            Kind::Date => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS DATE)"),
+            Kind::Timestamp => format!("CAST(TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS TIMESTAMPTZ) AS TIMESTAMP)"),
+            Kind::Decimal => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS DECIMAL(38,10))"),
+            Kind::Integer => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS BIGINT)"),
+        }
+    }
+
+    /// Whether typing a raw value can fail (text never does).
+    pub fn can_fail(self) -> bool {
+        !matches!(self, Kind::Text | Kind::Code | Kind::Currency)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Text | Kind::Code | Kind::Currency => "text",
+            Kind::Date => "a date YYYY-MM-DD",
+            Kind::Timestamp => "an ISO 8601 timestamp",
+            Kind::Decimal => "a decimal number",
+            Kind::Integer => "a whole number",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct ColumnSpec {
+    pub name: &'static str,
+    pub kind: Kind,
+    pub nullable: bool,
+}
+
+#[derive(Debug)]
+pub struct TableSpec {
+    pub name: &'static str,
+    pub required: bool,
+    pub columns: &'static [ColumnSpec],
+}
+
+const fn col(name: &'static str, kind: Kind, nullable: bool) -> ColumnSpec {
+    ColumnSpec { name, kind, nullable }
+}
+
+use Kind::*;
+
+/// Every table of the input contract, in load order.
+pub static TABLES: &[TableSpec] = &[
+    TableSpec {
+        name: "customers",
+        required: true,
+        columns: &[
+            col("customer_id", Text, false),
+            col("name", Text, true),
+            col("signup_date", Date, false),
+            col("segment", Text, true),
+            col("region", Text, true),
+            col("acquisition_channel", Code, true),
+        ],
+    },
+    TableSpec {
+        name: "subscriptions",
+        required: true,
+        columns: &[
+            col("subscription_id", Text, false),
+            col("customer_id", Text, false),
+            col("plan", Text, true),
+            col("start_date", Date, false),
+            col("end_date", Date, true),
+            col("billing_period", Code, false),
+            col("amount", Decimal, false),
+            col("currency", Currency, true),
+        ],
+    },
+    TableSpec {
+        name: "invoices",
+        required: false,
+        columns: &[
+            col("invoice_id", Text, false),
+            col("customer_id", Text, false),
+            col("invoice_date", Date, false),
+            col("amount", Decimal, false),
+            col("currency", Currency, true),
+            col("status", Code, false),
+            col("kind", Code, false),
+        ],
+    },
+    TableSpec {
+        name: "marketing_spend",
+        required: false,
+        columns: &[
+            col("month", Date, false),
+            col("channel", Code, false),
+            col("amount", Decimal, false),
+            col("currency", Currency, true),
+        ],
+    },
+    TableSpec {
+        name: "survey_responses",
+        required: false,
+        columns: &[
+            col("response_id", Text, false),
+            col("customer_id", Text, false),
+            col("survey", Code, false),
+            col("score", Integer, false),
+            col("responded_at", Timestamp, false),
+        ],
+    },
+    TableSpec {
+        name: "tickets",
+        required: false,
+        columns: &[
+            col("ticket_id", Text, false),
+            col("customer_id", Text, false),
+            col("created_at", Timestamp, false),
+            col("resolved_at", Timestamp, true),
+            col("contacts", Integer, false),
+        ],
+    },
+    TableSpec {
+        name: "usage_events",
+        required: false,
+        columns: &[
+            col("customer_id", Text, false),
+            col("user_id", Text, false),
+            col("occurred_at", Timestamp, false),
+            col("feature", Text, false),
+            col("duration_seconds", Decimal, true),
+        ],
+    },
+    TableSpec {
+        name: "trials",
+        required: false,
+        columns: &[
+            col("trial_id", Text, false),
+            col("customer_id", Text, true),
+            col("started_at", Date, false),
+            col("ended_at", Date, false),
+            col("converted_at", Date, true),
+        ],
+    },
+    TableSpec {
+        name: "fx_rates",
+        required: false,
+        columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Decimal, false)],
+    },
+];
+
+pub fn table_spec(name: &str) -> Option<&'static TableSpec> {
+    TABLES.iter().find(|t| t.name == name)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Parquet,
+}
+
+/// One export found in the data directory.
+#[derive(Debug, Clone, Serialize)]
+pub struct InputFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// A table as loaded: where it came from and how many rows it has.
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadedTable {
+    pub table: &'static str,
+    pub format: Option<Format>,
+    /// The files read; empty when the (optional) table is missing.
+    pub files: Vec<InputFile>,
+    pub rows: u64,
+    /// Contract columns absent from the export, loaded as all-null.
+    pub missing_columns: Vec<&'static str>,
+    /// Contract column -> column name in the export.
+    #[serde(skip)]
+    pub source_columns: BTreeMap<&'static str, String>,
+}
+
+impl LoadedTable {
+    pub fn present(&self) -> bool {
+        !self.files.is_empty()
+    }
+
+    /// How to name this table's source in a message.
+    pub fn source_name(&self) -> String {
+        match self.files.as_slice() {
+            [] => format!("{} (missing)", self.table),
+            [one] => one.path.display().to_string(),
+            [first, ..] => first.path.parent().unwrap_or(&first.path).display().to_string(),
+        }
+    }
+}
+
+/// Finds the files of every table in `dir`: `<table>.csv`, `<table>.parquet`
+/// or a folder `<table>/` of parts, with the config's file-name mapping.
+pub fn discover(dir: &Path, mappings: &BTreeMap<String, TableMapping>) -> Result<Vec<(&'static TableSpec, Option<(Format, Vec<PathBuf>)>)>> {
+    if !dir.is_dir() {
+        return Err(Error::Input(format!(
+            "data directory {} does not exist or is not a folder; set `data:` in the config or pass --data DIR",
+            dir.display()
+        )));
+    }
+    let mut found = Vec::new();
+    for spec in TABLES {
+        let name = mappings.get(spec.name).and_then(|m| m.file.clone()).unwrap_or_else(|| spec.name.to_string());
+        let located = locate(dir, &name)?;
+        if located.is_none() && spec.required {
+            return Err(Error::Input(format!(
+                "required table `{}` not found in {}: expected {name}.csv, {name}.parquet or a folder {name}/ of parts",
+                spec.name,
+                dir.display()
+            )));
+        }
+        found.push((spec, located));
+    }
+    Ok(found)
+}
+
+fn locate(dir: &Path, name: &str) -> Result<Option<(Format, Vec<PathBuf>)>> {
+    let direct = dir.join(name);
+    if let Some(format) = format_of(&direct) {
+        if direct.is_file() {
+            return Ok(Some((format, vec![direct])));
+        }
+    }
+    let mut hits = Vec::new();
+    for (ext, format) in [("csv", Format::Csv), ("parquet", Format::Parquet)] {
+        let file = dir.join(format!("{name}.{ext}"));
+        if file.is_file() {
+            hits.push((format, vec![file]));
+        }
+    }
+    if direct.is_dir() {
+        let mut parts = Vec::new();
+        collect_parts(&direct, &mut parts).map_err(Error::io("reading folder", &direct))?;
+        parts.sort();
+        let formats: Vec<Format> = parts.iter().filter_map(|p| format_of(p)).collect();
+        match formats.first() {
+            None => {
+                return Err(Error::Input(format!("folder {} holds no .csv or .parquet parts", direct.display())));
+            }
+            Some(first) if formats.iter().any(|f| f != first) => {
+                return Err(Error::Input(format!(
+                    "folder {} mixes .csv and .parquet parts; all parts of one table must share one format",
+                    direct.display()
+                )));
+            }
+            Some(first) => hits.push((*first, parts.into_iter().filter(|p| format_of(p).is_some()).collect())),
+        }
+    }
+    if hits.len() > 1 {
+        return Err(Error::Input(format!(
+            "table `{name}` is given more than once in {} (pick one of {name}.csv, {name}.parquet, {name}/)",
+            dir.display()
+        )));
+    }
+    Ok(hits.pop())
+}
+
+fn format_of(path: &Path) -> Option<Format> {
+    match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+        "csv" => Some(Format::Csv),
+        "parquet" => Some(Format::Parquet),
+        _ => None,
+    }
+}
+
+fn collect_parts(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            collect_parts(&path, out)?;
+        } else if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Quotes an SQL identifier (a column name from an export).
+pub fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Reads every table once into DuckDB. Missing optional tables become empty
+/// tables of the right shape, so metric SQL never has to ask.
+pub fn load_all(conn: &Connection, config: &Config, data: &Path) -> Result<Vec<LoadedTable>> {
+    let found = discover(data, &config.tables)?;
+    // Checksums are for the manifest; hash on another thread while DuckDB parses.
+    let paths: Vec<PathBuf> = found.iter().flat_map(|(_, f)| f.iter().flat_map(|(_, p)| p.clone())).collect();
+    let hasher = std::thread::spawn(move || hash_files(&paths));
+    let mut loaded = Vec::new();
+    for (spec, files) in found {
+        let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
+        loaded.push(load_table(conn, spec, files, &mapping)?);
+    }
+    let hashes = hasher.join().map_err(|_| Error::Input("hashing the input files failed".into()))??;
+    for table in &mut loaded {
+        for file in &mut table.files {
+            if let Some((bytes, sum)) = hashes.get(&file.path) {
+                file.bytes = *bytes;
+                file.sha256 = sum.clone();
+            }
+        }
+    }
+    Ok(loaded)
+}
+
+fn hash_files(paths: &[PathBuf]) -> Result<BTreeMap<PathBuf, (u64, String)>> {
+    let mut out = BTreeMap::new();
+    let mut buf = vec![0u8; 1 << 20];
+    for path in paths {
+        let mut file = fs::File::open(path).map_err(Error::io("reading", path))?;
+        let mut hasher = Sha256::new();
+        let mut bytes = 0u64;
+        loop {
+            let n = file.read(&mut buf).map_err(Error::io("reading", path))?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            hasher.update(&buf[..n]);
+        }
+        out.insert(path.clone(), (bytes, hex(&hasher.finalize())));
+    }
+    Ok(out)
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn load_table(
+    conn: &Connection,
+    spec: &'static TableSpec,
+    files: Option<(Format, Vec<PathBuf>)>,
+    mapping: &TableMapping,
+) -> Result<LoadedTable> {
+    let Some((format, paths)) = files else {
+        let columns: Vec<String> =
+            spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect();
+        let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, columns.join(", "));
+        conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
+        return Ok(LoadedTable {
+            table: spec.name,
+            format: None,
+            files: Vec::new(),
+            rows: 0,
+            missing_columns: Vec::new(),
+            source_columns: BTreeMap::new(),
+        });
+    };
+    let path_list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    let source_label = if paths.len() == 1 { path_list[0].clone() } else { format!("{} parts of {}", paths.len(), spec.name) };
+    // File paths are bound as parameters, one per file, never pasted into SQL.
+    let placeholders = vec!["?"; path_list.len()].join(", ");
+    let reader = match format {
+        // Everything is read as text and typed below, so a bad value is
+        // reported by validation instead of aborting the scan.
+        Format::Csv => format!(
+            "read_csv([{placeholders}], header = true, all_varchar = true, union_by_name = true, hive_partitioning = true)"
+        ),
+        Format::Parquet => format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = true)"),
+    };
+    let list = duckdb::params_from_iter(path_list.iter());
+
+    // The export's own column names, matched case-insensitively.
+    let header: Vec<String> = {
+        let sql = format!("SELECT column_name FROM (DESCRIBE SELECT * FROM {reader})");
+        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the header of {source_label}")))?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(path_list.iter()), |r| r.get::<_, String>(0))
+            .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the header of {source_label}")))?
+    };
+    let mut inner = Vec::new();
+    let mut outer = Vec::new();
+    let mut missing = Vec::new();
+    let mut source_columns = BTreeMap::new();
+    for column in spec.columns {
+        let wanted = mapping.columns.get(column.name).map(String::as_str).unwrap_or(column.name);
+        match header.iter().find(|h| h.eq_ignore_ascii_case(wanted)) {
+            Some(actual) => {
+                let name = ident(column.name);
+                inner.push(format!("{} AS {name}", column.kind.cast(&ident(actual))));
+                outer.push(name.clone());
+                if column.kind.can_fail() {
+                    // Keep the raw text only of cells that did not parse, for the error report.
+                    let raw = ident(&format!("_bad_{}", column.name));
+                    inner.push(format!("CAST({} AS VARCHAR) AS {raw}", ident(actual)));
+                    outer.push(format!("CASE WHEN {name} IS NULL THEN {raw} END AS {raw}"));
+                }
+                source_columns.insert(column.name, actual.clone());
+            }
+            None if column.nullable => {
+                outer.push(format!("CAST(NULL AS {}) AS {}", column.kind.sql_type(), ident(column.name)));
+                missing.push(column.name);
+            }
+            None => {
+                let hint = if wanted == column.name {
+                    String::new()
+                } else {
+                    format!(" (mapped to `{wanted}` by the config)")
+                };
+                return Err(Error::Input(format!(
+                    "table `{}` ({source_label}): required column `{}`{hint} is missing; columns found: {}",
+                    spec.name,
+                    column.name,
+                    header.join(", ")
+                )));
+            }
+        }
+    }
+    let sql = format!(
+        "CREATE OR REPLACE TABLE {} AS SELECT {} FROM (SELECT {} FROM {reader})",
+        spec.name,
+        outer.join(", "),
+        inner.join(", ")
+    );
+    conn.execute(&sql, list).map_err(|e| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name)))?;
+    let rows: u64 = conn
+        .query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
+        .map_err(Error::db(format!("counting {}", spec.name)))? as u64;
+    Ok(LoadedTable {
+        table: spec.name,
+        format: Some(format),
+        files: paths.into_iter().map(|path| InputFile { path, bytes: 0, sha256: String::new() }).collect(),
+        rows,
+        missing_columns: missing,
+        source_columns,
+    })
+}

@@ -1,0 +1,150 @@
+//! The machine-readable outputs (metrics.csv, metrics.json, series.csv) and
+//! publishing the period folder: everything is written into a hidden
+//! folder beside the final one and moved into place at the end.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::json;
+
+use crate::catalog::Catalog;
+use crate::engine::MetricRow;
+use crate::error::{Error, Result};
+use crate::format::{csv_field, json_number, plain};
+use crate::period::Month;
+use crate::trend::SeriesRow;
+
+pub const METRIC_COLUMNS: [&str; 7] = ["period", "metric", "version", "dimension", "segment", "value", "unit"];
+const TREND_COLUMNS: [&str; 14] = [
+    "prev_value",
+    "change_abs",
+    "change_pct",
+    "year_ago_value",
+    "change_yoy_abs",
+    "change_yoy_pct",
+    "rolling_mean_3m",
+    "slope_6m",
+    "anomaly",
+    "benchmark_status",
+    "worse_3m",
+    "flagged",
+    "flag_reasons",
+    "direction",
+];
+
+fn unit_of(catalog: &Catalog, metric: &str) -> String {
+    catalog
+        .metric(metric)
+        .map(|m| serde_json::to_value(m.unit).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+fn metric_cells(catalog: &Catalog, row: &MetricRow) -> Vec<String> {
+    vec![
+        row.period.to_string(),
+        row.metric.clone(),
+        row.version.clone(),
+        csv_field(&row.dimension),
+        csv_field(&row.segment),
+        plain(row.value),
+        unit_of(catalog, &row.metric),
+    ]
+}
+
+/// `metrics.csv`: one row per (metric, dimension, segment) of the period.
+pub fn metrics_csv(catalog: &Catalog, rows: &[&MetricRow]) -> String {
+    let mut out = METRIC_COLUMNS.join(",") + "\n";
+    for row in rows {
+        out.push_str(&metric_cells(catalog, row).join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `metrics.json`: the rows of `metrics.csv` as an array of objects.
+pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow]) -> String {
+    let items: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "period": r.period.to_string(),
+                "metric": r.metric,
+                "version": r.version,
+                "dimension": r.dimension,
+                "segment": r.segment,
+                "value": json_number(r.value),
+                "unit": unit_of(catalog, &r.metric),
+            })
+        })
+        .collect();
+    serde_json::to_string_pretty(&items).expect("JSON values serialise") + "\n"
+}
+
+/// `series.csv`: every month of the trend window with the trend columns.
+pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
+    let mut out = METRIC_COLUMNS.iter().chain(TREND_COLUMNS.iter()).copied().collect::<Vec<_>>().join(",") + "\n";
+    for s in series {
+        let mut cells = metric_cells(catalog, &s.row);
+        let direction = catalog
+            .metric(&s.row.metric)
+            .and_then(|m| serde_json::to_value(m.direction).ok())
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        cells.extend([
+            plain(s.prev_value),
+            plain(s.change_abs),
+            plain(s.change_pct),
+            plain(s.year_ago_value),
+            plain(s.change_yoy_abs),
+            plain(s.change_yoy_pct),
+            plain(s.rolling_mean_3m),
+            plain(s.slope_6m),
+            s.anomaly.to_string(),
+            s.benchmark_status.unwrap_or("").to_string(),
+            s.worse_3m.to_string(),
+            s.flagged.to_string(),
+            csv_field(&s.flag_reasons.join("; ")),
+            direction,
+        ]);
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes `files` as `<root>/<period>/`, all or nothing: they go into a
+/// hidden staging folder in `root` first, which then replaces the old folder.
+pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    fs::create_dir_all(root).map_err(Error::io("creating output folder", root))?;
+    let final_dir = root.join(period.to_string());
+    let staging = root.join(format!(".{period}.staging-{}", std::process::id()));
+    if staging.exists() {
+        fs::remove_dir_all(&staging).map_err(Error::io("removing stale staging folder", &staging))?;
+    }
+    fs::create_dir(&staging).map_err(Error::io("creating staging folder", &staging))?;
+    for (name, bytes) in files {
+        let path = staging.join(name);
+        fs::write(&path, bytes).map_err(Error::io("writing", &path))?;
+    }
+    sync_dir(&staging)?;
+    if final_dir.exists() {
+        let old = root.join(format!(".{period}.replaced-{}", std::process::id()));
+        fs::rename(&final_dir, &old).map_err(Error::io("moving aside the previous report", &final_dir))?;
+        fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
+        fs::remove_dir_all(&old).map_err(Error::io("removing the previous report", &old))?;
+    } else {
+        fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
+    }
+    sync_dir(root)?;
+    Ok(final_dir)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    let handle = fs::File::open(dir).map_err(Error::io("opening", dir))?;
+    for entry in fs::read_dir(dir).map_err(Error::io("listing", dir))?.flatten() {
+        if entry.path().is_file() {
+            fs::File::open(entry.path()).and_then(|f| f.sync_all()).map_err(Error::io("syncing", entry.path()))?;
+        }
+    }
+    handle.sync_all().map_err(Error::io("syncing", dir))
+}

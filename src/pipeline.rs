@@ -1,0 +1,198 @@
+//! The monthly run, in one place: load → check → compute → trend → render →
+//! write. Each stage hands the next plain data.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use chrono::{SecondsFormat, Utc};
+use serde_json::json;
+
+use crate::catalog::{sha256_bytes, Catalog};
+use crate::config::Config;
+use crate::engine;
+use crate::error::{Error, Result};
+use crate::inputs::{self, LoadedTable};
+use crate::output;
+use crate::period::Month;
+use crate::report::{self, Inputs};
+use crate::trend;
+use crate::validate::{self, Problem};
+
+/// What `cs-report run` was asked to do.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub config: Config,
+    pub period: Month,
+}
+
+/// What a finished run published.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub folder: PathBuf,
+    pub rows: usize,
+    pub flagged: usize,
+    pub unavailable: Vec<String>,
+}
+
+/// Stage timings for the manifest, in milliseconds.
+#[derive(Default)]
+struct Timings(Vec<(&'static str, u128)>);
+
+impl Timings {
+    fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let started = Instant::now();
+        let out = f()?;
+        self.0.push((stage, started.elapsed().as_millis()));
+        Ok(out)
+    }
+}
+
+fn data_dir(config: &Config) -> Result<PathBuf> {
+    config.data.clone().ok_or_else(|| {
+        Error::Usage(format!(
+            "no data directory: set `data:` in {} or pass --data DIR",
+            config.source.as_ref().map_or_else(|| "a config file".to_string(), |p| p.display().to_string())
+        ))
+    })
+}
+
+fn problems_error(problems: &[Problem]) -> Error {
+    let mut text = format!("the input breaks {} rule(s) of the input contract; nothing was written:", problems.len());
+    for p in problems {
+        text.push_str("\n  - ");
+        text.push_str(&p.to_string());
+    }
+    Error::Input(text)
+}
+
+/// Loads the exports and checks them: shared by `run` and `validate`.
+fn load_and_check(config: &Config, period: Month) -> Result<(duckdb::Connection, Vec<LoadedTable>, Vec<Problem>)> {
+    let data = data_dir(config)?;
+    let conn = engine::open(&config.memory_limit)?;
+    let tables = inputs::load_all(&conn, config, &data)?;
+    engine::lock_down(&conn)?;
+    let problems = validate::check(&conn, &tables, period, &config.currency)?;
+    Ok((conn, tables, problems))
+}
+
+pub fn run(req: &RunRequest) -> Result<RunOutcome> {
+    let RunRequest { config, period } = req;
+    let period = *period;
+    let started_at = Utc::now();
+    let mut timings = Timings::default();
+
+    // Everything that can be wrong without looking at the data fails first.
+    let catalog = Catalog::embedded()?;
+    let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
+    let env = report::environment(config.templates.as_deref(), &config.currency)?;
+
+    let (conn, tables, problems) = timings.time("load_and_check", || load_and_check(config, period))?;
+    if !problems.is_empty() {
+        return Err(problems_error(&problems));
+    }
+    let computed = timings.time("compute", || engine::compute(&conn, &catalog, &versions, config, period, &tables))?;
+    let window_start = period.plus(-(config.trend_months as i32));
+    let series = timings.time("trend", || {
+        trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
+    })?;
+    let warnings = warnings(&tables);
+    let context = report::build_context(Inputs {
+        catalog: &catalog,
+        series: &series,
+        period,
+        window_start,
+        currency: &config.currency,
+        runs: &computed.runs,
+        unavailable: &computed.unavailable,
+        warnings,
+    });
+    let rendered = timings.time("render", || report::render(&env, &context))?;
+
+    let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
+    let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    files.push(("metrics.csv".into(), output::metrics_csv(&catalog, &current).into_bytes()));
+    files.push(("metrics.json".into(), output::metrics_json(&catalog, &current).into_bytes()));
+    files.push(("series.csv".into(), output::series_csv(&catalog, &series).into_bytes()));
+    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at);
+    files.push(("manifest.json".into(), manifest.into_bytes()));
+    let folder = timings.time("write", || output::publish(&config.output, period, &files))?;
+
+    Ok(RunOutcome {
+        folder,
+        rows: current.len(),
+        flagged: context.flags.len(),
+        unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
+    })
+}
+
+/// Things a reader should know that do not stop the run.
+fn warnings(tables: &[LoadedTable]) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in tables {
+        if !t.missing_columns.is_empty() {
+            out.push(format!(
+                "{} has no column {}: read as empty",
+                t.table,
+                t.missing_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+    }
+    out
+}
+
+fn manifest(
+    req: &RunRequest,
+    catalog: &Catalog,
+    tables: &[LoadedTable],
+    computed: &engine::Computed,
+    files: &[(String, Vec<u8>)],
+    timings: &Timings,
+    started_at: chrono::DateTime<Utc>,
+) -> String {
+    let inputs: Vec<serde_json::Value> = tables
+        .iter()
+        .map(|t| {
+            json!({
+                "table": t.table,
+                "present": t.present(),
+                "format": t.format,
+                "rows": t.rows,
+                "missing_columns": t.missing_columns,
+                "files": t.files,
+            })
+        })
+        .collect();
+    let outputs: BTreeMap<&str, serde_json::Value> = files
+        .iter()
+        .map(|(name, bytes)| (name.as_str(), json!({"bytes": bytes.len(), "sha256": sha256_bytes(bytes)})))
+        .collect();
+    let value = json!({
+        "tool": {"name": "cs-report", "version": env!("CARGO_PKG_VERSION")},
+        "period": req.period,
+        "run": {
+            "started_at": started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            "finished_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            "timings_ms": timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+        },
+        "config": req.config,
+        "months_computed": {"first": computed.first_month, "last": req.period},
+        "inputs": inputs,
+        "shared_sql": catalog.shared.iter().chain(catalog.checks.iter()).map(|s| json!({"file": s.name, "sha256": s.sha256})).collect::<Vec<_>>(),
+        "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
+        "unavailable": computed.unavailable,
+        "outputs": outputs,
+    });
+    serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"
+}
+
+/// `cs-report validate`: loads and checks, prints a per-table summary.
+pub fn validate(config: &Config, period: Month) -> Result<Vec<String>> {
+    let (conn, tables, problems) = load_and_check(config, period)?;
+    let mut lines = validate::summary(&conn, &tables)?;
+    if !problems.is_empty() {
+        return Err(problems_error(&problems));
+    }
+    lines.push("no problems found".to_string());
+    Ok(lines)
+}

@@ -1,0 +1,447 @@
+//! The report: a serialisable context built from the computed series, and
+//! the minijinja templates (compiled in, overridable from a folder) that
+//! turn it into HTML and Markdown. Templates only loop and format.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment, Value};
+use serde::Serialize;
+
+use crate::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
+use crate::engine::{MetricRun, Unavailable};
+use crate::error::{Error, Result};
+use crate::format;
+use crate::period::Month;
+use crate::trend::SeriesRow;
+
+/// The files rendered from templates, in the output folder.
+pub const RENDERED: [(&str, &str); 3] =
+    [("report.html", "report.html.j2"), ("report.md", "report.md.j2"), ("summary.md", "summary.md.j2")];
+
+/// The MRR bridge from a start to an end: start + movements = end.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bridge {
+    pub from: String,
+    pub to: String,
+    pub start: Option<f64>,
+    pub new: f64,
+    pub reactivation: f64,
+    pub expansion: f64,
+    pub contraction: f64,
+    pub churn: f64,
+    pub end: Option<f64>,
+}
+
+/// One metric as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricView {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    pub version: String,
+    pub value: Option<f64>,
+    pub prev_value: Option<f64>,
+    pub change_abs: Option<f64>,
+    pub change_pct: Option<f64>,
+    pub year_ago_value: Option<f64>,
+    pub change_yoy_abs: Option<f64>,
+    pub change_yoy_pct: Option<f64>,
+    pub rolling_mean_3m: Option<f64>,
+    pub slope_6m: Option<f64>,
+    pub anomaly: bool,
+    pub direction: Direction,
+    pub benchmark: Option<String>,
+    pub benchmark_status: Option<&'static str>,
+    pub flagged: bool,
+    pub flag_reasons: Vec<String>,
+    pub advice: String,
+    /// Whether the month-over-month move is good, bad or neither.
+    pub trend: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupView {
+    pub id: String,
+    pub title: String,
+    pub metrics: Vec<MetricView>,
+    /// Metrics of this group that could not be computed, with why.
+    pub unavailable: Vec<UnavailableView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnavailableView {
+    pub id: String,
+    pub title: String,
+    pub reason: String,
+}
+
+/// A breakdown table: one row per segment (or region, channel), one column
+/// per metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breakdown {
+    pub dimension: String,
+    pub title: String,
+    pub columns: Vec<Column>,
+    pub rows: Vec<BreakdownRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Column {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BreakdownRow {
+    pub segment: String,
+    pub values: Vec<Option<f64>>,
+    pub flagged: Vec<bool>,
+}
+
+/// A flagged metric in a slice, with what to do about it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Flag {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    pub dimension: String,
+    pub segment: String,
+    pub value: Option<f64>,
+    pub reasons: Vec<String>,
+    pub advice: String,
+}
+
+/// A big month-over-month move, for the executive summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Movement {
+    pub title: String,
+    pub unit: Unit,
+    pub value: Option<f64>,
+    pub change_abs: Option<f64>,
+    pub change_pct: Option<f64>,
+    pub good: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    pub metric: String,
+    pub version: String,
+    pub sha256: String,
+}
+
+/// Everything the templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportContext {
+    pub period: Month,
+    pub period_label: String,
+    pub window_start: Month,
+    pub currency: String,
+    pub tool_version: &'static str,
+    pub bridge_month: Bridge,
+    pub bridge_window: Bridge,
+    pub groups: Vec<GroupView>,
+    pub breakdowns: Vec<Breakdown>,
+    pub flags: Vec<Flag>,
+    /// The months of the window with MRR, ARR, active customers, churn and NRR.
+    pub history: Vec<HistoryRow>,
+    pub top_movements: Vec<Movement>,
+    pub headline: BTreeMap<String, MetricView>,
+    pub unavailable: Vec<UnavailableView>,
+    pub warnings: Vec<String>,
+    pub versions: Vec<VersionView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HistoryRow {
+    pub period: Month,
+    pub mrr: Option<f64>,
+    pub net_new_mrr: Option<f64>,
+    pub active_customers: Option<f64>,
+    pub churn_rate: Option<f64>,
+    pub nrr: Option<f64>,
+}
+
+/// Metrics shown in the segment and region tables, when computed.
+const BREAKDOWN_METRICS: [&str; 6] = ["mrr", "active_customers", "arpa", "churn_rate", "nrr", "revenue_churn_rate"];
+/// Metrics the executive summary leads with.
+const HEADLINE: [&str; 8] = ["mrr", "arr", "net_new_mrr", "active_customers", "churn_rate", "nrr", "grr", "nrr_12m"];
+
+pub struct Inputs<'a> {
+    pub catalog: &'a Catalog,
+    pub series: &'a [SeriesRow],
+    pub period: Month,
+    pub window_start: Month,
+    pub currency: &'a str,
+    pub runs: &'a [MetricRun],
+    pub unavailable: &'a [Unavailable],
+    pub warnings: Vec<String>,
+}
+
+pub fn build_context(inp: Inputs<'_>) -> ReportContext {
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings } = inp;
+    let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
+        .iter()
+        .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
+        .collect();
+    let total = |metric: &str, month: Month| lookup.get(&(metric, "all", "all", month)).copied();
+    let value = |metric: &str, month: Month| total(metric, month).and_then(|s| s.row.value);
+    let view = |id: &str| -> Option<MetricView> {
+        let metric = catalog.metric(id)?;
+        let s = total(id, period)?;
+        let trend = match (s.change_abs, metric.direction) {
+            (Some(c), Direction::Up) if c > 0.0 => "good",
+            (Some(c), Direction::Down) if c < 0.0 => "good",
+            (Some(c), Direction::Up) if c < 0.0 => "bad",
+            (Some(c), Direction::Down) if c > 0.0 => "bad",
+            _ => "flat",
+        };
+        Some(MetricView {
+            id: id.to_string(),
+            title: metric.title.clone(),
+            unit: metric.unit,
+            version: s.row.version.clone(),
+            value: s.row.value,
+            prev_value: s.prev_value,
+            change_abs: s.change_abs,
+            change_pct: s.change_pct,
+            year_ago_value: s.year_ago_value,
+            change_yoy_abs: s.change_yoy_abs,
+            change_yoy_pct: s.change_yoy_pct,
+            rolling_mean_3m: s.rolling_mean_3m,
+            slope_6m: s.slope_6m,
+            anomaly: s.anomaly,
+            direction: metric.direction,
+            benchmark: metric.benchmark.as_ref().map(|b| b.label.clone()),
+            benchmark_status: s.benchmark_status,
+            flagged: s.flagged,
+            flag_reasons: s.flag_reasons.clone(),
+            advice: metric.advice.clone(),
+            trend,
+        })
+    };
+    let title = |id: &str| catalog.metric(id).map_or_else(|| id.to_string(), |m| m.title.clone());
+    let unavailable_views: Vec<UnavailableView> = unavailable
+        .iter()
+        .map(|u| UnavailableView { id: u.metric.clone(), title: title(&u.metric), reason: u.reason.clone() })
+        .collect();
+
+    let groups = catalog
+        .groups
+        .iter()
+        .map(|g| GroupView {
+            id: g.id.clone(),
+            title: g.title.clone(),
+            metrics: g.metrics.iter().filter_map(|id| view(id)).collect(),
+            unavailable: unavailable_views.iter().filter(|u| g.metrics.contains(&u.id)).cloned().collect(),
+        })
+        .collect();
+
+    let bridge = |from: Month, to: Month| {
+        let sum = |metric: &str| {
+            let mut total = 0.0;
+            let mut m = from;
+            while m <= to {
+                total += value(metric, m).unwrap_or(0.0);
+                m = m.plus(1);
+            }
+            total
+        };
+        Bridge {
+            from: from.plus(-1).to_string(),
+            to: to.to_string(),
+            start: value("mrr", from).zip(value("net_new_mrr", from)).map(|(mrr, net)| mrr - net),
+            new: sum("mrr_new"),
+            reactivation: sum("mrr_reactivation"),
+            expansion: sum("mrr_expansion"),
+            contraction: sum("mrr_contraction"),
+            churn: sum("mrr_churn"),
+            end: value("mrr", to),
+        }
+    };
+
+    let mut breakdowns = Vec::new();
+    for (dimension, heading) in [("segment", "By segment"), ("region", "By region")] {
+        let columns: Vec<Column> = BREAKDOWN_METRICS
+            .iter()
+            .filter_map(|id| catalog.metric(id))
+            .filter(|m| series.iter().any(|s| s.row.metric == m.id))
+            .map(|m| Column { id: m.id.clone(), title: m.title.clone(), unit: m.unit })
+            .collect();
+        let mut segments: Vec<&str> = series
+            .iter()
+            .filter(|s| s.row.dimension == dimension && s.row.period == period)
+            .map(|s| s.row.segment.as_str())
+            .collect();
+        segments.sort_unstable();
+        segments.dedup();
+        let rows = segments
+            .into_iter()
+            .map(|seg| {
+                let cells: Vec<Option<&&SeriesRow>> =
+                    columns.iter().map(|c| lookup.get(&(c.id.as_str(), dimension, seg, period))).collect();
+                BreakdownRow {
+                    segment: seg.to_string(),
+                    values: cells.iter().map(|s| s.and_then(|s| s.row.value)).collect(),
+                    flagged: cells.iter().map(|s| s.is_some_and(|s| s.flagged)).collect(),
+                }
+            })
+            .collect();
+        breakdowns.push(Breakdown { dimension: dimension.into(), title: heading.into(), columns, rows });
+    }
+    if let Some(cac) = catalog.metric("cac") {
+        let rows: Vec<BreakdownRow> = series
+            .iter()
+            .filter(|s| s.row.metric == "cac" && s.row.dimension == "channel" && s.row.period == period)
+            .map(|s| BreakdownRow { segment: s.row.segment.clone(), values: vec![s.row.value], flagged: vec![s.flagged] })
+            .collect();
+        if !rows.is_empty() {
+            breakdowns.push(Breakdown {
+                dimension: "channel".into(),
+                title: "CAC by acquisition channel".into(),
+                columns: vec![Column { id: cac.id.clone(), title: cac.title.clone(), unit: cac.unit }],
+                rows,
+            });
+        }
+    }
+
+    let flags = series
+        .iter()
+        .filter(|s| s.row.period == period && s.flagged)
+        .filter_map(|s| {
+            let metric = catalog.metric(&s.row.metric)?;
+            Some(Flag {
+                id: metric.id.clone(),
+                title: metric.title.clone(),
+                unit: metric.unit,
+                dimension: s.row.dimension.clone(),
+                segment: s.row.segment.clone(),
+                value: s.row.value,
+                reasons: s.flag_reasons.clone(),
+                advice: metric.advice.clone(),
+            })
+        })
+        .collect();
+
+    let mut history = Vec::new();
+    let mut m = window_start;
+    while m <= period {
+        history.push(HistoryRow {
+            period: m,
+            mrr: value("mrr", m),
+            net_new_mrr: value("net_new_mrr", m),
+            active_customers: value("active_customers", m),
+            churn_rate: value("churn_rate", m),
+            nrr: value("nrr", m),
+        });
+        m = m.plus(1);
+    }
+
+    // The biggest relative moves among the totals, for the summary. Counts
+    // and money in the MRR bridge are parts of MRR, so rates and totals lead.
+    let mut moves: Vec<Movement> = catalog
+        .metrics
+        .iter()
+        .filter(|m| !m.id.starts_with("mrr_"))
+        .filter_map(|m| view(&m.id))
+        .filter(|v| v.change_pct.is_some_and(|p| p.abs() > 0.0))
+        .map(|v| Movement {
+            good: match v.trend {
+                "good" => Some(true),
+                "bad" => Some(false),
+                _ => None,
+            },
+            title: v.title,
+            unit: v.unit,
+            value: v.value,
+            change_abs: v.change_abs,
+            change_pct: v.change_pct,
+        })
+        .collect();
+    moves.sort_by(|a, b| {
+        let size = |m: &Movement| m.change_pct.map_or(0.0, f64::abs);
+        size(b).total_cmp(&size(a)).then_with(|| a.title.cmp(&b.title))
+    });
+    moves.truncate(3);
+
+    ReportContext {
+        period,
+        period_label: period.first_day().format("%B %Y").to_string(),
+        window_start,
+        currency: currency.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION"),
+        bridge_month: bridge(period, period),
+        bridge_window: bridge(window_start, period),
+        groups,
+        breakdowns,
+        flags,
+        history,
+        top_movements: moves,
+        headline: HEADLINE.iter().filter_map(|id| view(id).map(|v| (id.to_string(), v))).collect(),
+        unavailable: unavailable_views,
+        warnings,
+        versions: runs
+            .iter()
+            .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
+            .collect(),
+    }
+}
+
+/// The template environment: built-in templates, each replaceable by a file
+/// of the same name in `override_dir`, and the formatting filters.
+pub fn environment(override_dir: Option<&Path>, currency: &str) -> Result<Environment<'static>> {
+    let mut env = Environment::new();
+    env.set_auto_escape_callback(|name| if name.contains(".html") { AutoEscape::Html } else { AutoEscape::None });
+    let syntax = minijinja::syntax::SyntaxConfig::builder()
+        .trim_blocks(true)
+        .lstrip_blocks(true)
+        .build()
+        .map_err(|source| Error::Render { template: "(syntax)".into(), source })?;
+    env.set_syntax(syntax);
+    for (name, source) in EMBEDDED_TEMPLATES {
+        let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
+            Some(path) => std::fs::read_to_string(&path).map_err(Error::io("reading template", &path))?,
+            None => source.to_string(),
+        };
+        env.add_template_owned(name.to_string(), source)
+            .map_err(|source| Error::Render { template: name.to_string(), source })?;
+    }
+    let cur = currency.to_string();
+    env.add_filter("fmt", move |v: Value, unit: String| format::human(as_f64(&v), parse_unit(&unit), &cur));
+    let cur = currency.to_string();
+    env.add_filter("delta", move |v: Value, unit: String| format::delta(as_f64(&v), parse_unit(&unit), &cur));
+    let cur = currency.to_string();
+    env.add_filter("money", move |v: Value| format::human(as_f64(&v), Unit::Money, &cur));
+    env.add_filter("pct", |v: Value| match as_f64(&v) {
+        Some(p) => format!("{}{} %", if p > 0.0 { "+" } else { "" }, format::grouped(p, 1)),
+        None => format::NA.to_string(),
+    });
+    env.add_filter("md", |v: Value| format::markdown(&v.to_string()));
+    Ok(env)
+}
+
+fn as_f64(v: &Value) -> Option<f64> {
+    if v.is_none() || v.is_undefined() {
+        return None;
+    }
+    f64::try_from(v.clone()).ok()
+}
+
+fn parse_unit(unit: &str) -> Unit {
+    serde_json::from_value(serde_json::Value::String(unit.to_string())).unwrap_or(Unit::Score)
+}
+
+/// Renders every report file: (file name, contents).
+pub fn render(env: &Environment<'_>, context: &ReportContext) -> Result<Vec<(&'static str, String)>> {
+    RENDERED
+        .iter()
+        .map(|(file, template)| {
+            let tmpl = env
+                .get_template(template)
+                .map_err(|source| Error::Render { template: template.to_string(), source })?;
+            let text = tmpl.render(Value::from(minijinja::value::Serde(context))).map_err(|source| Error::Render { template: template.to_string(), source })?;
+            Ok((*file, text))
+        })
+        .collect()
+}

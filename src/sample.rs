@@ -1,0 +1,417 @@
+//! `cs-report sample`: writes a realistic, deterministic set of exports for
+//! every table of the input contract, with the edge cases the contract names:
+//! mid-month starts, subscriptions starting and ending inside one month, end
+//! dates on the 1st, overlapping add-ons, gaps then reactivation, quarterly
+//! and annual plans, free plans, refunds and void invoices, a second
+//! currency, awkward names, timestamps with offsets.
+
+use std::fs::{self, File};
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use chrono::{Duration, NaiveDate};
+
+use crate::error::{Error, Result};
+use crate::period::Month;
+
+#[derive(Debug, Clone)]
+pub struct SampleRequest {
+    pub out: PathBuf,
+    pub customers: usize,
+    pub seed: u64,
+    /// The last month with data.
+    pub end: Month,
+    /// How many months of history.
+    pub months: u32,
+    /// Multiplies the number of usage events (1.0 ≈ 12 per active customer-month).
+    pub usage_scale: f64,
+}
+
+/// SplitMix64: small, fast, and fixed forever, so a seed always gives the
+/// same files whatever crate versions the build uses.
+struct Rng(u64);
+
+impl Rng {
+    fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+    fn chance(&mut self, p: f64) -> bool {
+        self.unit() < p
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len() as u64) as usize]
+    }
+    /// A small count with the given mean (Poisson by inversion).
+    fn count(&mut self, mean: f64) -> u32 {
+        let limit = (-mean).exp();
+        let mut k = 0;
+        let mut p = self.unit();
+        while p > limit && k < 200 {
+            k += 1;
+            p *= self.unit();
+        }
+        k
+    }
+}
+
+struct Table {
+    path: PathBuf,
+    out: BufWriter<File>,
+}
+
+impl Table {
+    fn create(dir: &Path, name: &str, header: &str) -> Result<Table> {
+        let path = dir.join(format!("{name}.csv"));
+        let file = File::create(&path).map_err(Error::io("creating", &path))?;
+        let mut t = Table { path, out: BufWriter::with_capacity(1 << 20, file) };
+        t.line(header)?;
+        Ok(t)
+    }
+    fn line(&mut self, text: &str) -> Result<()> {
+        writeln!(self.out, "{text}").map_err(Error::io("writing", &self.path))
+    }
+    fn finish(mut self) -> Result<()> {
+        self.out.flush().map_err(Error::io("writing", &self.path))
+    }
+}
+
+fn quote(text: &str) -> String {
+    crate::format::csv_field(text)
+}
+
+const SEGMENTS: [(&str, f64); 3] = [("smb", 0.6), ("mid_market", 0.3), ("enterprise", 0.1)];
+const REGIONS: [&str; 4] = ["emea", "north_america", "apac", "latam"];
+const CHANNELS: [&str; 5] = ["paid_search", "content", "events", "referral", "partner"];
+const FEATURES: [&str; 8] =
+    ["dashboard_view", "report_created", "report_shared", "data_import", "alert_set", "api_call", "comment", "export"];
+const NAMES: [&str; 12] = [
+    "Acme", "Globex", "Initech", "Umbrella", "Hooli", "Vandelay", "Stark", "Wayne", "Tyrell", "Soylent", "Cyberdyne", "Wonka",
+];
+
+struct Plan {
+    monthly: f64,
+    period: &'static str,
+}
+
+fn plan_for(rng: &mut Rng, segment: &str) -> Plan {
+    let base = match segment {
+        "enterprise" => *rng.pick(&[1500.0, 2500.0, 4000.0]),
+        "mid_market" => *rng.pick(&[299.0, 499.0, 799.0]),
+        _ => *rng.pick(&[0.0, 29.0, 49.0, 99.0]),
+    };
+    let period = match (segment, rng.below(10)) {
+        ("enterprise", 0..=6) => "year",
+        ("enterprise", _) => "month",
+        (_, 8..) => "year",
+        (_, 0..=5) => "month",
+        (_, _) => "quarter",
+    };
+    Plan { monthly: base, period }
+}
+
+fn months_in(period: &str) -> i64 {
+    match period {
+        "quarter" => 3,
+        "year" => 12,
+        _ => 1,
+    }
+}
+
+/// Amount per billing period, with a little discount for longer terms.
+fn price(monthly: f64, period: &str) -> f64 {
+    let factor = match period {
+        "quarter" => 0.95,
+        "year" => 0.85,
+        _ => 1.0,
+    };
+    (monthly * months_in(period) as f64 * factor * 100.0).round() / 100.0
+}
+
+fn day_in(rng: &mut Rng, month: Month) -> NaiveDate {
+    let days = month.last_day().signed_duration_since(month.first_day()).num_days() as u64 + 1;
+    month.first_day() + Duration::days(rng.below(days) as i64)
+}
+
+/// A timestamp in one of the ISO 8601 forms the contract allows, for the
+/// given UTC date and second of day.
+fn timestamp(rng: &mut Rng, date: NaiveDate, second: u32) -> String {
+    let at = date.and_hms_opt(second / 3600, (second / 60) % 60, second % 60).expect("valid time");
+    match rng.below(10) {
+        0 => format!("{}Z", at.format("%Y-%m-%dT%H:%M:%S")),
+        1 => {
+            // The same instant written at +02:00.
+            let local = at + Duration::hours(2);
+            format!("{}+02:00", local.format("%Y-%m-%dT%H:%M:%S"))
+        }
+        2 => format!("{}.250", at.format("%Y-%m-%d %H:%M:%S")),
+        _ => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    }
+}
+
+fn random_timestamp(rng: &mut Rng, date: NaiveDate) -> String {
+    let second = rng.below(86_400) as u32;
+    timestamp(rng, date, second)
+}
+
+struct Subscription {
+    id: usize,
+    start: NaiveDate,
+    end: Option<NaiveDate>,
+    period: &'static str,
+    amount: f64,
+    currency: &'static str,
+    kind: &'static str,
+}
+
+pub fn generate(req: &SampleRequest) -> Result<()> {
+    fs::create_dir_all(&req.out).map_err(Error::io("creating", &req.out))?;
+    let mut rng = Rng(req.seed ^ 0x5EED_CAFE);
+    let first = req.end.plus(-(req.months as i32) + 1);
+    let horizon = req.end.last_day();
+    let dir = req.out.as_path();
+
+    let mut customers = Table::create(dir, "customers", "customer_id,name,signup_date,segment,region,acquisition_channel")?;
+    let mut subs = Table::create(dir, "subscriptions", "subscription_id,customer_id,plan,start_date,end_date,billing_period,amount,currency")?;
+    let mut invoices = Table::create(dir, "invoices", "invoice_id,customer_id,invoice_date,amount,currency,status,kind")?;
+    let mut surveys = Table::create(dir, "survey_responses", "response_id,customer_id,survey,score,responded_at")?;
+    let mut tickets = Table::create(dir, "tickets", "ticket_id,customer_id,created_at,resolved_at,contacts")?;
+    let mut usage = Table::create(dir, "usage_events", "customer_id,user_id,occurred_at,feature,duration_seconds")?;
+    let mut trials = Table::create(dir, "trials", "trial_id,customer_id,started_at,ended_at,converted_at")?;
+    let (mut sub_id, mut inv_id, mut resp_id, mut ticket_id, mut trial_id) = (0usize, 0usize, 0usize, 0usize, 0usize);
+
+    for c in 0..req.customers {
+        let cid = format!("C{:06}", c + 1);
+        let segment = {
+            let r = rng.unit();
+            let mut acc = 0.0;
+            SEGMENTS.iter().find(|(_, w)| { acc += w; r < acc }).map_or("smb", |(s, _)| s)
+        };
+        let region = *rng.pick(&REGIONS);
+        let channel = *rng.pick(&CHANNELS);
+        let signup_month = first.plus(rng.below(req.months as u64) as i32);
+        let signup = day_in(&mut rng, signup_month);
+        let name = match c % 97 {
+            13 => "<script>alert('x')</script> Ltd".to_string(),
+            29 => "Pipe | Table & Co".to_string(),
+            41 => "Émilie's \"Café\" 🚀".to_string(),
+            _ => format!("{} {} {}", rng.pick(&NAMES), c + 1, rng.pick(&["Inc", "GmbH", "Ltd", "SAS", "BV"])),
+        };
+        let segment_cell = if c % 53 == 7 { "" } else { segment };
+        let region_cell = if c % 61 == 5 { "" } else { region };
+        let channel_cell = if c % 43 == 3 { "" } else { channel };
+        customers.line(&format!("{cid},{},{signup},{segment_cell},{region_cell},{channel_cell}", quote(&name)))?;
+
+        // A trial before signing up for about half the customers.
+        if rng.chance(0.5) {
+            trial_id += 1;
+            let started = signup - Duration::days(14 + rng.below(10) as i64);
+            let ended = started + Duration::days(14);
+            // Converted on the signup day, sometimes in the month after the trial ended.
+            trials.line(&format!("T{trial_id:07},{cid},{started},{ended},{signup}"))?;
+        }
+
+        // The subscription history: a main plan, churn, maybe a comeback,
+        // add-ons that overlap, and plan changes.
+        let currency = if rng.chance(0.15) { "EUR" } else if rng.chance(0.5) { "USD" } else { "" };
+        let mut plan = plan_for(&mut rng, segment);
+        let churn = match segment {
+            "enterprise" => 0.006,
+            "mid_market" => 0.015,
+            _ => 0.03,
+        };
+        let mut list: Vec<Subscription> = Vec::new();
+        let mut start = signup;
+        let mut active_until: Option<NaiveDate>;
+        loop {
+            // Walk the term month by month until it churns or the horizon.
+            let mut day = start;
+            let mut end = None;
+            while day <= horizon {
+                day += Duration::days(30);
+                if rng.chance(churn) {
+                    // Ends on the 1st of a month a third of the time.
+                    let e = if rng.chance(0.33) { Month::of(day).plus(1).first_day() } else { day };
+                    if e > start && e <= horizon {
+                        end = Some(e);
+                    }
+                    break;
+                }
+                if rng.chance(0.01) && day < horizon {
+                    // A plan change: the old subscription ends the day the new one starts.
+                    sub_id += 1;
+                    list.push(Subscription { id: sub_id, start, end: Some(day), period: plan.period, amount: price(plan.monthly, plan.period), currency, kind: "subscription" });
+                    let up = rng.chance(0.6);
+                    plan.monthly = ((plan.monthly * if up { 1.5 } else { 0.6 }) * 100.0).round() / 100.0;
+                    start = day;
+                }
+            }
+            sub_id += 1;
+            list.push(Subscription { id: sub_id, start, end, period: plan.period, amount: price(plan.monthly, plan.period), currency, kind: "subscription" });
+            active_until = end;
+            // A third of churned customers come back after a gap.
+            match end {
+                Some(e) if rng.chance(0.33) => {
+                    let back = e + Duration::days(35 + rng.below(120) as i64);
+                    if back > horizon {
+                        break;
+                    }
+                    start = back;
+                    plan = plan_for(&mut rng, segment);
+                }
+                _ => break,
+            }
+        }
+        // Overlapping add-ons for some paying customers.
+        let main_start = list[0].start;
+        if plan.monthly > 0.0 && rng.chance(0.2) {
+            let s = main_start + Duration::days(20 + rng.below(200) as i64);
+            if s <= horizon {
+                sub_id += 1;
+                let e = if rng.chance(0.4) { Some(s + Duration::days(60 + rng.below(200) as i64)).filter(|e| *e <= horizon) } else { None };
+                let kind = if rng.chance(0.5) { "upsell" } else { "cross_sell" };
+                list.push(Subscription { id: sub_id, start: s, end: e.or(active_until), period: "month", amount: *rng.pick(&[19.0, 39.0, 79.0]), currency, kind });
+            }
+        }
+        // A pilot that starts and ends inside one month (never active at a month end).
+        if c % 37 == 11 {
+            let m = Month::of(main_start);
+            let s = m.first_day() + Duration::days(2);
+            sub_id += 1;
+            list.push(Subscription { id: sub_id, start: s, end: Some(s + Duration::days(10)), period: "month", amount: 15.0, currency, kind: "one_time" });
+        }
+
+        let mut paid_months: Vec<Month> = Vec::new();
+        let mut first_paid: Option<NaiveDate> = None;
+        for s in &list {
+            let end_cell = s.end.map(|d| d.to_string()).unwrap_or_default();
+            let plan_name = if s.amount == 0.0 { "free" } else if s.kind == "subscription" { s.period } else { "addon" };
+            subs.line(&format!("S{:07},{cid},{plan_name},{},{end_cell},{},{:.2},{}", s.id, s.start, s.period, s.amount, s.currency))?;
+            if s.amount > 0.0 {
+                first_paid = Some(first_paid.map_or(s.start, |f| f.min(s.start)));
+            }
+            // Invoices at the start of every billing period.
+            let mut at = s.start;
+            while at <= horizon && s.end.is_none_or(|e| at < e) && s.amount > 0.0 {
+                inv_id += 1;
+                let status = match rng.below(100) {
+                    0..=2 => "open",
+                    3 => "void",
+                    4 => "refunded",
+                    _ => "paid",
+                };
+                let kind = if s.kind == "one_time" { "one_time" } else { s.kind };
+                invoices.line(&format!("I{inv_id:08},{cid},{at},{:.2},{},{status},{kind}", s.amount, s.currency))?;
+                let mut m = Month::of(at);
+                while Month::of(at).since(m) < months_in(s.period) as i32 {
+                    paid_months.push(m);
+                    m = m.plus(1);
+                }
+                at = Month::of(at).plus(months_in(s.period) as i32).first_day() + Duration::days(at.signed_duration_since(Month::of(at).first_day()).num_days().min(27));
+            }
+        }
+        if first_paid.is_some() && rng.chance(0.05) {
+            inv_id += 1;
+            invoices.line(&format!("I{inv_id:08},{cid},{},{:.2},{currency},paid,one_time", first_paid.unwrap_or(signup) + Duration::days(5), 250.0))?;
+        }
+
+        // Activity in the months the customer pays for (and a little in the
+        // trial before), answers to surveys, support tickets.
+        paid_months.sort();
+        paid_months.dedup();
+        let seats = match segment {
+            "enterprise" => 12,
+            "mid_market" => 5,
+            _ => 2,
+        };
+        let engagement = rng.unit();
+        let mut months: Vec<Month> = paid_months.iter().copied().filter(|m| *m <= req.end).collect();
+        if let Some(fp) = first_paid {
+            let before = Month::of(fp).plus(-1);
+            if before >= first && rng.chance(0.3) {
+                months.insert(0, before);
+            }
+        }
+        for m in months {
+            let users = 1 + rng.below(seats) as u32;
+            for u in 0..users {
+                let n = rng.count(4.0 * req.usage_scale * (0.3 + engagement));
+                for _ in 0..n {
+                    let date = day_in(&mut rng, m);
+                    let feature = if rng.chance(0.08) { "report_shared" } else { *rng.pick(&FEATURES) };
+                    let duration = if rng.chance(0.05) { String::new() } else { (30 + rng.below(1800)).to_string() };
+                    let ts = random_timestamp(&mut rng, date);
+                    usage.line(&format!("{cid},U{u:03},{ts},{feature},{duration}"))?;
+                }
+            }
+            if rng.chance(0.25) {
+                resp_id += 1;
+                let score = (rng.below(11) as f64 * 0.5 + engagement * 10.0 * 0.5).round().min(10.0);
+                let date = if rng.chance(0.1) { m.last_day() } else { day_in(&mut rng, m) };
+                let second = if date == m.last_day() && rng.chance(0.5) { 86_399 } else { rng.below(86_400) as u32 };
+                let ts = timestamp(&mut rng, date, second);
+                surveys.line(&format!("R{resp_id:08},{cid},nps,{score},{ts}"))?;
+            }
+            if rng.chance(0.15) {
+                resp_id += 1;
+                let date = day_in(&mut rng, m);
+                let ts = random_timestamp(&mut rng, date);
+                surveys.line(&format!("R{resp_id:08},{cid},csat,{},{ts}", 1 + rng.below(5)))?;
+            }
+            if rng.chance(0.1) {
+                resp_id += 1;
+                let date = day_in(&mut rng, m);
+                let ts = random_timestamp(&mut rng, date);
+                surveys.line(&format!("R{resp_id:08},{cid},ces,{},{ts}", 1 + rng.below(7)))?;
+            }
+            for _ in 0..rng.count(0.4) {
+                ticket_id += 1;
+                let date = day_in(&mut rng, m);
+                let second = rng.below(86_400) as u32;
+                let created = date.and_hms_opt(second / 3600, (second / 60) % 60, second % 60).expect("valid time");
+                let resolved = if rng.chance(0.08) {
+                    String::new()
+                } else {
+                    (created + Duration::minutes(10 + rng.below(5 * 24 * 60) as i64)).format("%Y-%m-%d %H:%M:%S").to_string()
+                };
+                let contacts = 1 + rng.count(0.5);
+                tickets.line(&format!("K{ticket_id:08},{cid},{},{resolved},{contacts}", created.format("%Y-%m-%d %H:%M:%S")))?;
+            }
+        }
+    }
+    // Leads whose trial never became a customer, and trials still running.
+    for _ in 0..req.customers / 3 {
+        trial_id += 1;
+        let month = first.plus(rng.below(req.months as u64) as i32);
+        let started = day_in(&mut rng, month);
+        let ended = started + Duration::days(14);
+        trials.line(&format!("T{trial_id:07},,{started},{ended},"))?;
+    }
+
+    let mut spend = Table::create(dir, "marketing_spend", "month,channel,amount,currency")?;
+    let mut fx = Table::create(dir, "fx_rates", "currency,month,rate")?;
+    let mut m = first;
+    let scale = req.customers as f64 / 200.0;
+    while m <= req.end {
+        for channel in CHANNELS.iter().filter(|c| **c != "referral") {
+            let amount = ((800.0 + rng.below(2400) as f64) * scale * 100.0).round() / 100.0;
+            let (amount, currency) = if *channel == "events" { (amount / 1.1, "EUR") } else { (amount, "") };
+            spend.line(&format!("{},{channel},{amount:.2},{currency}", day_in(&mut rng, m)))?;
+        }
+        fx.line(&format!("EUR,{},{:.4}", m.first_day(), 1.05 + rng.below(800) as f64 / 10_000.0))?;
+        m = m.plus(1);
+    }
+    for t in [customers, subs, invoices, surveys, tickets, usage, trials, spend, fx] {
+        t.finish()?;
+    }
+    Ok(())
+}

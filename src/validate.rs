@@ -1,0 +1,254 @@
+//! Checks the loaded exports against the input contract before any metric
+//! runs. Each broken rule is one problem, with the table, file, column, rule,
+//! how many rows break it and the first examples.
+
+use std::fmt;
+
+use duckdb::Connection;
+use serde::Serialize;
+
+use crate::error::{Error, Result};
+use crate::inputs::{ident, table_spec, LoadedTable, TABLES};
+use crate::period::Month;
+
+/// How many offending rows a problem shows.
+const EXAMPLES: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    pub table: String,
+    pub source: String,
+    pub column: String,
+    pub rule: String,
+    pub count: u64,
+    /// The first offending values, each with the row's identifying key.
+    pub examples: Vec<String>,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} ({}), column `{}`: {} — {} row(s), e.g. {}",
+            self.table,
+            self.source,
+            self.column,
+            self.rule,
+            self.count,
+            self.examples.join("; ")
+        )
+    }
+}
+
+/// One rule: rows of `table` where `predicate` holds break it. `shown` is
+/// the offending value as SQL text.
+struct Rule {
+    table: &'static str,
+    column: &'static str,
+    rule: String,
+    predicate: String,
+    shown: String,
+}
+
+fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, predicate: impl Into<String>) -> Rule {
+    Rule { table, column, rule: rule.into(), predicate: predicate.into(), shown: format!("CAST({} AS VARCHAR)", ident(column)) }
+}
+
+/// The key that identifies a row in messages.
+fn key_of(table: &str) -> Option<&'static str> {
+    match table {
+        "customers" => Some("customer_id"),
+        "subscriptions" => Some("subscription_id"),
+        "invoices" => Some("invoice_id"),
+        "survey_responses" => Some("response_id"),
+        "tickets" => Some("ticket_id"),
+        "trials" => Some("trial_id"),
+        _ => None,
+    }
+}
+
+fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
+    let mut out = Vec::new();
+    for t in tables.iter().filter(|t| t.present()) {
+        let spec = table_spec(t.table).expect("loaded tables are contract tables");
+        for c in spec.columns.iter().filter(|c| !t.missing_columns.contains(&c.name)) {
+            if c.kind.can_fail() {
+                let bad = ident(&format!("_bad_{}", c.name));
+                out.push(Rule {
+                    table: spec.name,
+                    column: c.name,
+                    rule: format!("must be {}", c.kind.describe()),
+                    predicate: format!("{bad} IS NOT NULL"),
+                    shown: bad.clone(),
+                });
+            }
+            if !c.nullable {
+                let bad = if c.kind.can_fail() { format!(" AND {} IS NULL", ident(&format!("_bad_{}", c.name))) } else { String::new() };
+                out.push(rule(spec.name, c.name, "must not be empty", format!("({} IS NULL OR CAST({} AS VARCHAR) = ''){bad}", ident(c.name), ident(c.name))));
+            }
+        }
+        if let Some(key) = key_of(t.table) {
+            out.push(rule(
+                spec.name,
+                key,
+                "must be unique",
+                format!("{key} IN (SELECT {key} FROM {} GROUP BY {key} HAVING count(*) > 1)", spec.name),
+            ));
+        }
+        if t.table != "customers" && spec.columns.iter().any(|c| c.name == "customer_id") {
+            out.push(rule(
+                spec.name,
+                "customer_id",
+                "must name a customer in customers",
+                "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers WHERE customer_id IS NOT NULL)",
+            ));
+        }
+    }
+    let present = |name: &str| tables.iter().any(|t| t.table == name && t.present());
+    let mut add = |table: &'static str, column: &'static str, text: &str, predicate: &str| {
+        if present(table) {
+            out.push(rule(table, column, text, predicate));
+        }
+    };
+    add("subscriptions", "billing_period", "must be month, quarter or year", "billing_period NOT IN ('month', 'quarter', 'year')");
+    add("subscriptions", "amount", "must be 0 or more", "amount < 0");
+    add("subscriptions", "end_date", "must be after start_date (end_date is exclusive)", "end_date <= start_date");
+    add("invoices", "amount", "must be 0 or more", "amount < 0");
+    add("invoices", "status", "must be paid, open, void or refunded", "status NOT IN ('paid', 'open', 'void', 'refunded')");
+    add("invoices", "kind", "must be subscription, upsell, cross_sell or one_time", "kind NOT IN ('subscription', 'upsell', 'cross_sell', 'one_time')");
+    add("marketing_spend", "amount", "must be 0 or more", "amount < 0");
+    add("survey_responses", "survey", "must be nps, csat or ces", "survey NOT IN ('nps', 'csat', 'ces')");
+    add(
+        "survey_responses",
+        "score",
+        "must lie on its survey's scale (nps 0-10, csat 1-5, ces 1-7)",
+        "(survey = 'nps' AND score NOT BETWEEN 0 AND 10) OR (survey = 'csat' AND score NOT BETWEEN 1 AND 5) \
+         OR (survey = 'ces' AND score NOT BETWEEN 1 AND 7)",
+    );
+    add("tickets", "resolved_at", "must not be before created_at", "resolved_at < created_at");
+    add("tickets", "contacts", "must be 1 or more", "contacts < 1");
+    add("usage_events", "duration_seconds", "must be 0 or more", "duration_seconds < 0");
+    add("trials", "ended_at", "must not be before started_at", "ended_at < started_at");
+    add("trials", "customer_id", "must name a customer in customers", "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers WHERE customer_id IS NOT NULL)");
+    add("fx_rates", "rate", "must be greater than 0", "rate <= 0");
+    add(
+        "fx_rates",
+        "month",
+        "must hold one rate per currency and month",
+        "(SELECT count(*) FROM fx_rates AS f WHERE f.currency = t.currency \
+         AND date_trunc('month', f.month) = date_trunc('month', t.month)) > 1",
+    );
+    out
+}
+
+/// Money in a currency with no rate for the month it is converted in: each
+/// month a subscription is active up to `period`, an invoice's month, a
+/// spend row's month.
+fn currency_rules() -> Vec<Rule> {
+    let no_rate = |month: &str| {
+        format!(
+            "currency IS NOT NULL AND currency <> (SELECT currency FROM check_params) AND NOT EXISTS \
+             (SELECT 1 FROM fx_rates f WHERE f.currency = t.currency AND date_trunc('month', f.month) = date_trunc('month', {month}))"
+        )
+    };
+    vec![
+        Rule {
+            table: "subscriptions",
+            column: "currency",
+            rule: "has no rate in fx_rates for a month the subscription is active".into(),
+            predicate: format!(
+                "amount > 0 AND EXISTS (SELECT 1 FROM generate_series(date_trunc('month', start_date), \
+                 least((SELECT report_month FROM check_params), coalesce(date_trunc('month', end_date) - INTERVAL 1 MONTH, (SELECT report_month FROM check_params))), \
+                 INTERVAL 1 MONTH) AS g(m) WHERE {})",
+                no_rate("g.m")
+            ),
+            shown: "currency".into(),
+        },
+        Rule { table: "invoices", column: "currency", rule: "has no rate in fx_rates for the invoice's month".into(), predicate: no_rate("invoice_date"), shown: "currency || ' ' || strftime(invoice_date, '%Y-%m')".into() },
+        Rule { table: "marketing_spend", column: "currency", rule: "has no rate in fx_rates for the spend's month".into(), predicate: no_rate("month"), shown: "currency || ' ' || strftime(month, '%Y-%m')".into() },
+    ]
+}
+
+/// Runs every rule; returns the problems found (empty when the data is good).
+pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency: &str) -> Result<Vec<Problem>> {
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE check_params AS SELECT CAST(? AS DATE) AS report_month, CAST(? AS VARCHAR) AS currency",
+        duckdb::params![period.first_day().to_string(), currency],
+    )
+    .map_err(Error::db("preparing checks"))?;
+    let mut problems = Vec::new();
+    let present = |name: &str| tables.iter().find(|t| t.table == name && t.present());
+    let mut all = rules(tables);
+    all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
+    for r in all {
+        let Some(loaded) = present(r.table) else { continue };
+        let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST({k} AS VARCHAR)"));
+        let sql = format!(
+            "SELECT count(*) OVER (), {key}, {shown} FROM {table} AS t WHERE {pred} LIMIT {EXAMPLES}",
+            shown = r.shown,
+            table = r.table,
+            pred = r.predicate
+        );
+        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("preparing check of {}.{}", r.table, r.column)))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?)))
+            .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
+        let mut count = 0;
+        let mut examples = Vec::new();
+        for row in rows {
+            let (n, key_value, value) = row.map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
+            count = n as u64;
+            let value = value.map_or_else(|| "empty".to_string(), |v| format!("{v:?}"));
+            examples.push(match (key_of(r.table), key_value) {
+                (Some(k), Some(kv)) if k != r.column => format!("{k} {kv:?}: {value}"),
+                _ => value,
+            });
+        }
+        if count > 0 {
+            problems.push(Problem {
+                table: r.table.to_string(),
+                source: loaded.source_name(),
+                column: loaded.source_columns.get(r.column).cloned().unwrap_or_else(|| r.column.to_string()),
+                rule: r.rule,
+                count,
+                examples,
+            });
+        }
+    }
+    Ok(problems)
+}
+
+/// A per-table summary for `cs-report validate`.
+pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>> {
+    let mut lines = Vec::new();
+    for t in tables {
+        if !t.present() {
+            let spec = TABLES.iter().find(|s| s.name == t.table).expect("contract table");
+            lines.push(format!("{:<17} missing{}", t.table, if spec.required { " (required)" } else { " (optional)" }));
+            continue;
+        }
+        let spec = table_spec(t.table).expect("contract table");
+        let dates: Vec<String> = spec
+            .columns
+            .iter()
+            .filter(|c| matches!(c.kind, crate::inputs::Kind::Date | crate::inputs::Kind::Timestamp))
+            .filter(|c| !t.missing_columns.contains(&c.name))
+            .map(|c| format!("CAST({} AS DATE)", ident(c.name)))
+            .take(1)
+            .collect();
+        let range = match dates.first() {
+            Some(col) => conn
+                .query_row(&format!("SELECT CAST(min({col}) AS VARCHAR), CAST(max({col}) AS VARCHAR) FROM {}", t.table), [], |r| {
+                    Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
+                })
+                .map_err(Error::db(format!("summarising {}", t.table)))?,
+            None => (None, None),
+        };
+        let range = match range {
+            (Some(a), Some(b)) => format!(", dates {a} to {b}"),
+            _ => String::new(),
+        };
+        lines.push(format!("{:<17} {} rows{range} ({})", t.table, t.rows, t.source_name()));
+    }
+    Ok(lines)
+}

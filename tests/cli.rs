@@ -1,0 +1,353 @@
+//! End-to-end tests of the `cs-report` binary on fixture folders. Every
+//! expected number is worked out by hand in the fixture's README.md.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A scratch copy of a fixture, with helpers to run the binary on it.
+struct Scenario {
+    dir: tempfile::TempDir,
+}
+
+impl Scenario {
+    /// Copies `tests/fixtures/<name>/` into a fresh temp dir as `data/`.
+    fn fixture(name: &str) -> Scenario {
+        let s = Scenario { dir: tempfile::tempdir().expect("temp dir") };
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        copy_dir(&src, &s.data());
+        s
+    }
+
+    fn data(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    fn out(&self) -> PathBuf {
+        self.dir.path().join("out")
+    }
+
+    fn write(&self, rel: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(rel);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn remove(&self, table_file: &str) {
+        fs::remove_file(self.data().join(table_file)).unwrap();
+    }
+
+    fn cs_report(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_cs-report"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .output()
+            .expect("cs-report runs")
+    }
+
+    /// `cs-report run --data data --out out --period P [extra]`, which must succeed.
+    fn run(&self, period: &str, extra: &[&str]) -> Metrics {
+        let data = self.data();
+        let out = self.out();
+        let mut args = vec!["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", period];
+        args.extend_from_slice(extra);
+        let output = self.cs_report(&args);
+        assert!(
+            output.status.success(),
+            "run failed ({:?}):\n{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        Metrics::read(&self.out().join(period).join("metrics.csv"))
+    }
+}
+
+fn copy_dir(src: &Path, dst: &Path) {
+    fs::create_dir_all(dst).unwrap();
+    for entry in fs::read_dir(src).unwrap() {
+        let entry = entry.unwrap();
+        let target = dst.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else if entry.path().extension().is_some_and(|e| e != "md") {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// metrics.csv as (metric, dimension, segment) -> value text.
+struct Metrics {
+    values: BTreeMap<(String, String, String), String>,
+    versions: BTreeMap<String, String>,
+}
+
+impl Metrics {
+    fn read(path: &Path) -> Metrics {
+        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let mut lines = text.lines();
+        assert_eq!(lines.next().unwrap(), "period,metric,version,dimension,segment,value,unit");
+        let mut values = BTreeMap::new();
+        let mut versions = BTreeMap::new();
+        for line in lines {
+            let cells: Vec<&str> = line.split(',').collect();
+            let key = (cells[1].to_string(), cells[3].to_string(), cells[4].to_string());
+            assert!(values.insert(key, cells[5].to_string()).is_none(), "duplicate row {line}");
+            versions.insert(cells[1].to_string(), cells[2].to_string());
+        }
+        Metrics { values, versions }
+    }
+
+    fn get(&self, metric: &str, dimension: &str, segment: &str) -> Option<f64> {
+        let text = self
+            .values
+            .get(&(metric.to_string(), dimension.to_string(), segment.to_string()))
+            .unwrap_or_else(|| panic!("no row for {metric} {dimension} {segment}"));
+        (!text.is_empty()).then(|| text.parse().unwrap())
+    }
+
+    fn has(&self, metric: &str) -> bool {
+        self.values.keys().any(|(m, _, _)| m == metric)
+    }
+
+    /// The total's value, which must be `expected` to 1e-9 (`None` = empty).
+    fn assert(&self, metric: &str, expected: Option<f64>) {
+        self.assert_in(metric, "all", "all", expected);
+    }
+
+    fn assert_in(&self, metric: &str, dimension: &str, segment: &str, expected: Option<f64>) {
+        let got = self.get(metric, dimension, segment);
+        match (got, expected) {
+            (Some(g), Some(e)) => assert!((g - e).abs() < 1e-9, "{metric} {dimension}={segment}: got {g}, expected {e}"),
+            (None, None) => {}
+            _ => panic!("{metric} {dimension}={segment}: got {got:?}, expected {expected:?}"),
+        }
+    }
+}
+
+#[test]
+fn mrr_movements_and_retention_match_the_hand_worked_fixture() {
+    let s = Scenario::fixture("revenue");
+    let m = s.run("2024-03", &[]);
+    m.assert("mrr", Some(1730.0));
+    m.assert("arr", Some(20760.0));
+    m.assert("active_customers", Some(5.0));
+    m.assert("new_customers", Some(1.0));
+    m.assert("reactivated_customers", Some(1.0));
+    m.assert("churned_customers", Some(1.0));
+    m.assert("mrr_new", Some(200.0));
+    m.assert("mrr_reactivation", Some(90.0));
+    m.assert("mrr_expansion", Some(100.0));
+    m.assert("mrr_contraction", Some(60.0));
+    m.assert("mrr_churn", Some(60.0));
+    m.assert("net_new_mrr", Some(270.0));
+    m.assert("customer_retention_rate", Some(75.0));
+    m.assert("churn_rate", Some(25.0));
+    m.assert("revenue_churn_rate", Some(100.0 * 120.0 / 1460.0));
+    assert_eq!(m.versions["revenue_churn_rate"], "v2");
+    m.assert("nrr", Some(100.0 * 1440.0 / 1460.0));
+    m.assert("grr", Some(100.0 * 1340.0 / 1460.0));
+    m.assert("quick_ratio", Some(3.25));
+    m.assert("arpa", Some(346.0));
+    // Nobody was active twelve months before: no cohort, so null, not 0.
+    m.assert("nrr_12m", None);
+    m.assert("grr_12m", None);
+}
+
+#[test]
+fn segments_and_regions_are_computed_as_if_alone() {
+    let s = Scenario::fixture("revenue");
+    let m = s.run("2024-03", &[]);
+    m.assert_in("mrr", "segment", "smb", Some(280.0));
+    m.assert_in("mrr", "segment", "enterprise", Some(1450.0));
+    m.assert_in("churn_rate", "segment", "smb", Some(100.0 / 3.0));
+    m.assert_in("customer_retention_rate", "segment", "smb", Some(200.0 / 3.0));
+    m.assert_in("nrr", "segment", "smb", Some(100.0 * 190.0 / 260.0));
+    m.assert_in("churn_rate", "segment", "enterprise", Some(0.0));
+    m.assert_in("customer_retention_rate", "segment", "enterprise", Some(100.0));
+    m.assert_in("nrr", "segment", "enterprise", Some(100.0 * 1250.0 / 1200.0));
+    m.assert_in("mrr", "region", "emea", Some(1400.0));
+    m.assert_in("mrr", "region", "north_america", Some(200.0));
+    m.assert_in("churn_rate", "region", "north_america", Some(100.0));
+    // A blank region is reported as `unknown`.
+    m.assert_in("mrr", "region", "unknown", Some(40.0));
+    // apac had nobody at the start of the month: rates are null, not 0.
+    m.assert_in("mrr", "region", "apac", Some(90.0));
+    m.assert_in("churn_rate", "region", "apac", None);
+    m.assert_in("customer_retention_rate", "region", "apac", None);
+    m.assert_in("nrr", "region", "apac", None);
+    // Spend has no segment.
+    assert!(m.values.keys().all(|(metric, dim, _)| !(metric == "cac" && (dim == "segment" || dim == "region"))));
+}
+
+#[test]
+fn money_metrics_match_the_hand_worked_fixture() {
+    let s = Scenario::fixture("revenue");
+    let m = s.run("2024-03", &[]);
+    m.assert("revenue", Some(505.0));
+    m.assert("arpu", Some(101.0));
+    m.assert("upsell_cross_sell_rate", Some(100.0 * 75.0 / 505.0));
+    m.assert("cac", Some(700.0));
+    m.assert_in("cac", "channel", "partner", Some(100.0));
+    m.assert_in("cac", "channel", "paid_search", None);
+    m.assert_in("cac", "channel", "events", None);
+    m.assert_in("cac", "channel", "content", None);
+    m.assert("cac_payback_months", Some(3.5));
+    m.assert("clv", Some(14465.0 / 18.0));
+    assert_eq!(m.versions["clv"], "v1");
+    m.assert("ltv_cac_ratio", Some(14465.0 / 18.0 / 700.0));
+    m.assert_in("revenue", "segment", "smb", Some(305.0));
+    m.assert_in("arpu", "segment", "smb", Some(305.0 / 3.0));
+}
+
+#[test]
+fn config_picks_metric_versions() {
+    let s = Scenario::fixture("revenue");
+    let config = s.write("cfg/cs-report.yaml", "metrics:\n  revenue_churn_rate: v1\n  clv: v2\n");
+    let m = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    assert_eq!(m.versions["revenue_churn_rate"], "v1");
+    m.assert("revenue_churn_rate", Some(100.0 * (1460.0 - 1730.0) / 1460.0));
+    assert_eq!(m.versions["clv"], "v2");
+    m.assert("clv", Some(1384.0));
+    m.assert("ltv_cac_ratio", Some(1384.0 / 700.0));
+}
+
+#[test]
+fn twelve_month_retention_follows_last_years_cohort() {
+    let s = Scenario::fixture("revenue");
+    let m = s.run("2024-11", &[]);
+    m.assert("nrr_12m", Some(100.0 * 90.0 / 70.0));
+    m.assert("grr_12m", Some(100.0));
+    let m = s.run("2024-12", &[]);
+    m.assert("nrr_12m", Some(100.0 * 1000.0 / 1100.0));
+    m.assert("grr_12m", Some(100.0 * 1000.0 / 1100.0));
+}
+
+#[test]
+fn missing_optional_tables_make_their_metrics_unavailable_not_zero() {
+    let s = Scenario::fixture("revenue");
+    for file in ["invoices.csv", "marketing_spend.csv"] {
+        s.remove(file);
+    }
+    let m = s.run("2024-03", &[]);
+    m.assert("mrr", Some(1730.0));
+    for metric in ["revenue", "arpu", "upsell_cross_sell_rate", "cac", "clv", "ltv_cac_ratio", "cac_payback_months"] {
+        assert!(!m.has(metric), "{metric} should have no rows");
+    }
+    let report = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    assert!(report.contains("not available (needs `invoices`)"), "{report}");
+}
+
+#[test]
+fn every_output_file_is_written_and_the_report_escapes_data() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let dir = s.out().join("2024-03");
+    for file in ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv", "manifest.json"] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();
+    let mrr = json.as_array().unwrap().iter().find(|r| r["metric"] == "mrr" && r["dimension"] == "all").unwrap();
+    assert_eq!(mrr["value"], serde_json::json!(1730.0));
+    assert_eq!(mrr["period"], "2024-03");
+    let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let rcr = manifest["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == "revenue_churn_rate").unwrap();
+    assert_eq!(rcr["version"], "v2");
+    assert_eq!(rcr["sql_sha256"].as_str().unwrap().len(), 64);
+    assert!(manifest["inputs"][0]["files"][0]["sha256"].as_str().unwrap().len() == 64);
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(!html.contains("http://") && !html.contains("https://"), "the page must be self-contained");
+    assert!(html.contains("MRR bridge"));
+    let series = fs::read_to_string(dir.join("series.csv")).unwrap();
+    // 13 months of the trend window for the total MRR.
+    assert_eq!(series.lines().filter(|l| l.contains(",mrr,v1,all,all,")).count(), 13);
+}
+
+#[test]
+fn rerunning_a_period_gives_identical_files() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let dir = s.out().join("2024-03");
+    let first: Vec<(String, Vec<u8>)> = ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv"]
+        .iter()
+        .map(|f| (f.to_string(), fs::read(dir.join(f)).unwrap()))
+        .collect();
+    s.run("2024-03", &[]);
+    for (name, bytes) in first {
+        assert!(fs::read(dir.join(&name)).unwrap() == bytes, "{name} changed on rerun");
+    }
+}
+
+#[test]
+fn config_errors_name_the_key_and_file_and_exit_2() {
+    let s = Scenario::fixture("revenue");
+    let data = s.data();
+    for (yaml, key) in [
+        ("parameters:\n  gross_margn: 0.8\n", "gross_margn"),
+        ("parameters:\n  health:\n    healthy_min: lots\n", "parameters.health.healthy_min"),
+        ("metrics:\n  revenue_churn_rate: v7\n", "metrics.revenue_churn_rate"),
+        ("parameters:\n  health:\n    weights: {usage: -1}\n", "parameters.health.weights.usage"),
+    ] {
+        let config = s.write("bad.yaml", yaml);
+        let out = s.cs_report(&["run", "--config", config.to_str().unwrap(), "--data", data.to_str().unwrap(), "--period", "2024-03"]);
+        assert_eq!(out.status.code(), Some(2), "{yaml}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(key) && err.contains("bad.yaml"), "{yaml}: {err}");
+        assert!(!s.dir.path().join("reports").exists(), "nothing may be written");
+    }
+}
+
+#[test]
+fn bad_input_exits_2_naming_table_column_and_rule_and_writes_nothing() {
+    let s = Scenario::fixture("revenue");
+    let subs = fs::read_to_string(s.data().join("subscriptions.csv")).unwrap();
+    fs::write(s.data().join("subscriptions.csv"), subs.replace("s7,E,pro,2024-03-20,,month", "s7,E,pro,2024-03-20,,weekly")).unwrap();
+    let (data, out) = (s.data(), s.out());
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("subscriptions") && err.contains("billing_period") && err.contains("weekly"), "{err}");
+    assert!(!out.join("2024-03").exists());
+}
+
+#[test]
+fn a_missing_exchange_rate_is_bad_input() {
+    let s = Scenario::fixture("revenue");
+    let fx = fs::read_to_string(s.data().join("fx_rates.csv")).unwrap();
+    fs::write(s.data().join("fx_rates.csv"), fx.replace("EUR,2024-02-15,1.20\n", "")).unwrap();
+    let (data, out) = (s.data(), s.out());
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("no rate") && err.contains("EUR"), "{err}");
+}
+
+#[test]
+fn the_sample_runs_end_to_end() {
+    let s = Scenario { dir: tempfile::tempdir().unwrap() };
+    let data = s.data();
+    let out = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let m = s.run("2025-06", &[]);
+    for metric in ["mrr", "arr", "nrr", "grr", "churn_rate", "revenue", "cac", "clv", "ltv_cac_ratio", "quick_ratio", "nrr_12m"] {
+        assert!(m.has(metric), "{metric}");
+    }
+    assert!(m.get("mrr", "all", "all").unwrap() > 0.0);
+    // The same seed writes the same files.
+    let again = s.dir.path().join("again");
+    s.cs_report(&["sample", "--out", again.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    for table in ["customers", "subscriptions", "usage_events"] {
+        let file = format!("{table}.csv");
+        assert!(fs::read(data.join(&file)).unwrap() == fs::read(again.join(&file)).unwrap(), "{file}");
+    }
+}
+
+#[test]
+fn metrics_command_lists_the_catalog() {
+    let s = Scenario { dir: tempfile::tempdir().unwrap() };
+    let out = s.cs_report(&["metrics"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("revenue_churn_rate") && text.contains("v1,v2*"), "{text}");
+}
