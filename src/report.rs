@@ -147,7 +147,10 @@ pub struct ReportContext {
     /// The months of the window with MRR, ARR, active customers, churn and NRR.
     pub history: Vec<HistoryRow>,
     pub top_movements: Vec<Movement>,
-    pub headline: BTreeMap<String, MetricView>,
+    /// The headline metrics, in order.
+    pub headline: Vec<MetricView>,
+    /// The same, by id, for templates that pick them by name.
+    pub key: BTreeMap<String, MetricView>,
     pub unavailable: Vec<UnavailableView>,
     pub warnings: Vec<String>,
     pub versions: Vec<VersionView>,
@@ -249,7 +252,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             total
         };
         Bridge {
-            from: from.plus(-1).to_string(),
+            from: from.to_string(),
             to: to.to_string(),
             start: value("mrr", from).zip(value("net_new_mrr", from)).map(|(mrr, net)| mrr - net),
             new: sum("mrr_new"),
@@ -378,7 +381,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         flags,
         history,
         top_movements: moves,
-        headline: HEADLINE.iter().filter_map(|id| view(id).map(|v| (id.to_string(), v))).collect(),
+        headline: HEADLINE.iter().filter_map(|id| view(id)).collect(),
+        key: HEADLINE.iter().filter_map(|id| view(id).map(|v| (id.to_string(), v))).collect(),
         unavailable: unavailable_views,
         warnings,
         versions: runs

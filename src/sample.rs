@@ -279,7 +279,14 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
                 sub_id += 1;
                 let e = if rng.chance(0.4) { Some(s + Duration::days(60 + rng.below(200) as i64)).filter(|e| *e <= horizon) } else { None };
                 let kind = if rng.chance(0.5) { "upsell" } else { "cross_sell" };
-                list.push(Subscription { id: sub_id, start: s, end: e.or(active_until), period: "month", amount: *rng.pick(&[19.0, 39.0, 79.0]), currency, kind });
+                // An add-on ends with the main plan at the latest.
+                let end = match (e, active_until) {
+                    (Some(e), Some(u)) => Some(e.min(u)),
+                    (e, u) => e.or(u),
+                };
+                if end.is_none_or(|end| end > s) {
+                    list.push(Subscription { id: sub_id, start: s, end, period: "month", amount: *rng.pick(&[19.0, 39.0, 79.0]), currency, kind });
+                }
             }
         }
         // A pilot that starts and ends inside one month (never active at a month end).
@@ -311,10 +318,9 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
                 };
                 let kind = if s.kind == "one_time" { "one_time" } else { s.kind };
                 invoices.line(&format!("I{inv_id:08},{cid},{at},{:.2},{},{status},{kind}", s.amount, s.currency))?;
-                let mut m = Month::of(at);
-                while Month::of(at).since(m) < months_in(s.period) as i32 {
-                    paid_months.push(m);
-                    m = m.plus(1);
+                let first_covered = Month::of(at);
+                for k in 0..months_in(s.period) as i32 {
+                    paid_months.push(first_covered.plus(k));
                 }
                 at = Month::of(at).plus(months_in(s.period) as i32).first_day() + Duration::days(at.signed_duration_since(Month::of(at).first_day()).num_days().min(27));
             }

@@ -70,7 +70,8 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
             }
             _ => None,
         };
-        let worse_3m = worse[i] == Some(1.0) && row.value.is_some();
+        // The number of bad moves among the last three.
+        let worse_3m = worse[i] == Some(3.0) && row.value.is_some();
         let mut flag_reasons = Vec::new();
         if let (Some(status @ ("below" | "above")), Some(b)) = (benchmark_status, &metric.benchmark) {
             flag_reasons.push(format!("{status} benchmark: {}", b.label));
