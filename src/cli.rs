@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::catalog::Catalog;
-use crate::config::Config;
+use crate::config::{normalize, Config};
 use crate::error::{Error, Result};
 use crate::period::Month;
 use crate::pipeline::{self, RunRequest};
@@ -77,10 +77,10 @@ fn month_arg(value: Option<String>, flag: &str) -> Result<Month> {
 fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathBuf>) -> Result<Config> {
     let mut config = Config::load(config.as_deref())?;
     if let Some(data) = data {
-        config.data = Some(std::path::absolute(&data).map_err(Error::io("resolving", &data))?);
+        config.data = Some(normalize(&std::path::absolute(&data).map_err(Error::io("resolving", &data))?));
     }
     if let Some(out) = out {
-        config.output = std::path::absolute(&out).map_err(Error::io("resolving", &out))?;
+        config.output = normalize(&std::path::absolute(&out).map_err(Error::io("resolving", &out))?);
     }
     Ok(config)
 }

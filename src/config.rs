@@ -158,7 +158,7 @@ impl Config {
     }
 
     fn resolve(raw: RawConfig, source: Option<PathBuf>, base: &Path) -> Result<Config, String> {
-        let abs = |p: PathBuf| if p.is_absolute() { p } else { base.join(p) };
+        let abs = |p: PathBuf| normalize(&if p.is_absolute() { p } else { base.join(p) });
         let currency = raw.currency.unwrap_or_else(|| "USD".to_string());
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             return Err(format!("key `currency`: must be a three-letter ISO 4217 code such as USD (got {currency:?})"));
@@ -201,6 +201,25 @@ impl Config {
     pub fn file_name(&self) -> String {
         self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
     }
+}
+
+/// Removes `.` and `..` components without touching the file system, so
+/// messages and the manifest show `/srv/data`, not `/srv/config/../data`.
+pub fn normalize(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
 }
 
 /// Parses YAML text, naming the exact key of any unknown field or wrong type.
@@ -312,7 +331,7 @@ mod tests {
     #[test]
     fn relative_paths_are_relative_to_the_config_file() {
         let c = resolve("data: ../data\noutput: out\n").unwrap();
-        assert_eq!(c.data.unwrap(), PathBuf::from("/base/../data"));
+        assert_eq!(c.data.unwrap(), PathBuf::from("/data"));
         assert_eq!(c.output, PathBuf::from("/base/out"));
         assert_eq!(c.parameters, Parameters::default());
     }

@@ -15,7 +15,7 @@ use crate::period::Month;
 use crate::trend::SeriesRow;
 
 pub const METRIC_COLUMNS: [&str; 7] = ["period", "metric", "version", "dimension", "segment", "value", "unit"];
-const TREND_COLUMNS: [&str; 14] = [
+const TREND_COLUMNS: [&str; 15] = [
     "prev_value",
     "change_abs",
     "change_pct",
@@ -24,6 +24,7 @@ const TREND_COLUMNS: [&str; 14] = [
     "change_yoy_pct",
     "rolling_mean_3m",
     "slope_6m",
+    "zscore_12m",
     "anomaly",
     "benchmark_status",
     "worse_3m",
@@ -99,6 +100,7 @@ pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
             plain(s.change_yoy_pct),
             plain(s.rolling_mean_3m),
             plain(s.slope_6m),
+            plain(s.zscore_12m),
             s.anomaly.to_string(),
             s.benchmark_status.unwrap_or("").to_string(),
             s.worse_3m.to_string(),

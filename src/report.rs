@@ -49,6 +49,7 @@ pub struct MetricView {
     pub change_yoy_pct: Option<f64>,
     pub rolling_mean_3m: Option<f64>,
     pub slope_6m: Option<f64>,
+    pub zscore_12m: Option<f64>,
     pub anomaly: bool,
     pub direction: Direction,
     pub benchmark: Option<String>,
@@ -214,6 +215,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             change_yoy_pct: s.change_yoy_pct,
             rolling_mean_3m: s.rolling_mean_3m,
             slope_6m: s.slope_6m,
+            zscore_12m: s.zscore_12m,
             anomaly: s.anomaly,
             direction: metric.direction,
             benchmark: metric.benchmark.as_ref().map(|b| b.label.clone()),
@@ -341,31 +343,35 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         m = m.plus(1);
     }
 
-    // The biggest relative moves among the totals, for the summary. Counts
-    // and money in the MRR bridge are parts of MRR, so rates and totals lead.
-    let mut moves: Vec<Movement> = catalog
+    // The biggest movements among the totals: the most unusual against the
+    // metric's own last 12 months (z-score), so a big percent on a tiny base
+    // does not crowd out a real shift; percent change where there is no year
+    // of history. Bridge components are parts of MRR, so they are left out.
+    let mut moves: Vec<(f64, Movement)> = catalog
         .metrics
         .iter()
-        .filter(|m| !m.id.starts_with("mrr_"))
+        .filter(|m| !m.id.starts_with("mrr_") && m.id != "net_new_mrr")
         .filter_map(|m| view(&m.id))
-        .filter(|v| v.change_pct.is_some_and(|p| p.abs() > 0.0))
-        .map(|v| Movement {
-            good: match v.trend {
-                "good" => Some(true),
-                "bad" => Some(false),
-                _ => None,
-            },
-            title: v.title,
-            unit: v.unit,
-            value: v.value,
-            change_abs: v.change_abs,
-            change_pct: v.change_pct,
+        .filter(|v| v.change_abs.is_some_and(|c| c != 0.0))
+        .map(|v| {
+            let size = v.zscore_12m.map(f64::abs).unwrap_or_else(|| v.change_pct.map_or(0.0, |p| p.abs() / 100.0));
+            let movement = Movement {
+                good: match v.trend {
+                    "good" => Some(true),
+                    "bad" => Some(false),
+                    _ => None,
+                },
+                title: v.title,
+                unit: v.unit,
+                value: v.value,
+                change_abs: v.change_abs,
+                change_pct: v.change_pct,
+            };
+            (size, movement)
         })
         .collect();
-    moves.sort_by(|a, b| {
-        let size = |m: &Movement| m.change_pct.map_or(0.0, f64::abs);
-        size(b).total_cmp(&size(a)).then_with(|| a.title.cmp(&b.title))
-    });
+    moves.sort_by(|(a, ma), (b, mb)| b.total_cmp(a).then_with(|| ma.title.cmp(&mb.title)));
+    let mut moves: Vec<Movement> = moves.into_iter().map(|(_, m)| m).collect();
     moves.truncate(3);
 
     ReportContext {

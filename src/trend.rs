@@ -27,6 +27,8 @@ pub struct SeriesRow {
     pub change_yoy_pct: Option<f64>,
     pub rolling_mean_3m: Option<f64>,
     pub slope_6m: Option<f64>,
+    /// (value − mean of the 12 months before) ÷ their standard deviation.
+    pub zscore_12m: Option<f64>,
     /// More than 2 standard deviations from the mean of the 12 months before.
     pub anomaly: bool,
     /// `meets`, `below` or `above` the benchmark; `None` without one.
@@ -49,6 +51,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
     let (prev, change_abs, change_pct) = (col("prev")?, col("change_abs")?, col("change_pct")?);
     let (year_ago, yoy_abs, yoy_pct) = (col("year_ago")?, col("yoy_abs")?, col("yoy_pct")?);
     let (mean3, slope6, anomaly, worse) = (col("mean3")?, col("slope6")?, col("anomaly")?, col("worse3")?);
+    let zscore = col("zscore")?;
 
     let window_start = period.plus(-(trend_months as i32));
     let mut out = Vec::new();
@@ -89,6 +92,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
             change_yoy_pct: yoy_pct[i],
             rolling_mean_3m: mean3[i],
             slope_6m: slope6[i],
+            zscore_12m: zscore[i].filter(|z| z.is_finite()),
             anomaly: anomaly[i] == Some(1.0),
             benchmark_status,
             worse_3m,
@@ -194,6 +198,10 @@ fn trend_frame(grid: &[MetricRow], first: Month, catalog: &Catalog) -> Result<Da
             pct(v(), col("prev")).alias("change_pct"),
             (v() - col("year_ago")).alias("yoy_abs"),
             pct(v(), col("year_ago")).alias("yoy_pct"),
+            when(col("std12").gt(lit(0.0)))
+                .then((v() - col("mean12")) / col("std12"))
+                .otherwise(lit(NULL))
+                .alias("zscore"),
             when((v() - col("mean12")).abs().gt(lit(2.0) * col("std12")))
                 .then(lit(1.0))
                 .otherwise(lit(0.0))
