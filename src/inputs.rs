@@ -24,7 +24,10 @@ pub enum Kind {
     Date,
     /// ISO 8601, converted to UTC.
     Timestamp,
+    /// Money and durations: up to 10^12 with 6 decimals (64-bit, fast to parse).
     Decimal,
+    /// Exchange rates: up to 10^8 with 10 decimals.
+    Rate,
     Integer,
 }
 
@@ -34,7 +37,8 @@ impl Kind {
             Kind::Text | Kind::Code | Kind::Currency => "VARCHAR",
             Kind::Date => "DATE",
             Kind::Timestamp => "TIMESTAMP",
-            Kind::Decimal => "DECIMAL(38,10)",
+            Kind::Decimal => "DECIMAL(18,6)",
+            Kind::Rate => "DECIMAL(18,10)",
             Kind::Integer => "BIGINT",
         }
     }
@@ -47,8 +51,8 @@ impl Kind {
             Kind::Code => format!("lower(trim(CAST({src} AS VARCHAR)))"),
             Kind::Currency => format!("upper(trim(CAST({src} AS VARCHAR)))"),
             Kind::Date => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS DATE)"),
-            Kind::Timestamp => format!("CAST(TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS TIMESTAMPTZ) AS TIMESTAMP)"),
-            Kind::Decimal => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS DECIMAL(38,10))"),
+            Kind::Timestamp => format!("utc_timestamp(TRIM(CAST({src} AS VARCHAR)))"),
+            Kind::Decimal | Kind::Rate => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS {})", self.sql_type()),
             Kind::Integer => format!("TRY_CAST(TRIM(CAST({src} AS VARCHAR)) AS BIGINT)"),
         }
     }
@@ -63,7 +67,8 @@ impl Kind {
             Kind::Text | Kind::Code | Kind::Currency => "text",
             Kind::Date => "a date YYYY-MM-DD",
             Kind::Timestamp => "an ISO 8601 timestamp",
-            Kind::Decimal => "a decimal number",
+            Kind::Decimal => "a decimal number (at most 6 decimals, below 10^12)",
+            Kind::Rate => "a decimal number (at most 10 decimals, below 10^8)",
             Kind::Integer => "a whole number",
         }
     }
@@ -187,7 +192,7 @@ pub static TABLES: &[TableSpec] = &[
     TableSpec {
         name: "fx_rates",
         required: false,
-        columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Decimal, false)],
+        columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false)],
     },
 ];
 
@@ -223,11 +228,36 @@ pub struct LoadedTable {
     /// Contract column -> column name in the export.
     #[serde(skip)]
     pub source_columns: BTreeMap<&'static str, String>,
+    /// The table function that reads the export, with one `?` per file.
+    #[serde(skip)]
+    reader: String,
 }
 
 impl LoadedTable {
     pub fn present(&self) -> bool {
         !self.files.is_empty()
+    }
+
+    /// Reads the export again for the first `limit` values of `column`
+    /// that are not of its type, each with the row's `key` value. Only
+    /// called when a run already fails, so normal runs read each file once.
+    pub fn bad_values(&self, conn: &Connection, column: &str, key: Option<&str>, limit: usize) -> Result<Vec<(Option<String>, String)>> {
+        let spec = table_spec(self.table).expect("loaded tables are contract tables");
+        let Some(col) = spec.columns.iter().find(|c| c.name == column) else { return Ok(Vec::new()) };
+        let Some(actual) = self.source_columns.get(column) else { return Ok(Vec::new()) };
+        let raw = format!("CAST({} AS VARCHAR)", ident(actual));
+        let key = key.and_then(|k| self.source_columns.get(k)).map_or("NULL".to_string(), |k| format!("CAST({} AS VARCHAR)", ident(k)));
+        let sql = format!(
+            "SELECT {key}, {raw} FROM {} WHERE {raw} IS NOT NULL AND {} IS NULL LIMIT {limit}",
+            self.reader,
+            col.kind.cast(&ident(actual))
+        );
+        let paths: Vec<String> = self.files.iter().map(|f| f.path.display().to_string()).collect();
+        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("re-reading {}", self.source_name())))?;
+        let rows = stmt
+            .query_map(duckdb::params_from_iter(paths.iter()), |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)))
+            .map_err(Error::db(format!("re-reading {}", self.source_name())))?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("re-reading {}", self.source_name())))
     }
 
     /// How to name this table's source in a message.
@@ -341,7 +371,12 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path) -> Result<Vec<L
     let mut loaded = Vec::new();
     for (spec, files) in found {
         let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
-        loaded.push(load_table(conn, spec, files, &mapping)?);
+        let started = std::time::Instant::now();
+        let table = load_table(conn, spec, files, &mapping)?;
+        if table.present() {
+            eprintln!("cs-report: loaded {} ({} rows) in {} ms", table.table, table.rows, started.elapsed().as_millis());
+        }
+        loaded.push(table);
     }
     let hashes = hasher.join().map_err(|_| Error::Input("hashing the input files failed".into()))??;
     for table in &mut loaded {
@@ -397,6 +432,7 @@ fn load_table(
             rows: 0,
             missing_columns: Vec::new(),
             source_columns: BTreeMap::new(),
+            reader: String::new(),
         });
     };
     let path_list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -434,10 +470,11 @@ fn load_table(
                 inner.push(format!("{} AS {name}", column.kind.cast(&ident(actual))));
                 outer.push(name.clone());
                 if column.kind.can_fail() {
-                    // Keep the raw text only of cells that did not parse, for the error report.
-                    let raw = ident(&format!("_bad_{}", column.name));
+                    // A one-byte flag for cells that did not parse; their text is
+                    // read again only when a run fails (see `bad_values`).
+                    let raw = ident(&format!("_raw_{}", column.name));
                     inner.push(format!("CAST({} AS VARCHAR) AS {raw}", ident(actual)));
-                    outer.push(format!("CASE WHEN {name} IS NULL THEN {raw} END AS {raw}"));
+                    outer.push(format!("({name} IS NULL AND {raw} IS NOT NULL) AS {}", ident(&format!("_bad_{}", column.name))));
                 }
                 source_columns.insert(column.name, actual.clone());
             }
@@ -477,5 +514,6 @@ fn load_table(
         rows,
         missing_columns: missing,
         source_columns,
+        reader,
     })
 }

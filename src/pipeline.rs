@@ -43,7 +43,9 @@ impl Timings {
     fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let started = Instant::now();
         let out = f()?;
-        self.0.push((stage, started.elapsed().as_millis()));
+        let millis = started.elapsed().as_millis();
+        eprintln!("cs-report: {stage} took {millis} ms");
+        self.0.push((stage, millis));
         Ok(out)
     }
 }
@@ -67,12 +69,18 @@ fn problems_error(problems: &[Problem]) -> Error {
 }
 
 /// Loads the exports and checks them: shared by `run` and `validate`.
-fn load_and_check(config: &Config, period: Month) -> Result<(duckdb::Connection, Vec<LoadedTable>, Vec<Problem>)> {
+fn load_and_check(
+    config: &Config,
+    period: Month,
+    timings: &mut Timings,
+) -> Result<(duckdb::Connection, Vec<LoadedTable>, Vec<Problem>)> {
     let data = data_dir(config)?;
     let conn = engine::open(&config.memory_limit)?;
-    let tables = inputs::load_all(&conn, config, &data)?;
+    let tables = timings.time("load", || inputs::load_all(&conn, config, &data))?;
+    // Checks may read an export again to quote its bad values; after them,
+    // DuckDB gets no more file access.
+    let problems = timings.time("check", || validate::check(&conn, &tables, period, &config.currency))?;
     engine::lock_down(&conn)?;
-    let problems = validate::check(&conn, &tables, period, &config.currency)?;
     Ok((conn, tables, problems))
 }
 
@@ -87,7 +95,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
 
-    let (conn, tables, problems) = timings.time("load_and_check", || load_and_check(config, period))?;
+    let (conn, tables, problems) = load_and_check(config, period, &mut timings)?;
     if !problems.is_empty() {
         return Err(problems_error(&problems));
     }
@@ -188,7 +196,7 @@ fn manifest(
 
 /// `cs-report validate`: loads and checks, prints a per-table summary.
 pub fn validate(config: &Config, period: Month) -> Result<Vec<String>> {
-    let (conn, tables, problems) = load_and_check(config, period)?;
+    let (conn, tables, problems) = load_and_check(config, period, &mut Timings::default())?;
     let mut lines = validate::summary(&conn, &tables)?;
     if !problems.is_empty() {
         return Err(problems_error(&problems));

@@ -325,9 +325,9 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
                 at = Month::of(at).plus(months_in(s.period) as i32).first_day() + Duration::days(at.signed_duration_since(Month::of(at).first_day()).num_days().min(27));
             }
         }
-        if first_paid.is_some() && rng.chance(0.05) {
+        if let Some(day) = first_paid.map(|d| d + Duration::days(5)).filter(|d| *d <= horizon && rng.chance(0.05)) {
             inv_id += 1;
-            invoices.line(&format!("I{inv_id:08},{cid},{},{:.2},{currency},paid,one_time", first_paid.unwrap_or(signup) + Duration::days(5), 250.0))?;
+            invoices.line(&format!("I{inv_id:08},{cid},{day},250.00,{currency},paid,one_time"))?;
         }
 
         // Activity in the months the customer pays for (and a little in the

@@ -14,6 +14,9 @@ use crate::period::Month;
 /// How many offending rows a problem shows.
 const EXAMPLES: usize = 5;
 
+/// Marks a rule whose offending text must be read back from the export.
+const RAW_FROM_FILE: &str = "NULL";
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub table: String,
@@ -78,12 +81,13 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                     table: spec.name,
                     column: c.name,
                     rule: format!("must be {}", c.kind.describe()),
-                    predicate: format!("{bad} IS NOT NULL"),
-                    shown: bad.clone(),
+                    predicate: bad,
+                    // The text is gone; `check` reads it back from the file.
+                    shown: RAW_FROM_FILE.to_string(),
                 });
             }
             if !c.nullable {
-                let bad = if c.kind.can_fail() { format!(" AND {} IS NULL", ident(&format!("_bad_{}", c.name))) } else { String::new() };
+                let bad = if c.kind.can_fail() { format!(" AND NOT {}", ident(&format!("_bad_{}", c.name))) } else { String::new() };
                 out.push(rule(spec.name, c.name, "must not be empty", format!("({} IS NULL OR CAST({} AS VARCHAR) = ''){bad}", ident(c.name), ident(c.name))));
             }
         }
@@ -182,6 +186,20 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
     for r in all {
         let Some(loaded) = present(r.table) else { continue };
+        if r.shown == RAW_FROM_FILE {
+            let count: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {} WHERE {}", r.table, r.predicate), [], |row| row.get(0))
+                .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
+            if count > 0 {
+                let examples = loaded
+                    .bad_values(conn, r.column, key_of(r.table), EXAMPLES)?
+                    .into_iter()
+                    .map(|(key_value, value)| example(r.table, r.column, key_value, Some(value)))
+                    .collect();
+                problems.push(problem(loaded, &r, count as u64, examples));
+            }
+            continue;
+        }
         let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST({k} AS VARCHAR)"));
         let sql = format!(
             "SELECT count(*) OVER (), {key}, {shown} FROM {table} AS t WHERE {pred} LIMIT {EXAMPLES}",
@@ -198,24 +216,33 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
         for row in rows {
             let (n, key_value, value) = row.map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
             count = n as u64;
-            let value = value.map_or_else(|| "empty".to_string(), |v| format!("{v:?}"));
-            examples.push(match (key_of(r.table), key_value) {
-                (Some(k), Some(kv)) if k != r.column => format!("{k} {kv:?}: {value}"),
-                _ => value,
-            });
+            examples.push(example(r.table, r.column, key_value, value));
         }
         if count > 0 {
-            problems.push(Problem {
-                table: r.table.to_string(),
-                source: loaded.source_name(),
-                column: loaded.source_columns.get(r.column).cloned().unwrap_or_else(|| r.column.to_string()),
-                rule: r.rule,
-                count,
-                examples,
-            });
+            problems.push(problem(loaded, &r, count, examples));
         }
     }
     Ok(problems)
+}
+
+/// One offending row in words: its key (when it has one) and the value.
+fn example(table: &str, column: &str, key_value: Option<String>, value: Option<String>) -> String {
+    let value = value.map_or_else(|| "empty".to_string(), |v| format!("{v:?}"));
+    match (key_of(table), key_value) {
+        (Some(k), Some(kv)) if k != column => format!("{k} {kv:?}: {value}"),
+        _ => value,
+    }
+}
+
+fn problem(loaded: &LoadedTable, r: &Rule, count: u64, examples: Vec<String>) -> Problem {
+    Problem {
+        table: r.table.to_string(),
+        source: loaded.source_name(),
+        column: loaded.source_columns.get(r.column).cloned().unwrap_or_else(|| r.column.to_string()),
+        rule: r.rule.clone(),
+        count,
+        examples,
+    }
 }
 
 /// A per-table summary for `cs-report validate`.
