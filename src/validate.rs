@@ -57,6 +57,10 @@ fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, pred
     Rule { table, column, rule: rule.into(), predicate: predicate.into(), shown: format!("CAST({} AS VARCHAR)", ident(column)) }
 }
 
+/// A row whose customer_id names no customer (an anti-join, not NOT IN).
+const NO_SUCH_CUSTOMER: &str =
+    "t.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = t.customer_id)";
+
 /// The key that identifies a row in messages.
 fn key_of(table: &str) -> Option<&'static str> {
     match table {
@@ -87,8 +91,15 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                 });
             }
             if !c.nullable {
-                let bad = if c.kind.can_fail() { format!(" AND NOT {}", ident(&format!("_bad_{}", c.name))) } else { String::new() };
-                out.push(rule(spec.name, c.name, "must not be empty", format!("({} IS NULL OR CAST({} AS VARCHAR) = ''){bad}", ident(c.name), ident(c.name))));
+                // Typed columns are NULL when empty (and flagged when unparsable);
+                // text columns may also hold an empty string (a quoted "").
+                let name = ident(c.name);
+                let predicate = if c.kind.can_fail() {
+                    format!("{name} IS NULL AND NOT {}", ident(&format!("_bad_{}", c.name)))
+                } else {
+                    format!("({name} IS NULL OR {name} = '')")
+                };
+                out.push(rule(spec.name, c.name, "must not be empty", predicate));
             }
         }
         if let Some(key) = key_of(t.table) {
@@ -104,7 +115,7 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                 spec.name,
                 "customer_id",
                 "must name a customer in customers",
-                "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers WHERE customer_id IS NOT NULL)",
+                NO_SUCH_CUSTOMER,
             ));
         }
     }
@@ -133,7 +144,6 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
     add("tickets", "contacts", "must be 1 or more", "contacts < 1");
     add("usage_events", "duration_seconds", "must be 0 or more", "duration_seconds < 0");
     add("trials", "ended_at", "must not be before started_at", "ended_at < started_at");
-    add("trials", "customer_id", "must name a customer in customers", "customer_id IS NOT NULL AND customer_id NOT IN (SELECT customer_id FROM customers WHERE customer_id IS NOT NULL)");
     add("fx_rates", "rate", "must be greater than 0", "rate <= 0");
     add(
         "fx_rates",
@@ -180,49 +190,49 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
         duckdb::params![period.first_day().to_string(), currency],
     )
     .map_err(Error::db("preparing checks"))?;
-    let mut problems = Vec::new();
     let present = |name: &str| tables.iter().find(|t| t.table == name && t.present());
     let mut all = rules(tables);
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
-    for r in all {
-        let Some(loaded) = present(r.table) else { continue };
-        if r.shown == RAW_FROM_FILE {
-            let count: i64 = conn
-                .query_row(&format!("SELECT count(*) FROM {} WHERE {}", r.table, r.predicate), [], |row| row.get(0))
-                .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
-            if count > 0 {
-                let examples = loaded
-                    .bad_values(conn, r.column, key_of(r.table), EXAMPLES)?
-                    .into_iter()
-                    .map(|(key_value, value)| example(r.table, r.column, key_value, Some(value)))
-                    .collect();
-                problems.push(problem(loaded, &r, count as u64, examples));
-            }
+    let mut problems = Vec::new();
+    for loaded in tables.iter().filter(|t| t.present()) {
+        let table_rules: Vec<&Rule> = all.iter().filter(|r| r.table == loaded.table).collect();
+        if table_rules.is_empty() {
             continue;
         }
-        let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST({k} AS VARCHAR)"));
-        let sql = format!(
-            "SELECT count(*) OVER (), {key}, {shown} FROM {table} AS t WHERE {pred} LIMIT {EXAMPLES}",
-            shown = r.shown,
-            table = r.table,
-            pred = r.predicate
-        );
-        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("preparing check of {}.{}", r.table, r.column)))?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get::<_, i64>(0)?, row.get::<_, Option<String>>(1)?, row.get::<_, Option<String>>(2)?)))
-            .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
-        let mut count = 0;
-        let mut examples = Vec::new();
-        for row in rows {
-            let (n, key_value, value) = row.map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
-            count = n as u64;
-            examples.push(example(r.table, r.column, key_value, value));
-        }
-        if count > 0 {
-            problems.push(problem(loaded, &r, count, examples));
+        // One scan counts every rule of the table; examples are fetched
+        // only for the rules that fail.
+        let counts: Vec<String> = table_rules.iter().map(|r| format!("count(*) FILTER (WHERE {})", r.predicate)).collect();
+        let sql = format!("SELECT {} FROM {} AS t", counts.join(", "), loaded.table);
+        let counts: Vec<i64> = conn
+            .query_row(&sql, [], |row| (0..table_rules.len()).map(|i| row.get(i)).collect())
+            .map_err(Error::db(format!("checking {}", loaded.table)))?;
+        for (r, count) in table_rules.into_iter().zip(counts) {
+            if count > 0 {
+                let examples = examples(conn, loaded, r)?;
+                problems.push(problem(loaded, r, count as u64, examples));
+            }
         }
     }
     Ok(problems)
+}
+
+/// The first offending rows of a failing rule, in words.
+fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule) -> Result<Vec<String>> {
+    let found = if r.shown == RAW_FROM_FILE {
+        loaded.bad_values(conn, r.column, key_of(r.table), EXAMPLES)?
+            .into_iter()
+            .map(|(key, value)| (key, Some(value)))
+            .collect()
+    } else {
+        let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST(t.{k} AS VARCHAR)"));
+        let sql = format!("SELECT {key}, {} FROM {} AS t WHERE {} LIMIT {EXAMPLES}", r.shown, r.table, r.predicate);
+        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
+        let rows = stmt
+            .query_map([], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?)))
+            .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
+        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?
+    };
+    Ok(found.into_iter().map(|(key, value)| example(r.table, r.column, key, value)).collect())
 }
 
 /// One offending row in words: its key (when it has one) and the value.

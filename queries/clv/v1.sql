@@ -2,16 +2,27 @@
 -- APV = paid revenue / paid invoices, PF = paid invoices / paying customers,
 -- lifespan = min(L, 1 / (12 x mean monthly churn over the months of W with S > 0)) years,
 -- L when there is no churn. Null when nothing was paid in W.
-with paid as (
+with paid_customer_month as (
+    select customer_id, month, sum(amount) as revenue, count(*) as invoices
+    from paid_invoices
+    group by all
+),
+paid_in_window as (
+    -- One row per month m and customer with a paid invoice in W(m).
+    select m.month, p.customer_id, sum(p.revenue) as revenue, sum(p.invoices) as invoices
+    from months as m
+    join paid_customer_month as p on p.month between cast(m.month - interval 11 month as date) and m.month
+    group by all
+),
+paid as (
     select
-        m.month,
+        w.month,
         s.dimension,
         s.segment,
-        sum(i.amount) as revenue,
-        count(*) as invoices,
-        count(distinct i.customer_id) as customers
-    from months as m
-    join paid_invoices as i on i.month between cast(m.month - interval 11 month as date) and m.month
+        sum(w.revenue) as revenue,
+        sum(w.invoices) as invoices,
+        count(*) as customers
+    from paid_in_window as w
     join customer_slices as s using (customer_id)
     group by all
 ),
