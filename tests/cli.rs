@@ -20,6 +20,15 @@ impl Scenario {
         s
     }
 
+    /// A scenario whose data folder holds just `files` (name, CSV text).
+    fn inline(files: &[(&str, &str)]) -> Scenario {
+        let s = Scenario { dir: tempfile::tempdir().expect("temp dir") };
+        for (name, text) in files {
+            s.write(&format!("data/{name}"), text);
+        }
+        s
+    }
+
     fn data(&self) -> PathBuf {
         self.dir.path().join("data")
     }
@@ -350,4 +359,137 @@ fn metrics_command_lists_the_catalog() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("revenue_churn_rate") && text.contains("v1,v2*"), "{text}");
+}
+
+const CUSTOMERS: &str = "customer_id,name,signup_date,segment,region,acquisition_channel\n\
+    a,A,2024-01-01,smb,emea,referral\n\
+    b,B,2024-01-01,smb,emea,paid_search\n";
+
+fn subscriptions(rows: &str) -> String {
+    format!("subscription_id,customer_id,plan,start_date,end_date,billing_period,amount,currency\n{rows}")
+}
+
+/// Runs `rows` of subscriptions for the two customers above and returns
+/// (MRR, active customers, new, churned) of each month asked for.
+fn mrr_by_month(rows: &str, months: &[&str]) -> Vec<(Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+    let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions(rows))]);
+    months
+        .iter()
+        .map(|m| {
+            let metrics = s.run(m, &[]);
+            (
+                metrics.get("mrr", "all", "all"),
+                metrics.get("active_customers", "all", "all"),
+                metrics.get("new_customers", "all", "all"),
+                metrics.get("churned_customers", "all", "all"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_end_date_on_the_first_is_exclusive() {
+    // Service ends at the start of 2024-03-01: active at the end of February, churned in March.
+    let got = mrr_by_month("s1,a,p,2024-01-15,2024-03-01,month,100,\n", &["2024-02", "2024-03"]);
+    assert_eq!(got[0], (Some(100.0), Some(1.0), Some(0.0), Some(0.0)));
+    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(1.0)));
+}
+
+#[test]
+fn an_end_date_on_the_last_day_ends_that_month() {
+    // end_date 2024-02-29 > m_end is false for February (29 > 29 fails): churned in February.
+    let got = mrr_by_month("s1,a,p,2024-01-15,2024-02-29,month,100,\n", &["2024-01", "2024-02"]);
+    assert_eq!(got[0], (Some(100.0), Some(1.0), Some(1.0), Some(0.0)));
+    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(1.0)));
+}
+
+#[test]
+fn a_subscription_inside_one_month_never_counts() {
+    let got = mrr_by_month("s1,a,p,2024-02-03,2024-02-20,month,100,\n", &["2024-02", "2024-03"]);
+    assert_eq!(got[0], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+}
+
+#[test]
+fn overlapping_subscriptions_add_up_and_billing_periods_divide() {
+    // Annual 1200 (= 100) + quarterly 90 (= 30) + monthly 5, all active at the end of March.
+    let rows = "s1,a,p,2024-01-10,,year,1200,\ns2,a,p,2024-03-31,,quarter,90,\ns3,a,p,2024-02-01,,month,5,\n";
+    let got = mrr_by_month(rows, &["2024-02", "2024-03"]);
+    assert_eq!(got[0], (Some(105.0), Some(1.0), Some(0.0), Some(0.0)));
+    assert_eq!(got[1], (Some(135.0), Some(1.0), Some(0.0), Some(0.0)));
+}
+
+#[test]
+fn free_plans_do_not_make_a_customer() {
+    let got = mrr_by_month("s1,a,free,2024-01-01,,month,0,\ns2,b,p,2024-01-01,,month,10,\n", &["2024-01"]);
+    assert_eq!(got[0], (Some(10.0), Some(1.0), Some(1.0), Some(0.0)));
+}
+
+#[test]
+fn a_gap_then_a_comeback_is_churn_then_reactivation_not_new() {
+    let rows = "s1,a,p,2024-01-01,2024-02-01,month,50,\ns2,a,p,2024-04-10,,month,70,\n";
+    let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions(rows))]);
+    let feb = s.run("2024-02", &[]);
+    feb.assert("churned_customers", Some(1.0));
+    feb.assert("mrr_churn", Some(50.0));
+    let apr = s.run("2024-04", &[]);
+    apr.assert("new_customers", Some(0.0));
+    apr.assert("reactivated_customers", Some(1.0));
+    apr.assert("mrr_reactivation", Some(70.0));
+    // S = 0 in April: rates with S in the denominator are null, not 0.
+    apr.assert("churn_rate", None);
+    apr.assert("customer_retention_rate", None);
+    apr.assert("nrr", None);
+    apr.assert("quick_ratio", None);
+}
+
+#[test]
+fn a_month_with_no_customers_has_zero_mrr_and_null_ratios() {
+    let got = mrr_by_month("s1,a,p,2024-05-01,,month,10,\n", &["2024-03"]);
+    assert_eq!(got[0], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+    let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions("s1,a,p,2024-05-01,,month,10,\n"))]);
+    let m = s.run("2024-03", &[]);
+    m.assert("arpa", None);
+    m.assert("revenue_churn_rate", None);
+}
+
+#[test]
+fn amounts_in_another_currency_use_the_rate_of_each_month() {
+    let rows = "s1,a,p,2024-01-01,,month,100,EUR\n";
+    let fx = "currency,month,rate\nEUR,2024-01-01,1.10\nEUR,2024-02-28,1.20\n";
+    let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions(rows)), ("fx_rates.csv", fx)]);
+    let jan = s.run("2024-01", &[]);
+    jan.assert("mrr", Some(110.0));
+    let feb = s.run("2024-02", &[]);
+    feb.assert("mrr", Some(120.0));
+    // The rate moved, so the same subscription expanded by 10.
+    feb.assert("mrr_expansion", Some(10.0));
+}
+
+#[test]
+fn validate_prints_a_summary_and_exits_0_or_2() {
+    let s = Scenario::fixture("revenue");
+    let data = s.data();
+    let out = s.cs_report(&["validate", "--data", data.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("customers") && text.contains("8 rows") && text.contains("no problems found"), "{text}");
+    s.write("data/tickets.csv", "ticket_id,customer_id,created_at,resolved_at,contacts\nt1,A,2024-03-01 10:00:00,,2.5\n");
+    let out = s.cs_report(&["validate", "--data", data.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // 2.5 contacts is not a whole number (a plain cast would round it to 3).
+    assert!(err.contains("tickets") && err.contains("contacts") && err.contains("\"2.5\""), "{err}");
+}
+
+#[test]
+fn a_templates_folder_overrides_the_built_in_ones() {
+    let s = Scenario::fixture("revenue");
+    s.write("tpl/summary.md.j2", "MRR is {{ key.mrr.value|money }}\n");
+    let config = s.write("cfg.yaml", "templates: tpl\n");
+    s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    let summary = fs::read_to_string(s.out().join("2024-03/summary.md")).unwrap();
+    assert_eq!(summary.trim(), "MRR is 1,730.00 USD");
+    // The others are still the built-in ones.
+    assert!(fs::read_to_string(s.out().join("2024-03/report.md")).unwrap().contains("MRR bridge"));
 }
