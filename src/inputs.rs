@@ -362,6 +362,18 @@ fn collect_parts(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// Whether the parts of a table folder form one Hive layout: every file
+/// under the same `key=value/` folder names. A mix is read without them.
+fn hive_layout(paths: &[PathBuf]) -> bool {
+    let keys = |p: &PathBuf| -> Vec<String> {
+        p.parent()
+            .map(|d| d.components().filter_map(|c| c.as_os_str().to_str()?.split_once('=').map(|(k, _)| k.to_string())).collect())
+            .unwrap_or_default()
+    };
+    let first = paths.first().map(keys).unwrap_or_default();
+    !first.is_empty() && paths.iter().all(|p| keys(p) == first)
+}
+
 /// Quotes an SQL identifier (a column name from an export).
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -445,13 +457,14 @@ fn load_table(
     let source_label = if paths.len() == 1 { path_list[0].clone() } else { format!("{} parts of {}", paths.len(), spec.name) };
     // File paths are bound as parameters, one per file, never pasted into SQL.
     let placeholders = vec!["?"; path_list.len()].join(", ");
+    let hive = hive_layout(&paths);
     let reader = match format {
         // Everything is read as text and typed below, so a bad value is
         // reported by validation instead of aborting the scan.
         Format::Csv => format!(
-            "read_csv([{placeholders}], header = true, all_varchar = true, union_by_name = true, hive_partitioning = true)"
+            "read_csv([{placeholders}], header = true, all_varchar = true, union_by_name = true, hive_partitioning = {hive})"
         ),
-        Format::Parquet => format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = true)"),
+        Format::Parquet => format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = {hive})"),
     };
     let list = duckdb::params_from_iter(path_list.iter());
 

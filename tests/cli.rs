@@ -493,3 +493,74 @@ fn a_templates_folder_overrides_the_built_in_ones() {
     // The others are still the built-in ones.
     assert!(fs::read_to_string(s.out().join("2024-03/report.md")).unwrap().contains("MRR bridge"));
 }
+
+#[test]
+fn parquet_folders_of_parts_and_mapped_names_load_the_same_numbers() {
+    let s = Scenario::fixture("revenue");
+    let data = s.data();
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let path = |name: &str| data.join(name).display().to_string().replace('\'', "''");
+    // customers as Parquet, with its own column names.
+    db.execute_batch(&format!(
+        "COPY (SELECT customer_id AS account_id, name, signup_date AS created_on, segment, region, acquisition_channel \
+         FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet)",
+        path("customers.csv"),
+        path("crm_accounts.parquet")
+    ))
+    .unwrap();
+    s.remove("customers.csv");
+    // subscriptions as a folder of CSV parts, one in a Hive-style sub-folder.
+    let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
+    let mut lines: Vec<&str> = subs.lines().collect();
+    let header = lines.remove(0);
+    let (first, second) = lines.split_at(5);
+    s.write("data/subscriptions/part-1.csv", &format!("{header}\n{}\n", first.join("\n")));
+    s.write("data/subscriptions/year=2024/part-2.csv", &format!("{header}\n{}\n", second.join("\n")));
+    s.remove("subscriptions.csv");
+    // tickets in a consistent Hive layout (year=2023/, year=2024/).
+    let tickets = "ticket_id,customer_id,created_at,resolved_at,contacts\n";
+    s.write("data/tickets/year=2024/a.csv", &format!("{tickets}t1,A,2024-03-01 10:00:00,,1\n"));
+    s.write("data/tickets/year=2023/b.csv", &format!("{tickets}t0,H,2023-10-01 10:00:00,2023-10-02 10:00:00,1\n"));
+    // invoices as one Parquet file with upper-case column names.
+    db.execute_batch(&format!(
+        "COPY (SELECT invoice_id AS INVOICE_ID, customer_id AS Customer_Id, invoice_date, amount, currency, status, kind \
+         FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet)",
+        path("invoices.csv"),
+        path("invoices.parquet")
+    ))
+    .unwrap();
+    s.remove("invoices.csv");
+    let config = s.write(
+        "mapped.yaml",
+        "tables:\n  customers:\n    file: crm_accounts\n    columns: {customer_id: account_id, signup_date: created_on}\n",
+    );
+    let m = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    m.assert("mrr", Some(1730.0));
+    m.assert("revenue", Some(505.0));
+    m.assert("clv", Some(14465.0 / 18.0));
+    m.assert_in("mrr", "segment", "smb", Some(280.0));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(s.out().join("2024-03/manifest.json")).unwrap()).unwrap();
+    let subs = manifest["inputs"].as_array().unwrap().iter().find(|t| t["table"] == "subscriptions").unwrap();
+    assert_eq!(subs["files"].as_array().unwrap().len(), 2);
+    assert_eq!(subs["rows"], 11);
+    let tickets = manifest["inputs"].as_array().unwrap().iter().find(|t| t["table"] == "tickets").unwrap();
+    assert_eq!(tickets["rows"], 2);
+}
+
+#[test]
+fn a_table_given_twice_or_a_missing_required_column_is_refused() {
+    let s = Scenario::fixture("revenue");
+    s.write("data/customers/part.csv", "customer_id\nx\n");
+    let (data, out) = (s.data(), s.out());
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("more than once"));
+    fs::remove_dir_all(data.join("customers")).unwrap();
+    let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
+    fs::write(data.join("subscriptions.csv"), subs.replacen("start_date", "begin_date", 1)).unwrap();
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("start_date") && err.contains("begin_date"), "{err}");
+}
