@@ -27,6 +27,7 @@ pub enum Unit {
     Months,
     Years,
     Days,
+    Hours,
     Minutes,
     Score,
 }
@@ -83,6 +84,9 @@ struct RawMetric {
     advice: String,
     #[serde(default)]
     breakdowns: Vec<String>,
+    /// The metric counting the answers behind this one (low-sample flag).
+    #[serde(default)]
+    sample: Option<String>,
     versions: BTreeMap<String, RawVersion>,
 }
 
@@ -137,6 +141,8 @@ pub struct Metric {
     pub benchmark: Option<Benchmark>,
     pub advice: String,
     pub breakdowns: Vec<String>,
+    /// The metric counting the answers behind this one, for the low-sample flag.
+    pub sample: Option<String>,
     pub versions: BTreeMap<String, Version>,
 }
 
@@ -222,6 +228,13 @@ impl Catalog {
         self.metrics.iter().find(|m| m.id == id)
     }
 
+    /// Sets a metric's good direction where the config decides it (CES).
+    pub fn set_direction(&mut self, id: &str, direction: Direction) {
+        if let Some(m) = self.metrics.iter_mut().find(|m| m.id == id) {
+            m.direction = direction;
+        }
+    }
+
     /// Every `uses` names a metric, and there is no cycle.
     fn check_uses(&self) -> Result<()> {
         for m in &self.metrics {
@@ -230,6 +243,11 @@ impl Catalog {
                     if self.metric(u).is_none() {
                         return Err(bug(&m.id, format!("{} uses unknown metric `{u}`", v.id)));
                     }
+                }
+            }
+            if let Some(sample) = &m.sample {
+                if self.metric(sample).is_none() {
+                    return Err(bug(&m.id, format!("sample names unknown metric `{sample}`")));
                 }
             }
         }
@@ -332,6 +350,7 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
         benchmark: raw.benchmark,
         advice: raw.advice,
         breakdowns: raw.breakdowns,
+        sample: raw.sample,
         versions,
     })
 }

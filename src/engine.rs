@@ -76,6 +76,8 @@ pub struct MetricRow {
     pub dimension: String,
     pub segment: String,
     pub value: Option<f64>,
+    /// Fewer answers behind the value than `low_sample_responses`.
+    pub low_sample: bool,
 }
 
 /// Why a metric has no rows.
@@ -102,6 +104,88 @@ pub struct Computed {
     pub unavailable: Vec<Unavailable>,
     /// Months computed: the trend window and the 12 months before it.
     pub first_month: Month,
+    /// Every customer active in the period, with health and last month's.
+    pub customers: Vec<CustomerRow>,
+}
+
+/// One active customer of the period: MRR, health and its components, and
+/// the same a month before (None when it was not active then).
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerRow {
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub segment: String,
+    pub region: String,
+    pub mrr: f64,
+    pub health: Option<f64>,
+    pub band: Option<String>,
+    pub usage: Option<f64>,
+    pub sentiment: Option<f64>,
+    pub support: Option<f64>,
+    pub revenue: Option<f64>,
+    pub prev_health: Option<f64>,
+    pub prev_band: Option<String>,
+    pub prev_usage: Option<f64>,
+    pub prev_sentiment: Option<f64>,
+    pub prev_support: Option<f64>,
+    pub prev_revenue: Option<f64>,
+}
+
+/// Flags values resting on fewer answers than `threshold` (the metric's
+/// `sample` counts them, in the same month and slice).
+fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
+    let counts: BTreeMap<(String, Month, String, String), f64> = rows
+        .iter()
+        .filter(|r| catalog.metrics.iter().any(|m| m.sample.as_deref() == Some(r.metric.as_str())))
+        .map(|r| ((r.metric.clone(), r.period, r.dimension.clone(), r.segment.clone()), r.value.unwrap_or(0.0)))
+        .collect();
+    for row in rows.iter_mut() {
+        if let Some(sample) = catalog.metric(&row.metric).and_then(|m| m.sample.clone()) {
+            let n = counts.get(&(sample, row.period, row.dimension.clone(), row.segment.clone())).copied().unwrap_or(0.0);
+            row.low_sample = n < threshold as f64;
+        }
+    }
+}
+
+fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT h.customer_id, c.name, coalesce(nullif(trim(c.segment), ''), 'unknown'), \
+                    coalesce(nullif(trim(c.region), ''), 'unknown'), CAST(h.mrr AS DOUBLE), h.health, h.band, \
+                    h.usage, h.sentiment, h.support, h.revenue, \
+                    p.health, p.band, p.usage, p.sentiment, p.support, p.revenue \
+             FROM customer_health AS h \
+             JOIN customers AS c USING (customer_id) \
+             LEFT JOIN customer_health AS p \
+                 ON p.customer_id = h.customer_id AND p.month = CAST(h.month - INTERVAL 1 MONTH AS DATE) \
+             WHERE h.month = CAST(? AS DATE) \
+             ORDER BY h.customer_id",
+        )
+        .map_err(Error::db("reading customer health"))?;
+    let rows = stmt
+        .query_map([period.first_day().to_string()], |r| {
+            Ok(CustomerRow {
+                customer_id: r.get(0)?,
+                name: r.get(1)?,
+                segment: r.get(2)?,
+                region: r.get(3)?,
+                mrr: r.get(4)?,
+                health: r.get(5)?,
+                band: r.get(6)?,
+                usage: r.get(7)?,
+                sentiment: r.get(8)?,
+                support: r.get(9)?,
+                revenue: r.get(10)?,
+                prev_health: r.get(11)?,
+                prev_band: r.get(12)?,
+                prev_usage: r.get(13)?,
+                prev_sentiment: r.get(14)?,
+                prev_support: r.get(15)?,
+                prev_revenue: r.get(16)?,
+            })
+        })
+        .map_err(Error::db("reading customer health"))?;
+    rows.collect::<std::result::Result<_, _>>().map_err(Error::db("reading customer health"))
 }
 
 /// The months the metrics are computed for: the trend window (the period and
@@ -119,7 +203,8 @@ pub fn compute(
     tables: &[LoadedTable],
 ) -> Result<Computed> {
     let first = first_month(period, config.trend_months);
-    write_params(conn, config, period, first)?;
+    let present: BTreeSet<&str> = tables.iter().filter(|t| t.present()).map(|t| t.table).collect();
+    write_params(conn, config, period, first, &present)?;
     for shared in &catalog.shared {
         conn.execute_batch(shared.sql).map_err(|e| Error::Metric {
             metric: shared.name.clone(),
@@ -133,7 +218,6 @@ pub fn compute(
          dimension VARCHAR, segment VARCHAR, value DOUBLE)",
     )
     .map_err(Error::db("creating metric_values"))?;
-    let present: BTreeSet<&str> = tables.iter().filter(|t| t.present()).map(|t| t.table).collect();
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut runs = Vec::new();
     let mut unavailable = Vec::new();
@@ -159,11 +243,13 @@ pub fn compute(
         });
         done.insert(metric.id.clone());
     }
-    let rows = read_rows(conn, catalog)?;
-    Ok(Computed { rows, runs, unavailable, first_month: first })
+    let mut rows = read_rows(conn, catalog)?;
+    flag_low_samples(catalog, &mut rows, config.parameters.low_sample_responses);
+    let customers = read_customers(conn, period)?;
+    Ok(Computed { rows, runs, unavailable, first_month: first, customers })
 }
 
-fn write_params(conn: &Connection, config: &Config, period: Month, first: Month) -> Result<()> {
+fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<&str>) -> Result<()> {
     let p = &config.parameters;
     let h = &p.health;
     let e = &p.engagement;
@@ -177,7 +263,9 @@ fn write_params(conn: &Connection, config: &Config, period: Month, first: Month)
             CAST(? AS DOUBLE) AS w_usage, CAST(? AS DOUBLE) AS w_sentiment, \
             CAST(? AS DOUBLE) AS w_support, CAST(? AS DOUBLE) AS w_revenue, \
             CAST(? AS DOUBLE) AS healthy_min, CAST(? AS DOUBLE) AS at_risk_below, \
-            CAST(? AS DOUBLE) AS clv_max_lifespan_years, CAST(? AS DOUBLE) AS gross_margin",
+            CAST(? AS DOUBLE) AS clv_max_lifespan_years, CAST(? AS DOUBLE) AS gross_margin, \
+            CAST(? AS BOOLEAN) AS has_usage_events, CAST(? AS BOOLEAN) AS has_survey_responses, \
+            CAST(? AS BOOLEAN) AS has_tickets",
         params![
             period.first_day().to_string(),
             first.first_day().to_string(),
@@ -197,6 +285,9 @@ fn write_params(conn: &Connection, config: &Config, period: Month, first: Month)
             h.at_risk_below,
             p.clv_max_lifespan_years,
             p.gross_margin,
+            present.contains("usage_events"),
+            present.contains("survey_responses"),
+            present.contains("tickets"),
         ],
     )
     .map_err(Error::db("writing the run parameters"))?;
@@ -287,6 +378,7 @@ fn read_rows(conn: &Connection, catalog: &Catalog) -> Result<Vec<MetricRow>> {
                 dimension: r.get(4)?,
                 segment: r.get(5)?,
                 value: r.get::<_, Option<f64>>(6)?.filter(|v| v.is_finite()),
+                low_sample: false,
             })
         })
         .map_err(Error::db("reading metric values"))?;

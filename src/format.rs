@@ -67,6 +67,7 @@ pub fn human(value: Option<f64>, unit: Unit, currency: &str) -> String {
         Unit::Months => format!("{} months", grouped(v, 1)),
         Unit::Years => format!("{} years", grouped(v, 1)),
         Unit::Days => format!("{} days", grouped(v, 1)),
+        Unit::Hours => format!("{} h", grouped(v, 1)),
         Unit::Minutes => format!("{} min", grouped(v, 1)),
         Unit::Score => grouped(v, 1),
     }

@@ -8,13 +8,13 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::catalog::Catalog;
-use crate::engine::MetricRow;
+use crate::engine::{CustomerRow, MetricRow};
 use crate::error::{Error, Result};
 use crate::format::{csv_field, json_number, plain};
 use crate::period::Month;
 use crate::trend::SeriesRow;
 
-pub const METRIC_COLUMNS: [&str; 7] = ["period", "metric", "version", "dimension", "segment", "value", "unit"];
+pub const METRIC_COLUMNS: [&str; 8] = ["period", "metric", "version", "dimension", "segment", "value", "unit", "low_sample"];
 const TREND_COLUMNS: [&str; 15] = [
     "prev_value",
     "change_abs",
@@ -49,6 +49,7 @@ fn metric_cells(catalog: &Catalog, row: &MetricRow) -> Vec<String> {
         csv_field(&row.segment),
         plain(row.value),
         unit_of(catalog, &row.metric),
+        row.low_sample.to_string(),
     ]
 }
 
@@ -75,6 +76,7 @@ pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow]) -> String {
                 "segment": r.segment,
                 "value": json_number(r.value),
                 "unit": unit_of(catalog, &r.metric),
+                "low_sample": r.low_sample,
             })
         })
         .collect();
@@ -108,6 +110,32 @@ pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
             csv_field(&s.flag_reasons.join("; ")),
             direction,
         ]);
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `customers.csv`: every active customer of the period with MRR, health,
+/// band and components (empty cells where a component is null).
+pub fn customers_csv(customers: &[CustomerRow]) -> String {
+    let mut out = String::from("customer_id,name,segment,region,mrr,health,band,usage,sentiment,support,revenue,prev_health,prev_band\n");
+    for c in customers {
+        let cells = [
+            csv_field(&c.customer_id),
+            csv_field(c.name.as_deref().unwrap_or("")),
+            csv_field(&c.segment),
+            csv_field(&c.region),
+            plain(Some(c.mrr)),
+            plain(c.health),
+            c.band.clone().unwrap_or_default(),
+            plain(c.usage),
+            plain(c.sentiment),
+            plain(c.support),
+            plain(c.revenue),
+            plain(c.prev_health),
+            c.prev_band.clone().unwrap_or_default(),
+        ];
         out.push_str(&cells.join(","));
         out.push('\n');
     }

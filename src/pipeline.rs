@@ -8,7 +8,7 @@ use std::time::Instant;
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::catalog::{sha256_bytes, Catalog};
+use crate::catalog::{sha256_bytes, Catalog, Direction};
 use crate::config::Config;
 use crate::engine;
 use crate::error::{Error, Result};
@@ -91,7 +91,10 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut timings = Timings::default();
 
     // Everything that can be wrong without looking at the data fails first.
-    let catalog = Catalog::embedded()?;
+    let mut catalog = Catalog::embedded()?;
+    if config.parameters.ces_higher_is_better {
+        catalog.set_direction("ces", Direction::Up);
+    }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
 
@@ -104,7 +107,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let series = timings.time("trend", || {
         trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
     })?;
-    let warnings = warnings(&tables);
+    let warnings = warnings(&catalog, &tables, &computed.rows, period);
     let context = report::build_context(Inputs {
         catalog: &catalog,
         series: &series,
@@ -114,6 +117,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         runs: &computed.runs,
         unavailable: &computed.unavailable,
         warnings,
+        customers: &computed.customers,
     });
     let rendered = timings.time("render", || report::render(&env, &context))?;
 
@@ -122,6 +126,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("metrics.csv".into(), output::metrics_csv(&catalog, &current).into_bytes()));
     files.push(("metrics.json".into(), output::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), output::series_csv(&catalog, &series).into_bytes()));
+    files.push(("customers.csv".into(), output::customers_csv(&computed.customers).into_bytes()));
     let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at);
     files.push(("manifest.json".into(), manifest.into_bytes()));
     let folder = timings.time("write", || output::publish(&config.output, period, &files))?;
@@ -135,7 +140,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
 }
 
 /// Things a reader should know that do not stop the run.
-fn warnings(tables: &[LoadedTable]) -> Vec<String> {
+fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow], period: Month) -> Vec<String> {
     let mut out = Vec::new();
     for t in tables {
         if !t.missing_columns.is_empty() {
@@ -145,6 +150,16 @@ fn warnings(tables: &[LoadedTable]) -> Vec<String> {
                 t.missing_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
             ));
         }
+    }
+    for row in rows.iter().filter(|r| r.low_sample && r.period == period && r.dimension == "all") {
+        let metric = catalog.metric(&row.metric).expect("rows come from the catalog");
+        let answers = metric
+            .sample
+            .as_ref()
+            .and_then(|s| rows.iter().find(|r| &r.metric == s && r.period == period && r.dimension == "all"))
+            .and_then(|r| r.value)
+            .unwrap_or(0.0);
+        out.push(format!("{} rests on {answers} answer(s) this month: too few to read much into", metric.title));
     }
     out
 }

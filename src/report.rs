@@ -9,7 +9,7 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
-use crate::engine::{MetricRun, Unavailable};
+use crate::engine::{CustomerRow, MetricRun, Unavailable};
 use crate::error::{Error, Result};
 use crate::format;
 use crate::period::Month;
@@ -59,6 +59,25 @@ pub struct MetricView {
     pub advice: String,
     /// Whether the month-over-month move is good, bad or neither.
     pub trend: &'static str,
+    /// Too few survey answers behind the value to read much into it.
+    pub low_sample: bool,
+}
+
+/// An at-risk customer a CSM should call: who, how much MRR, the score and
+/// its parts, and what moved since last month.
+#[derive(Debug, Clone, Serialize)]
+pub struct AtRiskView {
+    pub customer_id: String,
+    pub name: String,
+    pub segment: String,
+    pub mrr: f64,
+    pub health: Option<f64>,
+    pub usage: Option<f64>,
+    pub sentiment: Option<f64>,
+    pub support: Option<f64>,
+    pub revenue: Option<f64>,
+    /// What changed since last month, in words.
+    pub changes: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -155,6 +174,10 @@ pub struct ReportContext {
     pub unavailable: Vec<UnavailableView>,
     pub warnings: Vec<String>,
     pub versions: Vec<VersionView>,
+    /// The at-risk customers with the most MRR, most first.
+    pub at_risk: Vec<AtRiskView>,
+    /// How many customers are at risk in all.
+    pub at_risk_total: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -168,9 +191,15 @@ pub struct HistoryRow {
 }
 
 /// Metrics shown in the segment and region tables, when computed.
-const BREAKDOWN_METRICS: [&str; 6] = ["mrr", "active_customers", "arpa", "churn_rate", "nrr", "revenue_churn_rate"];
+const BREAKDOWN_METRICS: [&str; 8] =
+    ["mrr", "active_customers", "arpa", "churn_rate", "nrr", "revenue_churn_rate", "nps", "health_score"];
+/// How many at-risk customers the report lists.
+const AT_RISK_LISTED: usize = 10;
 /// Metrics the executive summary leads with.
-const HEADLINE: [&str; 8] = ["mrr", "arr", "net_new_mrr", "active_customers", "churn_rate", "nrr", "grr", "nrr_12m"];
+const HEADLINE: [&str; 12] = [
+    "mrr", "arr", "net_new_mrr", "active_customers", "churn_rate", "nrr", "grr", "nrr_12m", "nps", "health_score",
+    "at_risk_customers", "at_risk_mrr",
+];
 
 pub struct Inputs<'a> {
     pub catalog: &'a Catalog,
@@ -181,10 +210,11 @@ pub struct Inputs<'a> {
     pub runs: &'a [MetricRun],
     pub unavailable: &'a [Unavailable],
     pub warnings: Vec<String>,
+    pub customers: &'a [CustomerRow],
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings } = inp;
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, customers } = inp;
     let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
@@ -224,6 +254,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             flag_reasons: s.flag_reasons.clone(),
             advice: metric.advice.clone(),
             trend,
+            low_sample: s.row.low_sample,
         })
     };
     let title = |id: &str| catalog.metric(id).map_or_else(|| id.to_string(), |m| m.title.clone());
@@ -374,7 +405,14 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let mut moves: Vec<Movement> = moves.into_iter().map(|(_, m)| m).collect();
     moves.truncate(3);
 
+    let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
+    let at_risk_total = at_risk.len();
+    at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(at_risk_view).collect();
+
     ReportContext {
+        at_risk,
+        at_risk_total,
         period,
         period_label: period.first_day().format("%B %Y").to_string(),
         window_start,
@@ -395,6 +433,39 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             .iter()
             .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
             .collect(),
+    }
+}
+
+fn at_risk_view(c: &CustomerRow) -> AtRiskView {
+    let mut changes = Vec::new();
+    match (c.prev_health, c.health) {
+        (Some(before), Some(now)) => changes.push(format!("health {before:.0} → {now:.0}")),
+        (None, _) => changes.push("not active last month".to_string()),
+        _ => {}
+    }
+    for (name, before, now) in [
+        ("usage", c.prev_usage, c.usage),
+        ("sentiment", c.prev_sentiment, c.sentiment),
+        ("support", c.prev_support, c.support),
+        ("revenue", c.prev_revenue, c.revenue),
+    ] {
+        match (before, now) {
+            (Some(b), Some(n)) if (n - b).abs() >= 10.0 => changes.push(format!("{name} {b:.0} → {n:.0}")),
+            (None, Some(n)) if c.prev_health.is_some() => changes.push(format!("{name} now {n:.0}")),
+            _ => {}
+        }
+    }
+    AtRiskView {
+        customer_id: c.customer_id.clone(),
+        name: c.name.clone().unwrap_or_else(|| c.customer_id.clone()),
+        segment: c.segment.clone(),
+        mrr: c.mrr,
+        health: c.health,
+        usage: c.usage,
+        sentiment: c.sentiment,
+        support: c.support,
+        revenue: c.revenue,
+        changes: changes.join("; "),
     }
 }
 

@@ -131,6 +131,7 @@ fn complete_grid(rows: &[MetricRow], first: Month, period: Month) -> Vec<MetricR
                     dimension: dimension.to_string(),
                     segment: segment.to_string(),
                     value: None,
+                    low_sample: false,
                 },
             });
             m = m.plus(1);
@@ -231,6 +232,7 @@ mod tests {
                 dimension: "all".into(),
                 segment: "all".into(),
                 value: *v,
+                low_sample: false,
             })
             .collect()
     }

@@ -96,7 +96,7 @@ impl Metrics {
     fn read(path: &Path) -> Metrics {
         let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         let mut lines = text.lines();
-        assert_eq!(lines.next().unwrap(), "period,metric,version,dimension,segment,value,unit");
+        assert_eq!(lines.next().unwrap(), "period,metric,version,dimension,segment,value,unit,low_sample");
         let mut values = BTreeMap::new();
         let mut versions = BTreeMap::new();
         for line in lines {
@@ -253,7 +253,7 @@ fn every_output_file_is_written_and_the_report_escapes_data() {
     let s = Scenario::fixture("revenue");
     s.run("2024-03", &[]);
     let dir = s.out().join("2024-03");
-    for file in ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv", "manifest.json"] {
+    for file in ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv", "manifest.json", "customers.csv"] {
         assert!(dir.join(file).is_file(), "{file} missing");
     }
     let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("metrics.json")).unwrap()).unwrap();

@@ -1,0 +1,86 @@
+-- Health of every customer active in a computed month: four components,
+-- each 0-100 or null, and their weighted mean over the non-null ones.
+--   usage     = engagement score (null for all when usage_events is missing)
+--   sentiment = 10 × the latest NPS score dated in [m_end - 179 days, m_end]
+--   support   = 100 × max(0, 1 - tickets created in m / 5)
+--   revenue   = null if mrr(c, m-3) = 0; 100 / 50 / 0 if mrr(c, m) is above / equal / below it
+create or replace table customer_health as
+with base as (
+    select cm.customer_id, cm.month, m.month_end, cm.mrr
+    from customer_month as cm
+    join months as m using (month)
+),
+latest_nps as (
+    select customer_id, month, score
+    from (
+        select
+            b.customer_id,
+            b.month,
+            s.score,
+            row_number() over (
+                partition by b.customer_id, b.month order by s.responded_at desc, s.response_id desc
+            ) as recency
+        from base as b
+        join survey_responses as s
+            on s.customer_id = b.customer_id
+            and s.survey = 'nps'
+            and cast(s.responded_at as date) between b.month_end - 179 and b.month_end
+    )
+    where recency = 1
+),
+ticket_counts as (
+    select customer_id, cast(date_trunc('month', created_at) as date) as month, count(*) as tickets
+    from tickets
+    group by all
+),
+components as (
+    select
+        b.customer_id,
+        b.month,
+        b.mrr,
+        case when p.has_usage_events then u.engagement end as usage,
+        case when p.has_survey_responses then 10.0 * n.score end as sentiment,
+        case when p.has_tickets then 100.0 * greatest(0, 1 - coalesce(t.tickets, 0) / 5) end as support,
+        case
+            when back.mrr is null then null
+            when b.mrr > back.mrr then 100.0
+            when b.mrr = back.mrr then 50.0
+            else 0.0
+        end as revenue
+    from base as b
+    cross join params as p
+    left join usage_customer_month as u using (customer_id, month)
+    left join latest_nps as n using (customer_id, month)
+    left join ticket_counts as t using (customer_id, month)
+    left join customer_month as back
+        on back.customer_id = b.customer_id and back.month = cast(b.month - interval 3 month as date)
+),
+scored as (
+    select
+        c.*,
+        (
+            coalesce(p.w_usage * c.usage, 0) + coalesce(p.w_sentiment * c.sentiment, 0)
+            + coalesce(p.w_support * c.support, 0) + coalesce(p.w_revenue * c.revenue, 0)
+        ) / nullif(
+            (case when c.usage is null then 0 else p.w_usage end)
+            + (case when c.sentiment is null then 0 else p.w_sentiment end)
+            + (case when c.support is null then 0 else p.w_support end)
+            + (case when c.revenue is null then 0 else p.w_revenue end),
+            0
+        ) as health
+    from components as c
+    cross join params as p
+),
+final as (
+    select
+        s.*,
+        case
+            when s.health is null then null
+            when s.health >= p.healthy_min then 'healthy'
+            when s.health < p.at_risk_below then 'at_risk'
+            else 'neutral'
+        end as band
+    from scored as s
+    cross join params as p
+)
+select * from final;

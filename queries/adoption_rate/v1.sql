@@ -1,0 +1,32 @@
+-- Share of active customers with usage in the month; also per feature.
+with used as (
+    select s.dimension, s.segment, u.month, count(*) filter (where u.active_days > 0) as users_of_product
+    from usage_customer_month as u
+    join customer_slices as s using (customer_id)
+    group by all
+),
+total as (
+    select m.month, m.dimension, m.segment, 100.0 * coalesce(used.users_of_product, 0) / nullif(m.active_customers, 0) as value
+    from mrr_month as m
+    left join used using (month, dimension, segment)
+),
+features as (
+    select distinct feature from usage_events
+),
+by_feature as (
+    select f.month, f.feature, count(*) as customers from usage_feature_month as f group by all
+),
+feature_rows as (
+    select m.month, 'feature' as dimension, features.feature as segment,
+        100.0 * coalesce(by_feature.customers, 0) / nullif(m.active_customers, 0) as value
+    from mrr_month as m
+    cross join features
+    left join by_feature on by_feature.month = m.month and by_feature.feature = features.feature
+    where m.dimension = 'all'
+),
+final as (
+    select * from total
+    union all
+    select * from feature_rows
+)
+select * from final
