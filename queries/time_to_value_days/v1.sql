@@ -2,7 +2,7 @@
 -- first value event falls in the month.
 with reached as (
     select s.dimension, s.segment, cast(date_trunc('month', f.first_value) as date) as month,
-        median(f.first_value - f.first_paid) as days
+        median(cast(f.first_value - f.first_paid as double)) as days
     from customer_first_value as f
     join customer_month as cm on cm.customer_id = f.customer_id and cm.month = cast(date_trunc('month', f.first_value) as date)
     join customer_slices as s on s.customer_id = f.customer_id
