@@ -106,6 +106,8 @@ pub struct Computed {
     pub first_month: Month,
     /// Every customer active in the period, with health and last month's.
     pub customers: Vec<CustomerRow>,
+    /// How long each shared building block took, in milliseconds.
+    pub shared_runs: Vec<(String, u128)>,
 }
 
 /// One active customer of the period: MRR, health and its components, and
@@ -205,11 +207,14 @@ pub fn compute(
     let first = first_month(period, config.trend_months);
     let present: BTreeSet<&str> = tables.iter().filter(|t| t.present()).map(|t| t.table).collect();
     write_params(conn, config, period, first, &present)?;
+    let mut shared_runs = Vec::new();
     for shared in &catalog.shared {
+        let started = Instant::now();
         conn.execute_batch(shared.sql).map_err(|e| Error::Metric {
             metric: shared.name.clone(),
             message: format!("shared SQL failed: {e}"),
         })?;
+        shared_runs.push((shared.name.clone(), started.elapsed().as_millis()));
     }
     run_checks(conn, catalog)?;
 
@@ -243,10 +248,11 @@ pub fn compute(
         });
         done.insert(metric.id.clone());
     }
+    check_unique_rows(conn)?;
     let mut rows = read_rows(conn, catalog)?;
     flag_low_samples(catalog, &mut rows, config.parameters.low_sample_responses);
     let customers = read_customers(conn, period)?;
-    Ok(Computed { rows, runs, unavailable, first_month: first, customers })
+    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs })
 }
 
 fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<&str>) -> Result<()> {
@@ -341,18 +347,27 @@ fn run_metric(conn: &Connection, metric: &Metric, version: &str, sql: &str) -> R
     );
     conn.execute(&insert, params![metric.id, version])
         .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{version}.sql failed: {e}") })?;
-    let duplicates: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM (SELECT 1 FROM metric_values WHERE metric = ? \
-             GROUP BY month, dimension, segment HAVING count(*) > 1)",
-            [&metric.id],
-            |r| r.get(0),
+    Ok(())
+}
+
+/// Each metric may give one value per month and slice; a second is a bug in
+/// its SQL.
+fn check_unique_rows(conn: &Connection) -> Result<()> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT metric, any_value(version), count(*) FROM (SELECT metric, version FROM metric_values \
+             GROUP BY metric, version, month, dimension, segment HAVING count(*) > 1) GROUP BY metric ORDER BY metric",
         )
-        .map_err(Error::db(format!("checking rows of {}", metric.id)))?;
-    if duplicates > 0 {
+        .map_err(Error::db("checking metric rows"))?;
+    let duplicated = stmt
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))
+        .map_err(Error::db("checking metric rows"))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::db("checking metric rows"))?;
+    if let Some((metric, version, n)) = duplicated.into_iter().next() {
         return Err(Error::Metric {
-            metric: metric.id.clone(),
-            message: format!("{version}.sql returned {duplicates} (month, dimension, segment) keys more than once"),
+            metric,
+            message: format!("{version}.sql returned {n} (month, dimension, segment) keys more than once"),
         });
     }
     Ok(())

@@ -201,7 +201,15 @@ fn manifest(
         "config": req.config,
         "months_computed": {"first": computed.first_month, "last": req.period},
         "inputs": inputs,
-        "shared_sql": catalog.shared.iter().chain(catalog.checks.iter()).map(|s| json!({"file": s.name, "sha256": s.sha256})).collect::<Vec<_>>(),
+        "shared_sql": catalog
+            .shared
+            .iter()
+            .chain(catalog.checks.iter())
+            .map(|s| {
+                let millis = computed.shared_runs.iter().find(|(n, _)| *n == s.name).map(|(_, ms)| *ms);
+                json!({"file": s.name, "sha256": s.sha256, "millis": millis})
+            })
+            .collect::<Vec<_>>(),
         "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
         "unavailable": computed.unavailable,
         "outputs": outputs,

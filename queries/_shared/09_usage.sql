@@ -2,58 +2,71 @@
 -- event: active days, features, users, seconds, and the engagement score
 -- 100 × (w_days × min(1, d / target_days) + w_features × min(1, f / target_features)),
 -- 0 for an active customer with no events.
-create or replace table usage_events_in_window as
+-- Events of the computed months, by UTC day (a view: each aggregate below
+-- reads usage_events once; the events are never copied).
+create or replace view usage_events_in_window as
 with bounds as (
     select cast(first_month as timestamp) as from_ts, cast(report_month + interval 1 month as timestamp) as to_ts
     from params
-),
-final as (
-    select
-        e.customer_id,
-        cast(date_trunc('month', e.occurred_at) as date) as month,
-        cast(e.occurred_at as date) as day,
-        e.user_id,
-        e.feature,
-        e.duration_seconds
-    from usage_events as e, bounds
-    where e.occurred_at >= bounds.from_ts and e.occurred_at < bounds.to_ts
 )
-select final.* from final
-join customer_month using (customer_id, month);
+select
+    e.customer_id,
+    cast(e.occurred_at as date) as day,
+    e.user_id,
+    e.feature,
+    e.duration_seconds
+from usage_events as e, bounds
+where e.occurred_at >= bounds.from_ts and e.occurred_at < bounds.to_ts;
+
+-- Two narrow aggregates instead of one with three count(distinct): per
+-- feature (with a bit mask of the days of the month it was used on, so
+-- distinct days need no pass of their own) and per user (with seconds).
+create or replace table usage_feature_month as
+select
+    u.customer_id,
+    cast(date_trunc('month', u.day) as date) as month,
+    u.feature,
+    bit_or(cast(1 as bigint) << (dayofmonth(u.day) - 1)) as day_mask
+from usage_events_in_window as u
+group by all;
+
+create or replace table usage_user_month as
+select u.customer_id, cast(date_trunc('month', u.day) as date) as month, u.user_id, sum(u.duration_seconds) as seconds
+from usage_events_in_window as u
+group by all;
 
 create or replace table usage_customer_month as
-with agg as (
-    select
-        customer_id,
-        month,
-        count(distinct day) as active_days,
-        count(distinct feature) as features,
-        count(distinct user_id) as users,
-        sum(duration_seconds) as duration_seconds
-    from usage_events_in_window
+with features as (
+    select customer_id, month, count(*) as features, bit_count(bit_or(day_mask)) as active_days
+    from usage_feature_month
     group by all
+),
+users as (
+    select customer_id, month, count(*) as users, sum(seconds) as duration_seconds from usage_user_month group by all
 ),
 final as (
     select
         cm.customer_id,
         cm.month,
-        coalesce(agg.active_days, 0) as active_days,
-        coalesce(agg.features, 0) as features,
-        coalesce(agg.users, 0) as users,
-        coalesce(agg.duration_seconds, 0) as duration_seconds,
+        coalesce(f.active_days, 0) as active_days,
+        coalesce(f.features, 0) as features,
+        coalesce(u.users, 0) as users,
+        coalesce(u.duration_seconds, 0) as duration_seconds,
         100 * (
-            p.weight_days * least(1, coalesce(agg.active_days, 0) / p.target_active_days)
-            + p.weight_features * least(1, coalesce(agg.features, 0) / p.target_features)
+            p.weight_days * least(1, coalesce(f.active_days, 0) / p.target_active_days)
+            + p.weight_features * least(1, coalesce(f.features, 0) / p.target_features)
         ) as engagement
     from customer_month as cm
     join months using (month)
     cross join params as p
-    left join agg using (customer_id, month)
+    left join features as f using (customer_id, month)
+    left join users as u using (customer_id, month)
 )
 select * from final;
 
-create or replace table usage_feature_month as
-select distinct customer_id, month, feature from usage_events_in_window;
+-- Only active customers' usage counts: keep the feature rows of active months.
+delete from usage_feature_month as f
+where not exists (select 1 from customer_month as cm where cm.customer_id = f.customer_id and cm.month = f.month);
 
 -- first_paid(c): earliest start of a priced subscription; first_value(c):
 -- earliest event date on or after it whose feature is a value event.

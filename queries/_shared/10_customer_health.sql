@@ -10,23 +10,21 @@ with base as (
     from customer_month as cm
     join months as m using (month)
 ),
+nps_answers as (
+    -- One answer per customer and instant (the highest id on a tie), so the
+    -- as-of join below is deterministic.
+    select customer_id, responded_at, arg_max(score, response_id) as score
+    from survey_responses
+    where survey = 'nps'
+    group by all
+),
 latest_nps as (
-    select customer_id, month, score
-    from (
-        select
-            b.customer_id,
-            b.month,
-            s.score,
-            row_number() over (
-                partition by b.customer_id, b.month order by s.responded_at desc, s.response_id desc
-            ) as recency
-        from base as b
-        join survey_responses as s
-            on s.customer_id = b.customer_id
-            and s.survey = 'nps'
-            and cast(s.responded_at as date) between b.month_end - 179 and b.month_end
-    )
-    where recency = 1
+    -- The latest answer up to the end of m, kept if dated m_end - 179 or later.
+    select b.customer_id, b.month, a.score
+    from base as b
+    asof join nps_answers as a
+        on a.customer_id = b.customer_id and a.responded_at < cast(b.month_end + 1 as timestamp)
+    where cast(a.responded_at as date) >= b.month_end - 179
 ),
 ticket_counts as (
     select customer_id, cast(date_trunc('month', created_at) as date) as month, count(*) as tickets
