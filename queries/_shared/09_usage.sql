@@ -20,7 +20,7 @@ where e.occurred_at >= bounds.from_ts and e.occurred_at < bounds.to_ts;
 
 -- Two narrow aggregates instead of one with three count(distinct): per
 -- feature (with a bit mask of the days of the month it was used on, so
--- distinct days need no pass of their own) and per user (with seconds).
+-- distinct days need no pass of their own) and, below, per user.
 create or replace table usage_feature_month as
 select
     u.customer_id,
@@ -30,19 +30,19 @@ select
 from usage_events_in_window as u
 group by all;
 
-create or replace table usage_user_month as
-select u.customer_id, cast(date_trunc('month', u.day) as date) as month, u.user_id, sum(u.duration_seconds) as seconds
-from usage_events_in_window as u
-group by all;
-
 create or replace table usage_customer_month as
 with features as (
     select customer_id, month, count(*) as features, bit_count(bit_or(day_mask)) as active_days
     from usage_feature_month
     group by all
 ),
+per_user as (
+    select u.customer_id, cast(date_trunc('month', u.day) as date) as month, u.user_id, sum(u.duration_seconds) as seconds
+    from usage_events_in_window as u
+    group by all
+),
 users as (
-    select customer_id, month, count(*) as users, sum(seconds) as duration_seconds from usage_user_month group by all
+    select customer_id, month, count(*) as users, sum(seconds) as duration_seconds from per_user group by all
 ),
 final as (
     select
@@ -89,5 +89,35 @@ final as (
     select f.customer_id, f.first_paid, v.first_value
     from first_paid as f
     left join value_days as v using (customer_id)
+)
+select * from final;
+
+-- Usage per slice and month, the source of the usage metrics.
+create or replace table usage_slice_month as
+with agg as (
+    select
+        s.dimension,
+        s.segment,
+        u.month,
+        count(*) filter (where u.active_days > 0) as adopters,
+        sum(u.users) as users,
+        sum(u.duration_seconds) as duration_seconds,
+        sum(u.engagement) as engagement_sum
+    from usage_customer_month as u
+    join customer_slices as s using (customer_id)
+    group by all
+),
+final as (
+    select
+        m.month,
+        m.dimension,
+        m.segment,
+        m.active_customers,
+        coalesce(agg.adopters, 0) as adopters,
+        coalesce(agg.users, 0) as users,
+        coalesce(agg.duration_seconds, 0) as duration_seconds,
+        coalesce(agg.engagement_sum, 0) as engagement_sum
+    from mrr_month as m
+    left join agg using (month, dimension, segment)
 )
 select * from final;

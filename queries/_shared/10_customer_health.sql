@@ -82,3 +82,30 @@ final as (
     cross join params as p
 )
 select * from final;
+
+-- Health per slice and month, the source of the health metrics.
+create or replace table health_slice_month as
+with agg as (
+    select
+        s.dimension,
+        s.segment,
+        h.month,
+        avg(h.health) as health_score,
+        count(*) filter (where h.band = 'at_risk') as at_risk_customers,
+        sum(h.mrr) filter (where h.band = 'at_risk') as at_risk_mrr
+    from customer_health as h
+    join customer_slices as s using (customer_id)
+    group by all
+),
+final as (
+    select
+        m.month,
+        m.dimension,
+        m.segment,
+        agg.health_score,
+        coalesce(agg.at_risk_customers, 0) as at_risk_customers,
+        coalesce(agg.at_risk_mrr, 0) as at_risk_mrr
+    from mrr_month as m
+    left join agg using (month, dimension, segment)
+)
+select * from final;

@@ -1,14 +1,7 @@
 -- Share of active customers with usage in the month; also per feature.
-with used as (
-    select s.dimension, s.segment, u.month, count(*) filter (where u.active_days > 0) as users_of_product
-    from usage_customer_month as u
-    join customer_slices as s using (customer_id)
-    group by all
-),
-total as (
-    select m.month, m.dimension, m.segment, 100.0 * coalesce(used.users_of_product, 0) / nullif(m.active_customers, 0) as value
-    from mrr_month as m
-    left join used using (month, dimension, segment)
+with total as (
+    select month, dimension, segment, 100.0 * adopters / nullif(active_customers, 0) as value
+    from usage_slice_month
 ),
 features as (
     select distinct feature from usage_events
