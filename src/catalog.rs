@@ -87,6 +87,10 @@ struct RawMetric {
     /// The metric counting the answers behind this one (low-sample flag).
     #[serde(default)]
     sample: Option<String>,
+    /// A supporting figure (answer counts, splits): shown, but never one of
+    /// the summary's headline movements.
+    #[serde(default)]
+    supporting: bool,
     versions: BTreeMap<String, RawVersion>,
 }
 
@@ -143,6 +147,8 @@ pub struct Metric {
     pub breakdowns: Vec<String>,
     /// The metric counting the answers behind this one, for the low-sample flag.
     pub sample: Option<String>,
+    /// A supporting figure, left out of the summary's biggest movements.
+    pub supporting: bool,
     pub versions: BTreeMap<String, Version>,
 }
 
@@ -351,6 +357,7 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
         advice: raw.advice,
         breakdowns: raw.breakdowns,
         sample: raw.sample,
+        supporting: raw.supporting,
         versions,
     })
 }

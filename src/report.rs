@@ -381,7 +381,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let mut moves: Vec<(f64, Movement)> = catalog
         .metrics
         .iter()
-        .filter(|m| !m.id.starts_with("mrr_") && m.id != "net_new_mrr")
+        .filter(|m| !m.supporting && !m.id.starts_with("mrr_") && m.id != "net_new_mrr")
         .filter_map(|m| view(&m.id))
         .filter(|v| v.change_abs.is_some_and(|c| c != 0.0))
         .map(|v| {

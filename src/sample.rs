@@ -361,7 +361,8 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
             }
             if rng.chance(0.25) {
                 resp_id += 1;
-                let score = (rng.below(11) as f64 * 0.5 + engagement * 10.0 * 0.5).round().min(10.0);
+                // Engaged customers recommend more: 5 to 10, give or take 2.
+                let score = (5.0 + 5.0 * engagement + rng.below(5) as f64 - 2.0).round().clamp(0.0, 10.0);
                 let date = if rng.chance(0.1) { m.last_day() } else { day_in(&mut rng, m) };
                 let second = if date == m.last_day() && rng.chance(0.5) { 86_399 } else { rng.below(86_400) as u32 };
                 let ts = timestamp(&mut rng, date, second);
@@ -371,7 +372,8 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
                 resp_id += 1;
                 let date = day_in(&mut rng, m);
                 let ts = random_timestamp(&mut rng, date);
-                surveys.line(&format!("R{resp_id:08},{cid},csat,{},{ts}", 1 + rng.below(5)))?;
+                let csat = (2.5 + 2.5 * engagement + rng.below(3) as f64 - 1.0).round().clamp(1.0, 5.0);
+                surveys.line(&format!("R{resp_id:08},{cid},csat,{csat},{ts}"))?;
             }
             if rng.chance(0.1) {
                 resp_id += 1;
