@@ -332,6 +332,17 @@ fn a_missing_exchange_rate_is_bad_input() {
     assert!(err.contains("no rate") && err.contains("EUR"), "{err}");
 }
 
+/// Every metric id of shared/spec/METRICS.md.
+const CONTRACT_METRICS: [&str; 47] = [
+    "mrr", "arr", "active_customers", "new_customers", "reactivated_customers", "churned_customers", "mrr_new",
+    "mrr_reactivation", "mrr_expansion", "mrr_contraction", "mrr_churn", "net_new_mrr", "customer_retention_rate",
+    "churn_rate", "revenue_churn_rate", "nrr", "grr", "nrr_12m", "grr_12m", "quick_ratio", "arpa", "revenue", "arpu",
+    "upsell_cross_sell_rate", "cac", "clv", "ltv_cac_ratio", "cac_payback_months", "nps", "csat", "ces",
+    "nps_responses", "csat_responses", "ces_responses", "ticket_volume", "fcr", "referral_rate",
+    "trial_conversion_rate", "adoption_rate", "active_users", "avg_time_on_platform_minutes", "engagement_score",
+    "time_to_value_days", "activation_rate", "health_score", "at_risk_customers", "at_risk_mrr",
+];
+
 #[test]
 fn the_sample_runs_end_to_end() {
     let s = Scenario { dir: tempfile::tempdir().unwrap() };
@@ -339,9 +350,18 @@ fn the_sample_runs_end_to_end() {
     let out = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let m = s.run("2025-06", &[]);
-    for metric in ["mrr", "arr", "nrr", "grr", "churn_rate", "revenue", "cac", "clv", "ltv_cac_ratio", "quick_ratio", "nrr_12m"] {
-        assert!(m.has(metric), "{metric}");
+    // Every metric id of the contract, with segment and region rows except
+    // where spend or trials have no customer.
+    let unsplit = ["cac", "ltv_cac_ratio", "cac_payback_months", "trial_conversion_rate"];
+    for metric in CONTRACT_METRICS {
+        assert!(m.values.contains_key(&(metric.to_string(), "all".into(), "all".into())), "{metric}");
+        for dimension in ["segment", "region"] {
+            let split = m.values.keys().any(|(id, d, _)| id == metric && d == dimension);
+            assert_eq!(split, !unsplit.contains(&metric), "{metric} by {dimension}");
+        }
     }
+    assert!(m.values.keys().any(|(id, d, _)| id == "cac" && d == "channel"));
+    assert!(m.values.keys().any(|(id, d, _)| id == "adoption_rate" && d == "feature"));
     assert!(m.get("mrr", "all", "all").unwrap() > 0.0);
     // The same seed writes the same files.
     let again = s.dir.path().join("again");
