@@ -1,17 +1,3 @@
--- Number of ces answers in the month (0 when none).
-with surveys as (
-    select customer_id, cast(date_trunc('month', responded_at) as date) as month, survey, score
-    from survey_responses
-),
-per_slice as (
-    select s.dimension, s.segment, x.month, count(*) as responses
-    from (select * from surveys where survey = 'ces') as x
-    join customer_slices as s using (customer_id)
-    group by all
-),
-final as (
-    select m.month, m.dimension, m.segment, coalesce(per_slice.responses, 0) as value
-    from mrr_month as m
-    left join per_slice using (month, dimension, segment)
-)
-select * from final
+-- CES answers dated in the month.
+select month, dimension, segment, ces_responses as value
+from survey_slice_month

@@ -1,17 +1,3 @@
--- CSAT: share of answers at or above csat_satisfied_min.
-with surveys as (
-    select customer_id, cast(date_trunc('month', responded_at) as date) as month, survey, score
-    from survey_responses
-),
-per_slice as (
-    select s.dimension, s.segment, x.month, count(*) as responses, count(*) filter (where x.score >= (select csat_satisfied_min from params)) as satisfied
-    from (select * from surveys where survey = 'csat') as x
-    join customer_slices as s using (customer_id)
-    group by all
-),
-final as (
-    select m.month, m.dimension, m.segment, 100.0 * per_slice.satisfied / nullif(per_slice.responses, 0) as value
-    from mrr_month as m
-    left join per_slice using (month, dimension, segment)
-)
-select * from final
+-- CSAT: share of answers at or above csat_satisfied_min; null with no answers.
+select month, dimension, segment, 100.0 * csat_satisfied / nullif(csat_responses, 0) as value
+from survey_slice_month

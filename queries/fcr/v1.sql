@@ -1,17 +1,3 @@
--- FCR: resolved with one contact over all tickets created in the month.
-with ticket_month as (
-    select customer_id, cast(date_trunc('month', created_at) as date) as month, resolved_at, created_at, contacts
-    from tickets
-),
-per_slice as (
-    select s.dimension, s.segment, x.month, count(*) as n, count(*) filter (where x.resolved_at is not null and x.contacts = 1) as first_contact
-    from ticket_month as x
-    join customer_slices as s using (customer_id)
-    group by all
-),
-final as (
-    select m.month, m.dimension, m.segment, 100.0 * per_slice.first_contact / nullif(per_slice.n, 0) as value
-    from mrr_month as m
-    left join per_slice using (month, dimension, segment)
-)
-select * from final
+-- FCR: tickets created in the month, resolved with one contact, over all of them.
+select month, dimension, segment, 100.0 * first_contact / nullif(tickets, 0) as value
+from ticket_slice_month

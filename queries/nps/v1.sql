@@ -1,17 +1,3 @@
 -- NPS: 100 x (promoters - detractors) / responses; null with no responses.
-with surveys as (
-    select customer_id, cast(date_trunc('month', responded_at) as date) as month, survey, score
-    from survey_responses
-),
-per_slice as (
-    select s.dimension, s.segment, x.month, count(*) as responses, count(*) filter (where x.score >= 9) as promoters, count(*) filter (where x.score <= 6) as detractors
-    from (select * from surveys where survey = 'nps') as x
-    join customer_slices as s using (customer_id)
-    group by all
-),
-final as (
-    select m.month, m.dimension, m.segment, 100.0 * (per_slice.promoters - per_slice.detractors) / nullif(per_slice.responses, 0) as value
-    from mrr_month as m
-    left join per_slice using (month, dimension, segment)
-)
-select * from final
+select month, dimension, segment, 100.0 * (promoters - detractors) / nullif(nps_responses, 0) as value
+from survey_slice_month
