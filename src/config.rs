@@ -190,7 +190,8 @@ impl Config {
             currency,
             trend_months,
             templates: raw.templates.map(abs),
-            memory_limit: raw.memory_limit.unwrap_or_else(|| "1GB".to_string()),
+            // Leaves room under 1 GiB for what DuckDB does not count.
+            memory_limit: raw.memory_limit.unwrap_or_else(|| "640MB".to_string()),
             parameters: raw.parameters,
             metric_versions: raw.metrics,
             tables: raw.tables,

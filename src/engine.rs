@@ -46,18 +46,38 @@ CREATE OR REPLACE MACRO utc_timestamp(raw) AS (
 );;
 ";
 
+/// The run's database: in memory, spilling to a scratch folder of its own
+/// (cron's working directory may not be writable) that goes with it.
+pub struct Database {
+    pub conn: Connection,
+    // Declared after `conn`, so it is dropped after the connection closes.
+    _scratch: Scratch,
+}
+
+struct Scratch(std::path::PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// Opens the in-memory database a run works in. Extensions are never
 /// installed or loaded behind our back.
-pub fn open(memory_limit: &str) -> Result<Connection> {
+pub fn open(memory_limit: &str) -> Result<Database> {
+    let scratch = std::env::temp_dir().join(format!("cs-report-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).map_err(Error::io("creating scratch folder", &scratch))?;
+    let scratch = Scratch(scratch);
     let config = duckdb::Config::default()
         .enable_autoload_extension(false)
         .and_then(|c| c.with("autoinstall_known_extensions", "false"))
         .and_then(|c| c.max_memory(memory_limit))
+        .and_then(|c| c.with("temp_directory", scratch.0.to_string_lossy()))
         .map_err(Error::db("configuring DuckDB"))?;
     let conn = Connection::open_in_memory_with_flags(config).map_err(Error::db("opening DuckDB"))?;
     conn.execute_batch("SET TimeZone = 'UTC';").map_err(Error::db("setting the time zone to UTC"))?;
     conn.execute_batch(UTC_TIMESTAMP_MACROS).map_err(Error::db("defining utc_timestamp"))?;
-    Ok(conn)
+    Ok(Database { conn, _scratch: scratch })
 }
 
 /// Shuts DuckDB's access to files once the exports are loaded, so no metric
@@ -413,7 +433,7 @@ mod tests {
 
     #[test]
     fn timestamps_with_offsets_become_utc() {
-        let conn = open("1GB").unwrap();
+        let db = open("1GB").unwrap();
         for (text, utc) in [
             ("2024-01-31 23:59:59", Some("2024-01-31 23:59:59")),
             ("2024-01-31T23:59:59Z", Some("2024-01-31 23:59:59")),
@@ -429,7 +449,8 @@ mod tests {
             ("31/01/2024 10:00", None),
             ("2024-02-30 10:00:00", None),
         ] {
-            let got: Option<String> = conn
+            let got: Option<String> = db
+                .conn
                 .query_row("SELECT CAST(utc_timestamp(?) AS VARCHAR)", [text], |r| r.get(0))
                 .unwrap();
             assert_eq!(got.as_deref(), utc, "{text}");
@@ -441,7 +462,8 @@ mod tests {
     #[test]
     fn a_broken_mrr_bridge_fails_the_run_with_exit_1() {
         let catalog = Catalog::embedded().unwrap();
-        let conn = open("1GB").unwrap();
+        let db = open("1GB").unwrap();
+        let conn = &db.conn;
         conn.execute_batch(
             "CREATE TABLE customer_month AS SELECT * FROM (VALUES
                  ('a', DATE '2024-01-01', 100::DECIMAL(38,12)),
@@ -455,7 +477,7 @@ mod tests {
                  t(month, dimension, segment, mrr_new, mrr_reactivation, mrr_expansion, mrr_contraction, mrr_churn, x, y);",
         )
         .unwrap();
-        let err = run_checks(&conn, &catalog).unwrap_err();
+        let err = run_checks(conn, &catalog).unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let text = err.to_string();
         assert!(text.contains("mrr_identity") && text.contains("2024-02"), "{text}");

@@ -73,15 +73,16 @@ fn load_and_check(
     config: &Config,
     period: Month,
     timings: &mut Timings,
-) -> Result<(duckdb::Connection, Vec<LoadedTable>, Vec<Problem>)> {
+) -> Result<(engine::Database, Vec<LoadedTable>, Vec<Problem>)> {
     let data = data_dir(config)?;
-    let conn = engine::open(&config.memory_limit)?;
-    let tables = timings.time("load", || inputs::load_all(&conn, config, &data))?;
+    let db = engine::open(&config.memory_limit)?;
+    let conn = &db.conn;
+    let tables = timings.time("load", || inputs::load_all(conn, config, &data))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
-    let problems = timings.time("check", || validate::check(&conn, &tables, period, &config.currency))?;
-    engine::lock_down(&conn)?;
-    Ok((conn, tables, problems))
+    let problems = timings.time("check", || validate::check(conn, &tables, period, &config.currency))?;
+    engine::lock_down(conn)?;
+    Ok((db, tables, problems))
 }
 
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
@@ -98,11 +99,12 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
 
-    let (conn, tables, problems) = load_and_check(config, period, &mut timings)?;
+    let (db, tables, problems) = load_and_check(config, period, &mut timings)?;
+    let conn = &db.conn;
     if !problems.is_empty() {
         return Err(problems_error(&problems));
     }
-    let computed = timings.time("compute", || engine::compute(&conn, &catalog, &versions, config, period, &tables))?;
+    let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, &tables))?;
     let window_start = period.plus(-(config.trend_months as i32));
     let series = timings.time("trend", || {
         trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
@@ -219,8 +221,8 @@ fn manifest(
 
 /// `cs-report validate`: loads and checks, prints a per-table summary.
 pub fn validate(config: &Config, period: Month) -> Result<Vec<String>> {
-    let (conn, tables, problems) = load_and_check(config, period, &mut Timings::default())?;
-    let mut lines = validate::summary(&conn, &tables)?;
+    let (db, tables, problems) = load_and_check(config, period, &mut Timings::default())?;
+    let mut lines = validate::summary(&db.conn, &tables)?;
     if !problems.is_empty() {
         return Err(problems_error(&problems));
     }
