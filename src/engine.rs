@@ -431,6 +431,26 @@ fn read_rows(conn: &Connection, catalog: &Catalog) -> Result<Vec<MetricRow>> {
 mod tests {
     use super::*;
 
+    /// Once the exports are loaded, SQL can neither read nor write files,
+    /// nor load extensions, nor switch that off again.
+    #[test]
+    fn after_lock_down_sql_cannot_touch_files() {
+        let db = open("1GB").unwrap();
+        lock_down(&db.conn).unwrap();
+        for sql in [
+            "SELECT * FROM read_csv('/etc/passwd')",
+            "SELECT * FROM read_text('/etc/hostname')",
+            "COPY (SELECT 1) TO '/tmp/cs-report-escape.csv'",
+            "INSTALL httpfs",
+            "LOAD '/tmp/evil.duckdb_extension'",
+            "SET enable_external_access = true",
+        ] {
+            let err = db.conn.execute_batch(sql).expect_err(sql).to_string();
+            assert!(!err.is_empty(), "{sql}");
+        }
+        assert!(!std::path::Path::new("/tmp/cs-report-escape.csv").exists());
+    }
+
     #[test]
     fn timestamps_with_offsets_become_utc() {
         let db = open("1GB").unwrap();
