@@ -65,6 +65,7 @@ impl Drop for Scratch {
 /// Opens the in-memory database a run works in. Extensions are never
 /// installed or loaded behind our back.
 pub fn open(memory_limit: &str) -> Result<Database> {
+    sweep_dead_scratch();
     let scratch = std::env::temp_dir().join(format!("cs-report-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(Error::io("creating scratch folder", &scratch))?;
     let scratch = Scratch(scratch);
@@ -78,6 +79,20 @@ pub fn open(memory_limit: &str) -> Result<Database> {
     conn.execute_batch("SET TimeZone = 'UTC';").map_err(Error::db("setting the time zone to UTC"))?;
     conn.execute_batch(UTC_TIMESTAMP_MACROS).map_err(Error::db("defining utc_timestamp"))?;
     Ok(Database { conn, _scratch: scratch })
+}
+
+/// Removes the scratch folders of runs that were killed before they could.
+fn sweep_dead_scratch() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("cs-report-")).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if pid != std::process::id() && !crate::lock::is_running_cs_report(pid) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Shuts DuckDB's access to files once the exports are loaded, so no metric

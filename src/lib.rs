@@ -9,6 +9,7 @@ pub mod engine;
 pub mod error;
 pub mod format;
 pub mod inputs;
+pub mod lock;
 pub mod output;
 pub mod period;
 pub mod pipeline;

@@ -143,14 +143,20 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
 }
 
 /// Writes `files` as `<root>/<period>/`, all or nothing: they go into a
-/// hidden staging folder in `root` first, which then replaces the old folder.
+/// hidden staging folder in `root` first, which then replaces the old folder
+/// in one atomic step. The caller holds the root's [`crate::lock::RootLock`].
 pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
     fs::create_dir_all(root).map_err(Error::io("creating output folder", root))?;
     let final_dir = root.join(period.to_string());
-    let staging = root.join(format!(".{period}.staging-{}", std::process::id()));
-    if staging.exists() {
-        fs::remove_dir_all(&staging).map_err(Error::io("removing stale staging folder", &staging))?;
+    // The caller holds the root's lock, so any staging folder left here is
+    // from a run that died: sweep it.
+    let prefix = format!(".{period}.staging-");
+    for entry in fs::read_dir(root).map_err(Error::io("listing", root))?.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+            fs::remove_dir_all(entry.path()).map_err(Error::io("removing stale staging folder", entry.path()))?;
+        }
     }
+    let staging = root.join(format!("{prefix}{}", std::process::id()));
     fs::create_dir(&staging).map_err(Error::io("creating staging folder", &staging))?;
     for (name, bytes) in files {
         let path = staging.join(name);
@@ -158,15 +164,30 @@ pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Resul
     }
     sync_dir(&staging)?;
     if final_dir.exists() {
-        let old = root.join(format!(".{period}.replaced-{}", std::process::id()));
-        fs::rename(&final_dir, &old).map_err(Error::io("moving aside the previous report", &final_dir))?;
-        fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
-        fs::remove_dir_all(&old).map_err(Error::io("removing the previous report", &old))?;
+        // One atomic step swaps the new folder in and the old one out, so the
+        // period folder is always one complete report, whenever a run dies.
+        exchange(&staging, &final_dir)?;
+        fs::remove_dir_all(&staging).map_err(Error::io("removing the previous report", &staging))?;
     } else {
         fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
     }
     sync_dir(root)?;
     Ok(final_dir)
+}
+
+/// Atomically swaps two directories (Linux `renameat2` with `RENAME_EXCHANGE`).
+fn exchange(a: &Path, b: &Path) -> Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(|_| Error::Usage(format!("path {} holds a NUL byte", p.display())));
+    let (ca, cb) = (c(a)?, c(b)?);
+    // SAFETY: both arguments are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe { libc::renameat2(libc::AT_FDCWD, ca.as_ptr(), libc::AT_FDCWD, cb.as_ptr(), libc::RENAME_EXCHANGE) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(Error::io("publishing (swapping in)", b)(std::io::Error::last_os_error()))
+    }
 }
 
 fn sync_dir(dir: &Path) -> Result<()> {

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::inputs::{self, LoadedTable};
+use crate::lock::RootLock;
 use crate::output;
 use crate::period::Month;
 use crate::report::{self, Inputs};
@@ -98,6 +99,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
+    // One run at a time writes into the output root.
+    let _lock = RootLock::acquire(&config.output)?;
 
     let (db, tables, problems) = load_and_check(config, period, &mut timings)?;
     let conn = &db.conn;

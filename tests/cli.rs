@@ -696,3 +696,75 @@ fn ces_direction_and_csat_threshold_follow_the_config() {
     let ces = series.lines().find(|l| l.contains(",ces,v1,all,all,")).unwrap();
     assert!(ces.ends_with(",up"), "{ces}");
 }
+
+#[test]
+fn a_second_run_waits_for_the_first_and_a_stale_lock_is_taken_over() {
+    let s = Scenario::fixture("revenue");
+    let (data, out) = (s.data(), s.out());
+    fs::create_dir_all(&out).unwrap();
+    // A live cs-report process (a long sample) holds the lock.
+    let mut holder = Command::new(env!("CARGO_BIN_EXE_cs-report"))
+        .args(["sample", "--out", s.dir.path().join("big").to_str().unwrap(), "--customers", "400000"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    fs::write(out.join(".cs-report.lock"), format!("{} 2026-11-01T06:00:00Z\n", holder.id())).unwrap();
+    let args = ["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"];
+    let second = s.cs_report(&args);
+    assert_eq!(second.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains(&format!("pid {}", holder.id())) && err.contains("2026-11-01T06:00:00Z"), "{err}");
+    assert!(!out.join("2024-03").exists());
+    // Killed: its lock is stale and the next run takes it over.
+    holder.kill().unwrap();
+    holder.wait().unwrap();
+    let third = s.cs_report(&args);
+    assert!(third.status.success(), "{}", String::from_utf8_lossy(&third.stderr));
+    assert!(String::from_utf8_lossy(&third.stderr).contains("stale lock"));
+    assert!(!out.join(".cs-report.lock").exists(), "the lock is released");
+}
+
+/// The period folder is complete when every file the manifest lists is
+/// there with the manifest's checksum.
+fn folder_is_complete(dir: &Path) -> bool {
+    let Ok(text) = fs::read_to_string(dir.join("manifest.json")) else { return false };
+    let manifest: serde_json::Value = serde_json::from_str(&text).unwrap();
+    manifest["outputs"].as_object().unwrap().iter().all(|(name, info)| {
+        fs::read(dir.join(name)).is_ok_and(|bytes| {
+            use sha2::Digest;
+            let sum: String = sha2::Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+            sum == info["sha256"].as_str().unwrap()
+        })
+    })
+}
+
+#[test]
+fn a_run_killed_at_any_moment_leaves_the_previous_report_intact() {
+    let s = Scenario::fixture("revenue");
+    let (data, out) = (s.data(), s.out());
+    s.run("2024-03", &[]);
+    let dir = out.join("2024-03");
+    let before = fs::read(dir.join("metrics.csv")).unwrap();
+    // The next run would publish different numbers.
+    let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
+    fs::write(data.join("subscriptions.csv"), subs.replace("s7,E,pro,2024-03-20,,month,200", "s7,E,pro,2024-03-20,,month,300")).unwrap();
+    let args = ["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"];
+    for delay_ms in [5, 20, 40, 60, 80, 100, 130, 160, 200, 260] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_cs-report"))
+            .args(args)
+            .current_dir(s.dir.path())
+            .stderr(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill(); // SIGKILL
+        child.wait().unwrap();
+        assert!(folder_is_complete(&dir), "killed after {delay_ms} ms: the folder is not one complete report");
+        let now = fs::read(dir.join("metrics.csv")).unwrap();
+        if now != before {
+            // The new run finished before the kill: then it is the new report, whole.
+            assert!(String::from_utf8_lossy(&now).contains("2024-03,mrr,v1,all,all,1830,"));
+        }
+    }
+}
