@@ -34,6 +34,10 @@ pub enum Command {
         /// Output root; overrides `output:` in the config.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Exit 1 and publish nothing if a number already published for the
+        /// period would change.
+        #[arg(long)]
+        fail_on_restatement: bool,
     },
     /// Check the exports against the input contract without computing metrics.
     Validate {
@@ -89,11 +93,11 @@ fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathB
 /// and errors to stderr.
 pub fn execute(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Run { config, data, period, out } => {
+        Command::Run { config, data, period, out, fail_on_restatement } => {
             let period = month_arg(period, "--period")?;
             let config = config_with(config, data, out)?;
             eprintln!("cs-report: computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string()));
-            let outcome = pipeline::run(&RunRequest { config, period })?;
+            let outcome = pipeline::run(&RunRequest { config, period, fail_on_restatement })?;
             for u in &outcome.unavailable {
                 eprintln!("cs-report: not available: {u}");
             }

@@ -8,6 +8,7 @@ pub mod config;
 pub mod engine;
 pub mod error;
 pub mod format;
+pub mod history;
 pub mod inputs;
 pub mod lock;
 pub mod output;

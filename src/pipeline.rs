@@ -13,6 +13,8 @@ use crate::config::Config;
 use crate::engine;
 use crate::error::{Error, Result};
 use crate::inputs::{self, LoadedTable};
+use crate::format::plain;
+use crate::history::{History, Restatement};
 use crate::lock::RootLock;
 use crate::output;
 use crate::period::Month;
@@ -25,6 +27,8 @@ use crate::validate::{self, Problem};
 pub struct RunRequest {
     pub config: Config,
     pub period: Month,
+    /// Exit 1 and publish nothing if a published number would change.
+    pub fail_on_restatement: bool,
 }
 
 /// What a finished run published.
@@ -87,7 +91,7 @@ fn load_and_check(
 }
 
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
-    let RunRequest { config, period } = req;
+    let RunRequest { config, period, fail_on_restatement } = req;
     let period = *period;
     let started_at = Utc::now();
     let mut timings = Timings::default();
@@ -112,6 +116,22 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let series = timings.time("trend", || {
         trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
     })?;
+    // Numbers already published for this period that this run would change.
+    let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
+    let history = History::open(&config.output)?;
+    let restatements = history.restatements(period, &current)?;
+    if *fail_on_restatement && !restatements.is_empty() {
+        let first: Vec<String> = restatements
+            .iter()
+            .take(5)
+            .map(|r| format!("{} {}={}: {} -> {}", r.metric, r.dimension, r.segment, plain(r.published), plain(r.value)))
+            .collect();
+        return Err(Error::Check(format!(
+            "{} published number(s) of {period} would change (--fail-on-restatement), e.g. {}; nothing was published",
+            restatements.len(),
+            first.join("; ")
+        )));
+    }
     let warnings = warnings(&catalog, &tables, &computed.rows, period);
     let context = report::build_context(Inputs {
         catalog: &catalog,
@@ -123,18 +143,23 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         unavailable: &computed.unavailable,
         warnings,
         customers: &computed.customers,
+        restatements: &restatements,
     });
     let rendered = timings.time("render", || report::render(&env, &context))?;
 
-    let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
     let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
     files.push(("metrics.csv".into(), output::metrics_csv(&catalog, &current).into_bytes()));
     files.push(("metrics.json".into(), output::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), output::series_csv(&catalog, &series).into_bytes()));
     files.push(("customers.csv".into(), output::customers_csv(&computed.customers).into_bytes()));
-    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at);
+    let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
+    let inputs_sha256 = inputs_fingerprint(&tables);
+    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at, &run_id, &restatements);
     files.push(("manifest.json".into(), manifest.into_bytes()));
+    // The history entry commits only once the folder is in place.
+    let pending = history.record(&run_id, period, &inputs_sha256, &current)?;
     let folder = timings.time("write", || output::publish(&config.output, period, &files))?;
+    pending.commit()?;
 
     Ok(RunOutcome {
         folder,
@@ -169,6 +194,16 @@ fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow
     out
 }
 
+/// One checksum over every input file (name, size and SHA-256).
+fn inputs_fingerprint(tables: &[LoadedTable]) -> String {
+    let listing: String = tables
+        .iter()
+        .flat_map(|t| t.files.iter().map(move |f| format!("{} {} {} {}\n", t.table, f.path.display(), f.bytes, f.sha256)))
+        .collect();
+    sha256_bytes(listing.as_bytes())
+}
+
+#[allow(clippy::too_many_arguments)]
 fn manifest(
     req: &RunRequest,
     catalog: &Catalog,
@@ -177,6 +212,8 @@ fn manifest(
     files: &[(String, Vec<u8>)],
     timings: &Timings,
     started_at: chrono::DateTime<Utc>,
+    run_id: &str,
+    restatements: &[Restatement],
 ) -> String {
     let inputs: Vec<serde_json::Value> = tables
         .iter()
@@ -199,6 +236,7 @@ fn manifest(
         "tool": {"name": "cs-report", "version": env!("CARGO_PKG_VERSION")},
         "period": req.period,
         "run": {
+            "id": run_id,
             "started_at": started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             "finished_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
             "timings_ms": timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
@@ -217,6 +255,8 @@ fn manifest(
             .collect::<Vec<_>>(),
         "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
         "unavailable": computed.unavailable,
+        "restatements": restatements,
+        "inputs_sha256": inputs_fingerprint(tables),
         "outputs": outputs,
     });
     serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"

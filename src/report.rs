@@ -12,6 +12,7 @@ use crate::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
 use crate::engine::{CustomerRow, MetricRun, Unavailable};
 use crate::error::{Error, Result};
 use crate::format;
+use crate::history::Restatement;
 use crate::period::Month;
 use crate::trend::SeriesRow;
 
@@ -178,6 +179,21 @@ pub struct ReportContext {
     pub at_risk: Vec<AtRiskView>,
     /// How many customers are at risk in all.
     pub at_risk_total: usize,
+    /// Published numbers of this period that this run changes.
+    pub restatements: Vec<RestatementView>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestatementView {
+    pub title: String,
+    pub unit: Unit,
+    pub dimension: String,
+    pub segment: String,
+    pub published: Option<f64>,
+    pub value: Option<f64>,
+    pub change: Option<f64>,
+    /// "v1 → v2" when the metric's version changed too.
+    pub version_change: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -211,10 +227,11 @@ pub struct Inputs<'a> {
     pub unavailable: &'a [Unavailable],
     pub warnings: Vec<String>,
     pub customers: &'a [CustomerRow],
+    pub restatements: &'a [Restatement],
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, customers } = inp;
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, customers, restatements } = inp;
     let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
@@ -410,7 +427,22 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(at_risk_view).collect();
 
+    let restatements = restatements
+        .iter()
+        .map(|r| RestatementView {
+            title: title(&r.metric),
+            unit: catalog.metric(&r.metric).map_or(Unit::Score, |m| m.unit),
+            dimension: r.dimension.clone(),
+            segment: r.segment.clone(),
+            published: r.published,
+            value: r.value,
+            change: r.change,
+            version_change: (r.published_version != r.version).then(|| format!("{} → {}", r.published_version, r.version)),
+        })
+        .collect();
+
     ReportContext {
+        restatements,
         at_risk,
         at_risk_total,
         period,

@@ -768,3 +768,48 @@ fn a_run_killed_at_any_moment_leaves_the_previous_report_intact() {
         }
     }
 }
+
+fn history_runs(out: &Path) -> i64 {
+    let db = duckdb::Connection::open(out.join("history.duckdb")).unwrap();
+    db.query_row("SELECT count(*) FROM runs", [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
+    let s = Scenario::fixture("revenue");
+    let (data, out) = (s.data(), s.out());
+    s.run("2024-03", &[]);
+    assert_eq!(history_runs(&out), 1);
+    // Rerun with the same inputs: nothing restated.
+    s.run("2024-03", &[]);
+    assert_eq!(history_runs(&out), 2);
+    let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
+    assert!(!report.contains("## Restatements"));
+
+    // E's plan was 200, is now 300: MRR 1730 -> 1830 and all that follows.
+    let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
+    fs::write(data.join("subscriptions.csv"), subs.replace("s7,E,pro,2024-03-20,,month,200", "s7,E,pro,2024-03-20,,month,300")).unwrap();
+    let before = fs::read(out.join("2024-03/metrics.csv")).unwrap();
+    let args = ["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03", "--fail-on-restatement"];
+    let refused = s.cs_report(&args);
+    assert_eq!(refused.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("mrr all=all: 1730 -> 1830"), "{err}");
+    assert_eq!(fs::read(out.join("2024-03/metrics.csv")).unwrap(), before, "nothing published");
+    assert_eq!(history_runs(&out), 2, "history unchanged");
+
+    let m = s.run("2024-03", &[]);
+    m.assert("mrr", Some(1830.0));
+    assert_eq!(history_runs(&out), 3);
+    let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
+    assert!(report.contains("## Restatements"), "{report}");
+    assert!(report.contains("| Monthly recurring revenue | all | 1,730.00 USD | 1,830.00 USD | +100.00 USD |"), "{report}");
+    let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("2024-03/manifest.json")).unwrap()).unwrap();
+    let restated = manifest["restatements"].as_array().unwrap();
+    assert!(restated.iter().any(|r| r["metric"] == "mrr" && r["dimension"] == "all" && r["published"] == 1730.0 && r["value"] == 1830.0));
+    // A version switch is a restatement too, and says so.
+    let config = s.write("v1.yaml", "metrics:\n  revenue_churn_rate: v1\n");
+    s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
+    assert!(report.contains("Revenue churn rate (v2 → v1)"), "{report}");
+}
