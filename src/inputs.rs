@@ -237,6 +237,12 @@ pub struct LoadedTable {
     /// The table function that reads the export, with one `?` per file.
     #[serde(skip)]
     reader: String,
+    /// The typed columns and flags of the load, and the raw-text columns
+    /// they are computed from (see [`LoadedTable::create_lined`]).
+    #[serde(skip)]
+    typed: String,
+    #[serde(skip)]
+    raw: String,
 }
 
 impl LoadedTable {
@@ -244,26 +250,51 @@ impl LoadedTable {
         !self.files.is_empty()
     }
 
-    /// Reads the export again for the first `limit` values of `column`
-    /// that are not of its type, each with the row's `key` value. Only
-    /// called when a run already fails, so normal runs read each file once.
-    pub fn bad_values(&self, conn: &Connection, column: &str, key: Option<&str>, limit: usize) -> Result<Vec<(Option<String>, String)>> {
-        let spec = table_spec(self.table).expect("loaded tables are contract tables");
-        let Some(col) = spec.columns.iter().find(|c| c.name == column) else { return Ok(Vec::new()) };
-        let Some(actual) = self.source_columns.get(column) else { return Ok(Vec::new()) };
-        let raw = format!("CAST({} AS VARCHAR)", ident(actual));
-        let key = key.and_then(|k| self.source_columns.get(k)).map_or("NULL".to_string(), |k| format!("CAST({} AS VARCHAR)", ident(k)));
+    /// Reads the export again, typed as at load, into the temporary table
+    /// `_lined_<table>` with each row's file (`_file`, an index into
+    /// `files`), position (`_line`: the CSV line, header = 1, or the Parquet
+    /// row) and raw text (`_raw_<column>`). Only called when a run already
+    /// fails, to point at the offending rows; normal runs read each file once.
+    /// Returns the table's name.
+    pub fn create_lined(&self, conn: &Connection) -> Result<String> {
+        let name = format!("_lined_{}", self.table);
+        let first = match self.format {
+            Some(Format::Csv) => 2,
+            _ => 1,
+        };
+        let raw_columns: Vec<String> = self
+            .raw
+            .split(", ")
+            .filter_map(|c| c.rsplit_once(" AS ").map(|(_, alias)| alias.to_string()))
+            .filter(|alias| alias.starts_with("\"_raw_"))
+            .collect();
+        let keep_raw = if raw_columns.is_empty() { String::new() } else { format!(", {}", raw_columns.join(", ")) };
         let sql = format!(
-            "SELECT {key}, {raw} FROM {} WHERE {raw} IS NOT NULL AND {} IS NULL LIMIT {limit}",
-            self.reader,
-            col.kind.cast(&ident(actual))
+            "CREATE OR REPLACE TEMP TABLE {name} AS \
+             SELECT * EXCLUDE (_n), _n - min(_n) OVER (PARTITION BY _file) + {first} AS _line FROM ( \
+                 SELECT {typed}{keep_raw}, _file, _n FROM ( \
+                     SELECT row_number() OVER () AS _n, file_index AS _file, {raw} FROM {reader}))",
+            typed = self.typed,
+            raw = self.raw,
+            reader = self.reader,
         );
         let paths: Vec<String> = self.files.iter().map(|f| f.path.display().to_string()).collect();
-        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("re-reading {}", self.source_name())))?;
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(paths.iter()), |r| Ok((r.get::<_, Option<String>>(0)?, r.get::<_, String>(1)?)))
-            .map_err(Error::db(format!("re-reading {}", self.source_name())))?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("re-reading {}", self.source_name())))
+        conn.execute(&sql, duckdb::params_from_iter(paths.iter()))
+            .map_err(Error::db(format!("re-reading {} to locate bad rows", self.source_name())))?;
+        Ok(name)
+    }
+
+    /// Where a row of the lined table is, in words: `line 7` or
+    /// `part-2.csv line 7` (`row 7` for Parquet).
+    pub fn position(&self, file: usize, line: i64) -> String {
+        let unit = if self.format == Some(Format::Csv) { "line" } else { "row" };
+        match self.files.as_slice() {
+            [_] => format!("{unit} {line}"),
+            files => {
+                let name = files.get(file).and_then(|f| f.path.file_name()).map_or("?".into(), |n| n.to_string_lossy().to_string());
+                format!("{name} {unit} {line}")
+            }
+        }
     }
 
     /// How to name this table's source in a message.
@@ -451,6 +482,8 @@ fn load_table(
             missing_columns: Vec::new(),
             source_columns: BTreeMap::new(),
             reader: String::new(),
+            typed: String::new(),
+            raw: String::new(),
         });
     };
     let path_list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -534,5 +567,7 @@ fn load_table(
         missing_columns: missing,
         source_columns,
         reader,
+        typed: outer.join(", "),
+        raw: inner.join(", "),
     })
 }

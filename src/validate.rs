@@ -2,6 +2,7 @@
 //! runs. Each broken rule is one problem, with the table, file, column, rule,
 //! how many rows break it and the first examples.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
 use duckdb::Connection;
@@ -194,6 +195,7 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
     let mut all = rules(tables);
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
     let mut problems = Vec::new();
+    let mut lined = BTreeMap::new();
     for loaded in tables.iter().filter(|t| t.present()) {
         let table_rules: Vec<&Rule> = all.iter().filter(|r| r.table == loaded.table).collect();
         if table_rules.is_empty() {
@@ -208,7 +210,7 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
             .map_err(Error::db(format!("checking {}", loaded.table)))?;
         for (r, count) in table_rules.into_iter().zip(counts) {
             if count > 0 {
-                let examples = examples(conn, loaded, r)?;
+                let examples = examples(conn, loaded, r, &mut lined)?;
                 problems.push(problem(loaded, r, count as u64, examples));
             }
         }
@@ -216,23 +218,36 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
     Ok(problems)
 }
 
-/// The first offending rows of a failing rule, in words.
-fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule) -> Result<Vec<String>> {
-    let found = if r.shown == RAW_FROM_FILE {
-        loaded.bad_values(conn, r.column, key_of(r.table), EXAMPLES)?
-            .into_iter()
-            .map(|(key, value)| (key, Some(value)))
-            .collect()
-    } else {
-        let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST(t.{k} AS VARCHAR)"));
-        let sql = format!("SELECT {key}, {} FROM {} AS t WHERE {} LIMIT {EXAMPLES}", r.shown, r.table, r.predicate);
-        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get::<_, Option<String>>(0)?, row.get::<_, Option<String>>(1)?)))
-            .map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?;
-        rows.collect::<std::result::Result<Vec<_>, _>>().map_err(Error::db(format!("checking {}.{}", r.table, r.column)))?
+/// The first offending rows of a failing rule, in words, with where they
+/// are in the export (the export is re-read with positions for this).
+fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule, lined: &mut BTreeMap<&'static str, String>) -> Result<Vec<String>> {
+    let table = match lined.get(loaded.table) {
+        Some(name) => name.clone(),
+        None => {
+            let name = loaded.create_lined(conn)?;
+            lined.insert(loaded.table, name.clone());
+            name
+        }
     };
-    Ok(found.into_iter().map(|(key, value)| example(r.table, r.column, key, value)).collect())
+    let shown = if r.shown == RAW_FROM_FILE { ident(&format!("_raw_{}", r.column)) } else { r.shown.clone() };
+    let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST(t.{k} AS VARCHAR)"));
+    let sql = format!(
+        "SELECT CAST(_file AS BIGINT), _line, {key}, CAST({shown} AS VARCHAR) FROM {table} AS t WHERE {} \
+         ORDER BY _file, _line LIMIT {EXAMPLES}",
+        r.predicate
+    );
+    let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("locating {}.{}", r.table, r.column)))?;
+    let rows = stmt
+        .query_map([], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, i64>(1)?, row.get::<_, Option<String>>(2)?, row.get::<_, Option<String>>(3)?))
+        })
+        .map_err(Error::db(format!("locating {}.{}", r.table, r.column)))?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(Error::db(format!("locating {}.{}", r.table, r.column)))?;
+    Ok(rows
+        .into_iter()
+        .map(|(file, line, key, value)| format!("{}: {}", loaded.position(file as usize, line), example(r.table, r.column, key, value)))
+        .collect())
 }
 
 /// One offending row in words: its key (when it has one) and the value.

@@ -317,6 +317,8 @@ fn bad_input_exits_2_naming_table_column_and_rule_and_writes_nothing() {
     assert_eq!(result.status.code(), Some(2));
     let err = String::from_utf8_lossy(&result.stderr);
     assert!(err.contains("subscriptions") && err.contains("billing_period") && err.contains("weekly"), "{err}");
+    // s7 is on line 8 of subscriptions.csv (the header is line 1).
+    assert!(err.contains("subscriptions.csv") && err.contains("line 8: subscription_id \"s7\": \"weekly\""), "{err}");
     assert!(!out.join("2024-03").exists());
 }
 
