@@ -243,6 +243,19 @@ pub struct LoadedTable {
     typed: String,
     #[serde(skip)]
     raw: String,
+    /// CSV lines that could not be parsed at all, by kind.
+    #[serde(skip)]
+    pub broken_lines: Vec<BrokenLines>,
+}
+
+/// One kind of unparsable CSV line (too many fields, bad quoting...).
+#[derive(Debug, Clone)]
+pub struct BrokenLines {
+    pub kind: String,
+    pub columns: Vec<String>,
+    pub count: u64,
+    /// `file line N: text of the line`, the first five.
+    pub examples: Vec<String>,
 }
 
 impl LoadedTable {
@@ -405,6 +418,42 @@ fn hive_layout(paths: &[PathBuf]) -> bool {
     !first.is_empty() && paths.iter().all(|p| keys(p) == first)
 }
 
+/// The column names on the first line of a CSV file: comma-separated,
+/// double quotes respected, a UTF-8 BOM and CR ignored.
+fn csv_header(path: &Path) -> Result<Vec<String>> {
+    use std::io::BufRead;
+    let file = fs::File::open(path).map_err(Error::io("reading", path))?;
+    let mut line = Vec::new();
+    std::io::BufReader::new(file).read_until(b'\n', &mut line).map_err(Error::io("reading", path))?;
+    let text = String::from_utf8_lossy(&line);
+    let text = text.trim_start_matches('\u{feff}').trim_end_matches(['\n', '\r']);
+    if text.trim().is_empty() {
+        return Err(Error::Input(format!("{}: the first line holds no column names", path.display())));
+    }
+    let mut names = Vec::new();
+    let mut current = String::new();
+    let mut quoted = false;
+    let mut chars = text.chars().peekable();
+    while let Some(ch) = chars.next() {
+        match ch {
+            '"' if quoted && chars.peek() == Some(&'"') => {
+                current.push('"');
+                chars.next();
+            }
+            '"' => quoted = !quoted,
+            ',' if !quoted => names.push(std::mem::take(&mut current)),
+            _ => current.push(ch),
+        }
+    }
+    names.push(current);
+    Ok(names.into_iter().map(|n| n.trim().to_string()).collect())
+}
+
+/// Quotes an SQL string literal (for DuckDB options that take no parameter).
+fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// Quotes an SQL identifier (a column name from an export).
 pub fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -484,6 +533,7 @@ fn load_table(
             reader: String::new(),
             typed: String::new(),
             raw: String::new(),
+            broken_lines: Vec::new(),
         });
     };
     let path_list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -491,25 +541,54 @@ fn load_table(
     // File paths are bound as parameters, one per file, never pasted into SQL.
     let placeholders = vec!["?"; path_list.len()].join(", ");
     let hive = hive_layout(&paths);
-    let reader = match format {
-        // Everything is read as text and typed below, so a bad value is
-        // reported by validation instead of aborting the scan.
-        Format::Csv => format!(
-            "read_csv([{placeholders}], header = true, all_varchar = true, union_by_name = true, hive_partitioning = {hive})"
-        ),
-        Format::Parquet => format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = {hive})"),
+    let (header, reader) = match format {
+        Format::Csv => {
+            // The dialect is fixed (comma, double quote) and the columns are
+            // read from the header line, so DuckDB never guesses: a broken
+            // line is recorded in the rejects table with its line number
+            // instead of defeating the sniffer.
+            let header = csv_header(&paths[0])?;
+            for part in &paths[1..] {
+                if csv_header(part)? != header {
+                    return Err(Error::Input(format!(
+                        "parts of table `{}` have different columns: {} has {}, {} has {}",
+                        spec.name,
+                        paths[0].display(),
+                        header.join(","),
+                        part.display(),
+                        csv_header(part)?.join(",")
+                    )));
+                }
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(dup) = header.iter().find(|h| !seen.insert(h.to_ascii_lowercase())) {
+                return Err(Error::Input(format!("{source_label}: column `{dup}` appears twice in the header")));
+            }
+            let columns: Vec<String> = header.iter().map(|h| format!("{}: 'VARCHAR'", literal(h))).collect();
+            let reader = format!(
+                "read_csv([{placeholders}], header = true, auto_detect = false, columns = {{{}}}, delim = ',', \
+                 quote = '\"', escape = '\"', hive_partitioning = {hive}, store_rejects = true, \
+                 rejects_table = {}, rejects_scan = {})",
+                columns.join(", "),
+                literal(&format!("_rejects_{}", spec.name)),
+                literal(&format!("_reject_scans_{}", spec.name)),
+            );
+            (header, reader)
+        }
+        Format::Parquet => {
+            let reader = format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = {hive})");
+            // The export's own column names, matched case-insensitively.
+            let sql = format!("SELECT column_name FROM (DESCRIBE SELECT * FROM {reader})");
+            let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the schema of {source_label}")))?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(path_list.iter()), |r| r.get::<_, String>(0))
+                .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
+            let header = rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the schema of {source_label}")))?;
+            (header, reader)
+        }
     };
     let list = duckdb::params_from_iter(path_list.iter());
 
-    // The export's own column names, matched case-insensitively.
-    let header: Vec<String> = {
-        let sql = format!("SELECT column_name FROM (DESCRIBE SELECT * FROM {reader})");
-        let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the header of {source_label}")))?;
-        let rows = stmt
-            .query_map(duckdb::params_from_iter(path_list.iter()), |r| r.get::<_, String>(0))
-            .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the header of {source_label}")))?
-    };
     let mut inner = Vec::new();
     let mut outer = Vec::new();
     let mut missing = Vec::new();
@@ -559,6 +638,7 @@ fn load_table(
     let rows: u64 = conn
         .query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
         .map_err(Error::db(format!("counting {}", spec.name)))? as u64;
+    let broken_lines = if format == Format::Csv { broken_lines(conn, spec.name, paths.len())? } else { Vec::new() };
     Ok(LoadedTable {
         table: spec.name,
         format: Some(format),
@@ -566,8 +646,57 @@ fn load_table(
         rows,
         missing_columns: missing,
         source_columns,
+        broken_lines,
         reader,
         typed: outer.join(", "),
         raw: inner.join(", "),
     })
+}
+
+/// The lines DuckDB's CSV reader rejected while loading `table`, grouped by
+/// kind of error, with the first five of each.
+fn broken_lines(conn: &Connection, table: &str, files: usize) -> Result<Vec<BrokenLines>> {
+    let errors = ident(&format!("_rejects_{table}"));
+    let scans = ident(&format!("_reject_scans_{table}"));
+    let step = || Error::db(format!("reading the rejected lines of {table}"));
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT CAST(error_type AS VARCHAR), string_agg(DISTINCT column_name, ', ' ORDER BY column_name), \
+                    count(DISTINCT (scan_id, file_id, line)) \
+             FROM {errors} GROUP BY 1 ORDER BY 1"
+        ))
+        .map_err(step())?;
+    let kinds: Vec<(String, Option<String>, i64)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .map_err(step())?
+        .collect::<std::result::Result<_, _>>()
+        .map_err(step())?;
+    let mut out = Vec::new();
+    for (kind, columns, count) in kinds {
+        let mut stmt = conn
+            .prepare(&format!(
+                "SELECT DISTINCT s.file_path, e.line, e.csv_line FROM {errors} AS e JOIN {scans} AS s USING (scan_id, file_id) \
+                 WHERE CAST(e.error_type AS VARCHAR) = ? ORDER BY s.file_path, e.line LIMIT 5"
+            ))
+            .map_err(step())?;
+        let examples = stmt
+            .query_map([&kind], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, Option<String>>(2)?)))
+            .map_err(step())?
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(step())?
+            .into_iter()
+            .map(|(file, line, text)| {
+                let text: String = text.unwrap_or_default().lines().next().unwrap_or_default().chars().take(120).collect();
+                let file = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().to_string());
+                if files > 1 { format!("{file} line {line}: {text:?}") } else { format!("line {line}: {text:?}") }
+            })
+            .collect();
+        out.push(BrokenLines {
+            kind: kind.to_lowercase(),
+            columns: columns.map(|c| c.split(", ").map(str::to_string).collect()).unwrap_or_default(),
+            count: count as u64,
+            examples,
+        });
+    }
+    Ok(out)
 }

@@ -195,6 +195,19 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency:
     let mut all = rules(tables);
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
     let mut problems = Vec::new();
+    // Lines the CSV reader could not parse come first: their rows are missing.
+    for t in tables.iter().filter(|t| t.present()) {
+        for b in &t.broken_lines {
+            problems.push(Problem {
+                table: t.table.to_string(),
+                source: t.source_name(),
+                column: if b.columns.is_empty() { "(whole line)".to_string() } else { b.columns.join(", ") },
+                rule: format!("every line must parse as CSV with the header's columns ({})", b.kind),
+                count: b.count,
+                examples: b.examples.clone(),
+            });
+        }
+    }
     let mut lined = BTreeMap::new();
     for loaded in tables.iter().filter(|t| t.present()) {
         let table_rules: Vec<&Rule> = all.iter().filter(|r| r.table == loaded.table).collect();

@@ -815,3 +815,36 @@ fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
     let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
     assert!(report.contains("Revenue churn rate (v2 → v1)"), "{report}");
 }
+
+#[test]
+fn lines_that_do_not_parse_are_reported_by_kind_and_line_and_change_nothing() {
+    let s = Scenario::fixture("revenue");
+    let (data, out) = (s.data(), s.out());
+    s.run("2024-03", &[]);
+    let published = fs::read(out.join("2024-03/metrics.csv")).unwrap();
+    let good = fs::read(data.join("customers.csv")).unwrap();
+    let delta = "D,Delta,2024-02-05,smb,,paid_search";
+    let cases: [(&str, Vec<u8>, &str, &str); 4] = [
+        ("too many fields", format!("{delta},extra").into_bytes(), "too many columns", "(whole line)"),
+        ("too few fields", b"D,Delta,2024-02-05".to_vec(), "missing columns", "acquisition_channel, region, segment"),
+        ("an unclosed quote", b"D,\"Delta,2024-02-05,smb,,paid_search".to_vec(), "unquoted value", "name"),
+        ("invalid UTF-8", b"D,Del\xffta,2024-02-05,smb,,paid_search".to_vec(), "invalid encoding", "name"),
+    ];
+    for (what, line, kind, column) in cases {
+        let text = String::from_utf8_lossy(&good).to_string();
+        let mut bytes = text.replace(&format!("{delta}\n"), "@@\n").into_bytes();
+        let at = bytes.windows(3).position(|w| w == b"@@\n").unwrap();
+        bytes.splice(at..at + 2, line);
+        fs::write(data.join("customers.csv"), &bytes).unwrap();
+        let args = ["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"];
+        let result = s.cs_report(&args);
+        assert_eq!(result.status.code(), Some(2), "{what}");
+        let err = String::from_utf8_lossy(&result.stderr);
+        assert!(
+            err.contains("customers.csv") && err.contains("line 5") && err.contains(kind) && err.contains(&format!("column `{column}`")),
+            "{what}: {err}"
+        );
+        assert_eq!(fs::read(out.join("2024-03/metrics.csv")).unwrap(), published, "{what}: the report changed");
+        assert_eq!(history_runs(&out), 1, "{what}: the history changed");
+    }
+}
