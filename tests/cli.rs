@@ -848,3 +848,47 @@ fn lines_that_do_not_parse_are_reported_by_kind_and_line_and_change_nothing() {
         assert_eq!(history_runs(&out), 1, "{what}: the history changed");
     }
 }
+
+#[test]
+fn every_kind_of_bad_row_is_named_by_file_line_column_and_rule() {
+    let s = Scenario::fixture("cx");
+    let (data, out) = (s.data(), s.out());
+    s.run("2024-03", &[]);
+    let published = fs::read(out.join("2024-03/metrics.csv")).unwrap();
+    // (file, row as it is, row broken, column, words of the rule)
+    let cases = [
+        ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "D,U9,2024-03-02 10:00:00,comment,abc", "duration_seconds", "must be a decimal number"),
+        ("customers.csv", "B,Beta,2023-12-01,", "B,Beta,01/12/2023,", "signup_date", "must be a date"),
+        ("tickets.csv", "t03,B,2024-03-20 08:00:00,", "t03,B,yesterday,", "created_at", "must be an ISO 8601 timestamp"),
+        ("subscriptions.csv", "d1,D,base,2023-12-01,,month,30,", "d1,D,base,,,month,30,", "start_date", "must not be empty"),
+        ("tickets.csv", "t02,A,", "t01,A,", "ticket_id", "must be unique"),
+        ("survey_responses.csv", "r09,B,csat", "r09,Z,csat", "customer_id", "must name a customer"),
+        ("survey_responses.csv", "r08,A,csat,4", "r08,A,poll,4", "survey", "must be nps, csat or ces"),
+        ("survey_responses.csv", "r04,C,nps,7", "r04,C,nps,11", "score", "must lie on its survey's scale"),
+        ("survey_responses.csv", "r10,C,csat,5", "r10,C,csat,0", "score", "must lie on its survey's scale"),
+        ("subscriptions.csv", "e1,E,base,2023-12-01,2024-02-01", "e1,E,base,2023-12-01,2023-11-01", "end_date", "must be after start_date"),
+        ("tickets.csv", "2024-03-05 10:00:00,2024-03-05 14:00:00", "2024-03-05 10:00:00,2024-03-05 09:00:00", "resolved_at", "must not be before created_at"),
+        ("tickets.csv", "2024-03-01 12:00:00,2024-03-01 13:00:00,1", "2024-03-01 12:00:00,2024-03-01 13:00:00,0", "contacts", "must be 1 or more"),
+        ("tickets.csv", "2024-03-01 12:00:00,2024-03-01 13:00:00,1", "2024-03-01 12:00:00,2024-03-01 13:00:00,1.5", "contacts", "must be a whole number"),
+        ("subscriptions.csv", "c1,C,pro,2024-03-10,,month,200,", "c1,C,pro,2024-03-10,,month,-200,", "amount", "must be 0 or more"),
+        ("subscriptions.csv", "a2,A,addon,2024-02-01,,month,20,", "a2,A,addon,2024-02-01,,weekly,20,", "billing_period", "must be month, quarter or year"),
+        ("trials.csv", "T4,D,2024-02-01,2024-02-15", "T4,D,2024-02-01,2024-01-15", "ended_at", "must not be before started_at"),
+        ("subscriptions.csv", "b2,B,small,2024-02-15,,month,50,", "b2,B,small,2024-02-15,,month,50,GBP", "currency", "no rate in fx_rates"),
+    ];
+    for (file, row, broken, column, rule) in cases {
+        let path = data.join(file);
+        let original = fs::read_to_string(&path).unwrap();
+        let line = original.lines().position(|l| l.contains(row)).unwrap_or_else(|| panic!("{row} not in {file}")) + 1;
+        fs::write(&path, original.replacen(row, broken, 1)).unwrap();
+        let args = ["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"];
+        let result = s.cs_report(&args);
+        fs::write(&path, &original).unwrap();
+        assert_eq!(result.status.code(), Some(2), "{broken}");
+        let err = String::from_utf8_lossy(&result.stderr);
+        let problem = err.lines().find(|l| l.contains(&format!("column `{column}`")) && l.contains(rule));
+        let problem = problem.unwrap_or_else(|| panic!("{broken}: no problem naming {column} and '{rule}' in:\n{err}"));
+        assert!(problem.contains(file) && problem.contains(&format!("line {line}")), "{broken}: {problem}");
+        assert_eq!(fs::read(out.join("2024-03/metrics.csv")).unwrap(), published, "{broken}: the report changed");
+        assert_eq!(history_runs(&out), 1, "{broken}: the history changed");
+    }
+}
