@@ -132,7 +132,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
             first.join("; ")
         )));
     }
-    let warnings = warnings(&catalog, &tables, &computed.rows, period);
+    let mut warnings = warnings(&catalog, &tables, &computed.rows, period);
+    warnings.extend(validate::warnings(conn, &tables, period)?);
     let context = report::build_context(Inputs {
         catalog: &catalog,
         series: &series,

@@ -317,3 +317,39 @@ pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>>
     }
     Ok(lines)
 }
+
+/// Things worth a reader's attention that do not stop the run: rows dated
+/// after the period, customers without any subscription.
+pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let after = period.plus(1).first_day().to_string();
+    for t in tables.iter().filter(|t| t.present()) {
+        let spec = table_spec(t.table).expect("contract table");
+        for c in spec.columns.iter().filter(|c| matches!(c.kind, crate::inputs::Kind::Date | crate::inputs::Kind::Timestamp)) {
+            if t.missing_columns.contains(&c.name) || c.name == "end_date" {
+                continue;
+            }
+            let n: i64 = conn
+                .query_row(
+                    &format!("SELECT count(*) FROM {} WHERE CAST({} AS DATE) >= CAST(? AS DATE)", t.table, ident(c.name)),
+                    [&after],
+                    |r| r.get(0),
+                )
+                .map_err(Error::db(format!("checking dates of {}", t.table)))?;
+            if n > 0 {
+                out.push(format!("{}: {n} row(s) with {} after {period}, left out of this month", t.table, c.name));
+            }
+        }
+    }
+    let orphans: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM customers AS c WHERE NOT EXISTS (SELECT 1 FROM subscriptions AS s WHERE s.customer_id = c.customer_id)",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(Error::db("checking customers without subscriptions"))?;
+    if orphans > 0 {
+        out.push(format!("customers: {orphans} customer(s) have no subscription at all"));
+    }
+    Ok(out)
+}

@@ -892,3 +892,27 @@ fn every_kind_of_bad_row_is_named_by_file_line_column_and_rule() {
         assert_eq!(history_runs(&out), 1, "{broken}: the history changed");
     }
 }
+
+#[test]
+fn hostile_names_are_escaped_and_future_rows_are_a_warning() {
+    let s = Scenario::fixture("cx");
+    let customers = fs::read_to_string(s.data().join("customers.csv")).unwrap();
+    let hostile = "\"<script>alert('x')</script> | **Beta**\"";
+    fs::write(s.data().join("customers.csv"), customers.replace("B,Beta,", &format!("B,{hostile},")) + "Z,Nobody,2024-01-01,smb,emea,\n").unwrap();
+    let tickets = fs::read_to_string(s.data().join("tickets.csv")).unwrap();
+    fs::write(s.data().join("tickets.csv"), tickets + "t99,A,2024-05-01 10:00:00,,1\n").unwrap();
+    s.run("2024-03", &[]);
+    let html = fs::read_to_string(s.out().join("2024-03/report.html")).unwrap();
+    assert!(!html.contains("<script>"), "HTML must escape data");
+    assert!(html.contains("&lt;script&gt;"), "the at-risk table shows the escaped name");
+    let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    assert!(md.contains("&lt;script&gt;alert\\('x'\\)&lt;/script&gt; \\| \\*\\*Beta\\*\\*"), "{md}");
+    assert!(md.contains("tickets: 1 row(s) with created_at after 2024-03"), "{md}");
+    assert!(md.contains("customers: 1 customer(s) have no subscription at all"), "{md}");
+    let csv = fs::read_to_string(s.out().join("2024-03/customers.csv")).unwrap();
+    assert!(csv.contains("\nB,<script>alert('x')</script> | **Beta**,smb,"), "CSV keeps the name as it is: {csv}");
+    // A period can only be a month: nothing reaches outside the output root.
+    let (data, out) = (s.data(), s.out());
+    let bad = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "../../etc"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
