@@ -111,9 +111,14 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Validate { config, data, period } => {
             let period = month_arg(period, "--period")?;
             let config = config_with(config, data, None)?;
-            for line in pipeline::validate(&config, period)? {
+            let (summary, problems) = pipeline::validate(&config, period)?;
+            for line in summary {
                 println!("{line}");
             }
+            if !problems.is_empty() {
+                return Err(pipeline::input_problems(&problems));
+            }
+            println!("no problems found");
         }
         Command::Metrics => {
             let catalog = Catalog::embedded()?;

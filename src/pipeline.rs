@@ -263,13 +263,21 @@ fn manifest(
     serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"
 }
 
-/// `cs-report validate`: loads and checks, prints a per-table summary.
-pub fn validate(config: &Config, period: Month) -> Result<Vec<String>> {
+/// `cs-report validate`: loads and checks. Returns the per-table summary
+/// (rows, date range, problems) and the problems found.
+pub fn validate(config: &Config, period: Month) -> Result<(Vec<String>, Vec<Problem>)> {
     let (db, tables, problems) = load_and_check(config, period, &mut Timings::default())?;
     let mut lines = validate::summary(&db.conn, &tables)?;
-    if !problems.is_empty() {
-        return Err(problems_error(&problems));
+    for (line, table) in lines.iter_mut().zip(&tables) {
+        let n = problems.iter().filter(|p| p.table == table.table).count();
+        if table.present() {
+            line.push_str(&if n == 0 { ", no problems".to_string() } else { format!(", {n} problem(s)") });
+        }
     }
-    lines.push("no problems found".to_string());
-    Ok(lines)
+    Ok((lines, problems))
+}
+
+/// The error a run or validation ends with when the input breaks rules.
+pub fn input_problems(problems: &[Problem]) -> Error {
+    problems_error(problems)
 }

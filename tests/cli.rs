@@ -499,6 +499,8 @@ fn validate_prints_a_summary_and_exits_0_or_2() {
     s.write("data/tickets.csv", "ticket_id,customer_id,created_at,resolved_at,contacts\nt1,A,2024-03-01 10:00:00,,2.5\n");
     let out = s.cs_report(&["validate", "--data", data.to_str().unwrap(), "--period", "2024-03"]);
     assert_eq!(out.status.code(), Some(2));
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(summary.contains("tickets") && summary.contains("1 problem(s)") && summary.contains("customers"), "{summary}");
     let err = String::from_utf8_lossy(&out.stderr);
     // 2.5 contacts is not a whole number (a plain cast would round it to 3).
     assert!(err.contains("tickets") && err.contains("contacts") && err.contains("\"2.5\""), "{err}");
