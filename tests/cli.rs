@@ -918,3 +918,26 @@ fn hostile_names_are_escaped_and_future_rows_are_a_warning() {
     let bad = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "../../etc"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_bad_row_in_parquet_is_named_by_its_row() {
+    let s = Scenario::fixture("cx");
+    let data = s.data();
+    let tickets = fs::read_to_string(data.join("tickets.csv")).unwrap();
+    fs::write(data.join("tickets.csv"), tickets.replace("t06,D,2024-03-01 09:00:00,2024-03-01 10:00:00,1", "t06,D,2024-03-01 09:00:00,2024-03-01 10:00:00,0")).unwrap();
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let path = |n: &str| data.join(n).display().to_string();
+    db.execute_batch(&format!(
+        "COPY (SELECT * FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet)",
+        path("tickets.csv"),
+        path("tickets.parquet")
+    ))
+    .unwrap();
+    s.remove("tickets.csv");
+    let out = s.out();
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    // t06 is the 7th data row of the file.
+    assert!(err.contains("tickets.parquet") && err.contains("column `contacts`") && err.contains("row 7: ticket_id \"t06\""), "{err}");
+}
