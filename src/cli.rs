@@ -116,7 +116,7 @@ pub fn execute(cli: Cli) -> Result<()> {
                 println!("{line}");
             }
             if !problems.is_empty() {
-                return Err(pipeline::input_problems(&problems));
+                return Err(pipeline::problems_error(&problems));
             }
             println!("no problems found");
         }

@@ -243,6 +243,9 @@ pub struct LoadedTable {
     typed: String,
     #[serde(skip)]
     raw: String,
+    /// The quoted names of the `_raw_<column>` columns in `raw`.
+    #[serde(skip)]
+    raw_columns: Vec<String>,
     /// CSV lines that could not be parsed at all, by kind.
     #[serde(skip)]
     pub broken_lines: Vec<BrokenLines>,
@@ -275,13 +278,7 @@ impl LoadedTable {
             Some(Format::Csv) => 2,
             _ => 1,
         };
-        let raw_columns: Vec<String> = self
-            .raw
-            .split(", ")
-            .filter_map(|c| c.rsplit_once(" AS ").map(|(_, alias)| alias.to_string()))
-            .filter(|alias| alias.starts_with("\"_raw_"))
-            .collect();
-        let keep_raw = if raw_columns.is_empty() { String::new() } else { format!(", {}", raw_columns.join(", ")) };
+        let keep_raw: String = self.raw_columns.iter().map(|c| format!(", {c}")).collect();
         let sql = format!(
             "CREATE OR REPLACE TEMP TABLE {name} AS \
              SELECT * EXCLUDE (_n), _n - min(_n) OVER (PARTITION BY _file) + {first} AS _line FROM ( \
@@ -533,6 +530,7 @@ fn load_table(
             reader: String::new(),
             typed: String::new(),
             raw: String::new(),
+            raw_columns: Vec::new(),
             broken_lines: Vec::new(),
         });
     };
@@ -591,6 +589,7 @@ fn load_table(
 
     let mut inner = Vec::new();
     let mut outer = Vec::new();
+    let mut raw_columns = Vec::new();
     let mut missing = Vec::new();
     let mut source_columns = BTreeMap::new();
     for column in spec.columns {
@@ -605,6 +604,7 @@ fn load_table(
                     // read again only when a run fails (see `bad_values`).
                     let raw = ident(&format!("_raw_{}", column.name));
                     inner.push(format!("CAST({} AS VARCHAR) AS {raw}", ident(actual)));
+                    raw_columns.push(raw.clone());
                     outer.push(format!("({name} IS NULL AND {raw} IS NOT NULL) AS {}", ident(&format!("_bad_{}", column.name))));
                 }
                 source_columns.insert(column.name, actual.clone());
@@ -650,6 +650,7 @@ fn load_table(
         reader,
         typed: outer.join(", "),
         raw: inner.join(", "),
+        raw_columns,
     })
 }
 

@@ -64,7 +64,8 @@ fn data_dir(config: &Config) -> Result<PathBuf> {
     })
 }
 
-fn problems_error(problems: &[Problem]) -> Error {
+/// The error a run or validation ends with when the input breaks rules.
+pub fn problems_error(problems: &[Problem]) -> Error {
     let mut text = format!("the input breaks {} rule(s) of the input contract; nothing was written:", problems.len());
     for p in problems {
         text.push_str("\n  - ");
@@ -275,9 +276,4 @@ pub fn validate(config: &Config, period: Month) -> Result<(Vec<String>, Vec<Prob
         }
     }
     Ok((lines, problems))
-}
-
-/// The error a run or validation ends with when the input breaks rules.
-pub fn input_problems(problems: &[Problem]) -> Error {
-    problems_error(problems)
 }

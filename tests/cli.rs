@@ -941,3 +941,19 @@ fn a_bad_row_in_parquet_is_named_by_its_row() {
     // t06 is the 7th data row of the file.
     assert!(err.contains("tickets.parquet") && err.contains("column `contacts`") && err.contains("row 7: ticket_id \"t06\""), "{err}");
 }
+
+#[test]
+fn a_header_name_with_a_comma_does_not_confuse_the_error_report() {
+    let s = Scenario::fixture("revenue");
+    let data = s.data();
+    let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
+    let mut lines: Vec<String> = subs.lines().map(|l| format!("{l},x")).collect();
+    lines[0] = format!("{},\"notes, internal\"", subs.lines().next().unwrap());
+    let text = lines.join("\n").replace("s7,E,pro,2024-03-20,,month,200,USD,x", "s7,E,pro,2024-03-20,,month,2oo,USD,x") + "\n";
+    fs::write(data.join("subscriptions.csv"), text).unwrap();
+    let out = s.out();
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(err.contains("column `amount`") && err.contains("line 8: subscription_id \"s7\": \"2oo\""), "{err}");
+}
