@@ -32,6 +32,33 @@ pub enum Unit {
     Score,
 }
 
+impl Unit {
+    pub const ALL: [Unit; 10] = [
+        Unit::Money, Unit::Percent, Unit::Count, Unit::Ratio, Unit::Months,
+        Unit::Years, Unit::Days, Unit::Hours, Unit::Minutes, Unit::Score,
+    ];
+
+    /// The name used in metric.yml, metrics.csv and the templates' filters.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Money => "money",
+            Unit::Percent => "percent",
+            Unit::Count => "count",
+            Unit::Ratio => "ratio",
+            Unit::Months => "months",
+            Unit::Years => "years",
+            Unit::Days => "days",
+            Unit::Hours => "hours",
+            Unit::Minutes => "minutes",
+            Unit::Score => "score",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Unit> {
+        Unit::ALL.into_iter().find(|u| u.as_str() == name)
+    }
+}
+
 /// Which way is good for a metric.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -40,6 +67,16 @@ pub enum Direction {
     Down,
     /// Neither (a count that is context, such as ticket volume).
     None,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Up => "up",
+            Direction::Down => "down",
+            Direction::None => "none",
+        }
+    }
 }
 
 /// A benchmark from the seeds: the value (or a transform of it) should be at
@@ -385,6 +422,18 @@ mod tests {
         let bad = BTreeMap::from([("mrrr".to_string(), "v1".to_string())]);
         let err = catalog.choose_versions(&bad, "c.yaml").unwrap_err().to_string();
         assert!(err.contains("metrics.mrrr"), "{err}");
+    }
+
+    #[test]
+    fn unit_names_match_their_yaml_spelling() {
+        for unit in Unit::ALL {
+            let yaml: Unit = serde_yaml::from_str(unit.as_str()).unwrap();
+            assert_eq!(yaml, unit);
+            assert_eq!(Unit::from_name(unit.as_str()), Some(unit));
+        }
+        for d in [Direction::Up, Direction::Down, Direction::None] {
+            assert_eq!(serde_yaml::from_str::<Direction>(d.as_str()).unwrap(), d);
+        }
     }
 
     #[test]

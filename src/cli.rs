@@ -131,7 +131,7 @@ pub fn execute(cli: Cli) -> Result<()> {
                         .keys()
                         .map(|v| if *v == m.default_version { format!("{v}*") } else { v.clone() })
                         .collect();
-                    let unit = serde_json::to_value(m.unit).ok().and_then(|u| u.as_str().map(str::to_string)).unwrap_or_default();
+                    let unit = m.unit.as_str();
                     println!("{:<26} {:<40} {:<8} {:<7} {}", m.id, m.title, unit, versions.join(","), m.formula);
                 }
                 println!();

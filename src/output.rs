@@ -33,11 +33,8 @@ const TREND_COLUMNS: [&str; 15] = [
     "direction",
 ];
 
-fn unit_of(catalog: &Catalog, metric: &str) -> String {
-    catalog
-        .metric(metric)
-        .map(|m| serde_json::to_value(m.unit).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default())
-        .unwrap_or_default()
+fn unit_of(catalog: &Catalog, metric: &str) -> &'static str {
+    catalog.metric(metric).map_or("", |m| m.unit.as_str())
 }
 
 fn metric_cells(catalog: &Catalog, row: &MetricRow) -> Vec<String> {
@@ -48,7 +45,7 @@ fn metric_cells(catalog: &Catalog, row: &MetricRow) -> Vec<String> {
         csv_field(&row.dimension),
         csv_field(&row.segment),
         plain(row.value),
-        unit_of(catalog, &row.metric),
+        unit_of(catalog, &row.metric).to_string(),
         row.low_sample.to_string(),
     ]
 }
@@ -88,11 +85,7 @@ pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
     let mut out = METRIC_COLUMNS.iter().chain(TREND_COLUMNS.iter()).copied().collect::<Vec<_>>().join(",") + "\n";
     for s in series {
         let mut cells = metric_cells(catalog, &s.row);
-        let direction = catalog
-            .metric(&s.row.metric)
-            .and_then(|m| serde_json::to_value(m.direction).ok())
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
+        let direction = catalog.metric(&s.row.metric).map_or("", |m| m.direction.as_str()).to_string();
         cells.extend([
             plain(s.prev_value),
             plain(s.change_abs),

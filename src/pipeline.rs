@@ -156,7 +156,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("customers.csv".into(), output::customers_csv(&computed.customers).into_bytes()));
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(&tables);
-    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at, &run_id, &restatements);
+    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements);
     files.push(("manifest.json".into(), manifest.into_bytes()));
     // The history entry commits only once the folder is in place.
     let pending = history.record(&run_id, period, &inputs_sha256, &current)?;
@@ -215,6 +215,7 @@ fn manifest(
     timings: &Timings,
     started_at: chrono::DateTime<Utc>,
     run_id: &str,
+    inputs_sha256: &str,
     restatements: &[Restatement],
 ) -> String {
     let inputs: Vec<serde_json::Value> = tables
@@ -258,7 +259,7 @@ fn manifest(
         "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
         "unavailable": computed.unavailable,
         "restatements": restatements,
-        "inputs_sha256": inputs_fingerprint(tables),
+        "inputs_sha256": inputs_sha256,
         "outputs": outputs,
     });
     serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"

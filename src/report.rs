@@ -427,6 +427,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(at_risk_view).collect();
 
+    let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| view(id)).collect();
     let restatements = restatements
         .iter()
         .map(|r| RestatementView {
@@ -457,8 +458,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         flags,
         history,
         top_movements: moves,
-        headline: HEADLINE.iter().filter_map(|id| view(id)).collect(),
-        key: HEADLINE.iter().filter_map(|id| view(id).map(|v| (id.to_string(), v))).collect(),
+        key: headline.iter().map(|v| (v.id.clone(), v.clone())).collect(),
+        headline,
         unavailable: unavailable_views,
         warnings,
         versions: runs
@@ -542,7 +543,7 @@ fn as_f64(v: &Value) -> Option<f64> {
 }
 
 fn parse_unit(unit: &str) -> Unit {
-    serde_json::from_value(serde_json::Value::String(unit.to_string())).unwrap_or(Unit::Score)
+    Unit::from_name(unit).unwrap_or(Unit::Score)
 }
 
 /// Renders every report file: (file name, contents).

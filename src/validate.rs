@@ -15,8 +15,6 @@ use crate::period::Month;
 /// How many offending rows a problem shows.
 const EXAMPLES: usize = 5;
 
-/// Marks a rule whose offending text must be read back from the export.
-const RAW_FROM_FILE: &str = "NULL";
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -87,8 +85,9 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                     column: c.name,
                     rule: format!("must be {}", c.kind.describe()),
                     predicate: bad,
-                    // The text is gone; `check` reads it back from the file.
-                    shown: RAW_FROM_FILE.to_string(),
+                    // The loaded table keeps only a flag; the examples come from
+                    // the re-read export, which has the raw text.
+                    shown: ident(&format!("_raw_{}", c.name)),
                 });
             }
             if !c.nullable {
@@ -242,12 +241,12 @@ fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule, lined: &mut BTree
             name
         }
     };
-    let shown = if r.shown == RAW_FROM_FILE { ident(&format!("_raw_{}", r.column)) } else { r.shown.clone() };
     let key = key_of(r.table).map_or_else(|| "NULL".to_string(), |k| format!("CAST(t.{k} AS VARCHAR)"));
     let sql = format!(
         "SELECT CAST(_file AS BIGINT), _line, {key}, CAST({shown} AS VARCHAR) FROM {table} AS t WHERE {} \
          ORDER BY _file, _line LIMIT {EXAMPLES}",
-        r.predicate
+        r.predicate,
+        shown = r.shown
     );
     let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("locating {}.{}", r.table, r.column)))?;
     let rows = stmt
