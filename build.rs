@@ -17,7 +17,9 @@ fn main() {
         writeln!(out, "pub static {}: &[(&str, &str)] = &[", dir.to_uppercase()).unwrap();
         for file in files {
             let rel = file.strip_prefix(root.join(dir)).unwrap().to_string_lossy().replace('\\', "/");
-            writeln!(out, "    ({rel:?}, include_str!({:?})),", file.display().to_string()).unwrap();
+            // Relative to CARGO_MANIFEST_DIR, not absolute: clones at other
+            // paths share one target directory (CI) and may reuse this file.
+            writeln!(out, "    ({rel:?}, include_str!(concat!(env!(\"CARGO_MANIFEST_DIR\"), {:?}))),", format!("/{dir}/{rel}")).unwrap();
         }
         out.push_str("];\n");
         println!("cargo:rerun-if-changed={dir}");
