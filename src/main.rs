@@ -6,6 +6,12 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
+    // Printing into a closed pipe (`cs-report metrics | head`) should end the
+    // process quietly, as other command-line tools do, not panic.
+    // SAFETY: called first, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match cs_report::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {
