@@ -90,7 +90,7 @@ with agg as (
         s.dimension,
         s.segment,
         h.month,
-        avg(h.health) as health_score,
+        avg(cast(h.health as decimal(38, 12))) as health_score,
         count(*) filter (where h.band = 'at_risk') as at_risk_customers,
         sum(h.mrr) filter (where h.band = 'at_risk') as at_risk_mrr
     from customer_health as h

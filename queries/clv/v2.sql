@@ -5,7 +5,7 @@ with churn6 as (
         m.month,
         b.dimension,
         b.segment,
-        avg(b.churned_customers / b.start_customers) as mean_churn
+        avg(cast(b.churned_customers / b.start_customers as decimal(38, 18))) as mean_churn
     from months as m
     join mrr_slice_month as b
         on b.month between cast(m.month - interval 6 month as date) and cast(m.month - interval 1 month as date)
