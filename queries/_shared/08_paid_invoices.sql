@@ -37,3 +37,27 @@ with final as (
     group by all
 )
 select * from final;
+
+-- Paid revenue per customer and month (expansion = upsell and cross-sell
+-- invoices), and the same per slice: the source of revenue, upsell and CLV.
+create or replace table paid_customer_month as
+select
+    customer_id,
+    month,
+    sum(amount) as revenue,
+    sum(amount) filter (where kind in ('upsell', 'cross_sell')) as expansion_revenue,
+    count(*) as invoices
+from paid_invoices
+group by all;
+
+create or replace table paid_slice_month as
+select
+    s.dimension,
+    s.segment,
+    p.month,
+    sum(p.revenue) as revenue,
+    sum(p.expansion_revenue) as expansion_revenue,
+    sum(p.invoices) as invoices
+from paid_customer_month as p
+join customer_slices as s using (customer_id)
+group by all;
