@@ -112,6 +112,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     if !problems.is_empty() {
         return Err(problems_error(&problems));
     }
+    // Read before computing: the usage building block drops the raw events.
+    let data_warnings = validate::warnings(conn, &tables, period)?;
     let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, &tables))?;
     let window_start = period.plus(-(config.trend_months as i32));
     let series = timings.time("trend", || {
@@ -134,7 +136,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         )));
     }
     let mut warnings = warnings(&catalog, &tables, &computed.rows, period);
-    warnings.extend(validate::warnings(conn, &tables, period)?);
+    warnings.extend(data_warnings);
     let context = report::build_context(Inputs {
         catalog: &catalog,
         series: &series,

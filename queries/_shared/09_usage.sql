@@ -1,75 +1,45 @@
--- Product usage of active customers per month, by the UTC date of each
--- event: active days, features, users, seconds, and the engagement score
+-- Product usage of active customers per month, from the per-customer
+-- aggregates of 00_usage_events.sql: active days, features, users, seconds,
+-- and the engagement score
 -- 100 × (w_days × min(1, d / target_days) + w_features × min(1, f / target_features)),
 -- 0 for an active customer with no events.
--- Events of the computed months, by UTC day (a view: each aggregate below
--- reads usage_events once; the events are never copied).
-create or replace view usage_events_in_window as
-with bounds as (
-    select cast(first_month as timestamp) as from_ts, cast(report_month + interval 1 month as timestamp) as to_ts
-    from params
-)
-select
-    e.customer_id,
-    cast(e.occurred_at as date) as day,
-    e.user_id,
-    e.feature,
-    e.duration_seconds
-from usage_events as e, bounds
-where e.occurred_at >= bounds.from_ts and e.occurred_at < bounds.to_ts;
-
--- Two narrow aggregates instead of one with three count(distinct): per
--- feature (with a bit mask of the days of the month it was used on, so
--- distinct days need no pass of their own) and, below, per user.
-create or replace table usage_feature_month as
-select
-    u.customer_id,
-    cast(date_trunc('month', u.day) as date) as month,
-    u.feature,
-    bit_or(cast(1 as bigint) << (dayofmonth(u.day) - 1)) as day_mask
-from usage_events_in_window as u
-group by all;
-
 create or replace table usage_customer_month as
-with features as (
-    select customer_id, month, count(*) as features, bit_count(bit_or(day_mask)) as active_days
-    from usage_feature_month
-    group by all
-),
-per_user as (
-    select u.customer_id, cast(date_trunc('month', u.day) as date) as month, u.user_id, sum(u.duration_seconds) as seconds
-    from usage_events_in_window as u
-    group by all
-),
-users as (
-    select customer_id, month, count(*) as users, sum(seconds) as duration_seconds from per_user group by all
-),
-final as (
+with final as (
     select
         cm.customer_id,
         cm.month,
-        coalesce(f.active_days, 0) as active_days,
-        coalesce(f.features, 0) as features,
-        coalesce(u.users, 0) as users,
-        coalesce(u.duration_seconds, 0) as duration_seconds,
+        coalesce(a.active_days, 0) as active_days,
+        coalesce(a.features, 0) as features,
+        coalesce(a.users, 0) as users,
+        coalesce(a.duration_seconds, 0) as duration_seconds,
         100 * (
-            p.weight_days * least(1, coalesce(f.active_days, 0) / p.target_active_days)
-            + p.weight_features * least(1, coalesce(f.features, 0) / p.target_features)
+            p.weight_days * least(1, coalesce(a.active_days, 0) / p.target_active_days)
+            + p.weight_features * least(1, coalesce(a.features, 0) / p.target_features)
         ) as engagement
     from customer_month as cm
     join months using (month)
     cross join params as p
-    left join features as f using (customer_id, month)
-    left join users as u using (customer_id, month)
+    left join usage_activity as a using (customer_id, month)
 )
 select * from final;
 
--- Only active customers' usage counts: keep the feature rows of active months.
-delete from usage_feature_month as f
-where not exists (select 1 from customer_month as cm where cm.customer_id = f.customer_id and cm.month = f.month);
+-- Active customers per month and feature they used (feature adoption).
+create or replace table usage_feature_month as
+with final as (
+    select m.month, f.feature, count(*) as customers
+    from usage_feature_masks as m
+    join customer_month as cm using (customer_id, month)
+    join months using (month)
+    join usage_features as f
+        on f.idx // 64 = m.bucket and (m.feature_mask >> (f.idx % 64)) & 1 = 1
+    group by all
+)
+select * from final;
 
 -- first_paid(c): earliest start of a priced subscription; first_value(c):
--- earliest event date on or after it whose feature is a value event.
+-- earliest event date on or after it whose feature is a value event. From
+-- each month's mask of value-event days, the days before first_paid are
+-- cleared; the lowest day left, in the earliest month, is first_value.
 create or replace table customer_first_value as
 with first_paid as (
     select customer_id, min(start_date) as first_paid
@@ -78,17 +48,29 @@ with first_paid as (
     group by all
 ),
 value_days as (
-    select e.customer_id, min(cast(e.occurred_at as date)) as first_value
-    from usage_events as e
+    select
+        a.customer_id,
+        a.month,
+        case
+            when a.month = cast(date_trunc('month', f.first_paid) as date)
+                then a.value_day_mask & ~((cast(1 as bigint) << (dayofmonth(f.first_paid) - 1)) - 1)
+            else a.value_day_mask
+        end as mask
+    from usage_activity as a
     join first_paid as f using (customer_id)
-    where e.feature in (select feature from value_events)
-      and cast(e.occurred_at as date) >= f.first_paid
+    where a.month >= cast(date_trunc('month', f.first_paid) as date)
+),
+first_value as (
+    -- bit_count((mask & -mask) - 1) is the index of the lowest set bit.
+    select customer_id, min(cast(month + to_days(bit_count((mask & -mask) - 1)) as date)) as first_value
+    from value_days
+    where mask <> 0
     group by all
 ),
 final as (
     select f.customer_id, f.first_paid, v.first_value
     from first_paid as f
-    left join value_days as v using (customer_id)
+    left join first_value as v using (customer_id)
 )
 select * from final;
 
@@ -102,7 +84,7 @@ with agg as (
         count(*) filter (where u.active_days > 0) as adopters,
         sum(u.users) as users,
         sum(u.duration_seconds) as duration_seconds,
-        sum(u.engagement) as engagement_sum
+        sum(cast(u.engagement as decimal(38, 12))) as engagement_sum
     from usage_customer_month as u
     join customer_slices as s using (customer_id)
     group by all

@@ -4,10 +4,10 @@ with total as (
     from usage_slice_month
 ),
 features as (
-    select distinct feature from usage_events
+    select feature from usage_features
 ),
 by_feature as (
-    select f.month, f.feature, count(*) as customers from usage_feature_month as f group by all
+    select month, feature, customers from usage_feature_month
 ),
 feature_rows as (
     select m.month, 'feature' as dimension, features.feature as segment,
