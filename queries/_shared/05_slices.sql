@@ -15,3 +15,25 @@ create or replace table slices as
 select distinct dimension, segment from customer_slices
 union
 select 'all', 'all';
+
+-- Customers with the same segment and region form a cell, and every slice is
+-- a union of cells. Additive figures (sums, counts) are aggregated per cell
+-- first, then rolled up through `cell_slices`: three times fewer rows to
+-- group than joining `customer_slices`. Medians and other non-additive
+-- figures use `customer_slices`.
+create or replace table customer_cells as
+select
+    customer_id,
+    coalesce(nullif(trim(segment), ''), 'unknown') as cell_segment,
+    coalesce(nullif(trim(region), ''), 'unknown') as cell_region
+from customers;
+
+create or replace table cell_slices as
+with cells as (
+    select distinct cell_segment, cell_region from customer_cells
+)
+select cell_segment, cell_region, 'all' as dimension, 'all' as segment from cells
+union all
+select cell_segment, cell_region, 'segment', cell_segment from cells
+union all
+select cell_segment, cell_region, 'region', cell_region from cells;

@@ -4,14 +4,14 @@
 -- restriction to the computed months.
 create or replace table mrr_slice_month as
 with moves as (
-    select s.dimension, s.segment, m.month, m.mrr_prev, m.mrr_cur, m.movement
+    select c.cell_segment, c.cell_region, m.month, m.mrr_prev, m.mrr_cur, m.movement
     from mrr_movements as m
-    join customer_slices as s using (customer_id)
+    join customer_cells as c using (customer_id)
 ),
-agg as (
+per_cell as (
     select
-        dimension,
-        segment,
+        cell_segment,
+        cell_region,
         month,
         sum(mrr_cur) as mrr,
         sum(mrr_prev) as mrr_prev,
@@ -26,6 +26,12 @@ agg as (
         sum(mrr_prev - mrr_cur) filter (where movement = 'contraction') as mrr_contraction,
         sum(mrr_prev) filter (where movement = 'churn') as mrr_churn
     from moves
+    group by all
+),
+agg as (
+    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
+    from per_cell as p
+    join cell_slices as s using (cell_segment, cell_region)
     group by all
 ),
 final as (

@@ -51,13 +51,22 @@ from paid_invoices
 group by all;
 
 create or replace table paid_slice_month as
-select
-    s.dimension,
-    s.segment,
-    p.month,
-    sum(p.revenue) as revenue,
-    sum(p.expansion_revenue) as expansion_revenue,
-    sum(p.invoices) as invoices
-from paid_customer_month as p
-join customer_slices as s using (customer_id)
-group by all;
+with per_cell as (
+    select
+        c.cell_segment,
+        c.cell_region,
+        p.month,
+        sum(p.revenue) as revenue,
+        sum(p.expansion_revenue) as expansion_revenue,
+        sum(p.invoices) as invoices
+    from paid_customer_month as p
+    join customer_cells as c using (customer_id)
+    group by all
+),
+final as (
+    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
+    from per_cell as p
+    join cell_slices as s using (cell_segment, cell_region)
+    group by all
+)
+select * from final;

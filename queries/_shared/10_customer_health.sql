@@ -85,16 +85,23 @@ select * from final;
 
 -- Health per slice and month, the source of the health metrics.
 create or replace table health_slice_month as
-with agg as (
+with per_cell as (
     select
-        s.dimension,
-        s.segment,
+        c.cell_segment,
+        c.cell_region,
         h.month,
-        avg(cast(h.health as decimal(38, 12))) as health_score,
+        sum(cast(h.health as decimal(38, 12))) as health_sum,
+        count(h.health) as scored,
         count(*) filter (where h.band = 'at_risk') as at_risk_customers,
         sum(h.mrr) filter (where h.band = 'at_risk') as at_risk_mrr
     from customer_health as h
-    join customer_slices as s using (customer_id)
+    join customer_cells as c using (customer_id)
+    group by all
+),
+agg as (
+    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
+    from per_cell as p
+    join cell_slices as s using (cell_segment, cell_region)
     group by all
 ),
 final as (
@@ -102,7 +109,7 @@ final as (
         m.month,
         m.dimension,
         m.segment,
-        agg.health_score,
+        cast(agg.health_sum as double) / nullif(agg.scored, 0) as health_score,
         coalesce(agg.at_risk_customers, 0) as at_risk_customers,
         coalesce(agg.at_risk_mrr, 0) as at_risk_mrr
     from mrr_month as m

@@ -6,10 +6,10 @@ with answers as (
     from survey_responses
     where responded_at >= (select cast(first_month as timestamp) from params)
 ),
-agg as (
+per_cell as (
     select
-        s.dimension,
-        s.segment,
+        c.cell_segment,
+        c.cell_region,
         a.month,
         count(*) filter (where a.survey = 'nps') as nps_responses,
         count(*) filter (where a.survey = 'nps' and a.score >= 9) as promoters,
@@ -20,8 +20,14 @@ agg as (
         count(*) filter (where a.survey = 'ces') as ces_responses,
         sum(a.score) filter (where a.survey = 'ces') as ces_score_sum
     from answers as a
-    join customer_slices as s using (customer_id)
+    join customer_cells as c using (customer_id)
     cross join params as p
+    group by all
+),
+agg as (
+    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
+    from per_cell as p
+    join cell_slices as s using (cell_segment, cell_region)
     group by all
 ),
 final as (
