@@ -26,12 +26,11 @@ select * from final;
 -- Active customers per month and feature they used (feature adoption).
 create or replace table usage_feature_month as
 with final as (
-    select m.month, f.feature, count(*) as customers
-    from usage_feature_masks as m
+    select a.month, f.feature, count(*) as customers
+    from usage_activity as a
     join customer_month as cm using (customer_id, month)
     join months using (month)
-    join usage_features as f
-        on f.idx // 64 = m.bucket and (m.feature_mask >> (f.idx % 64)) & 1 = 1
+    join usage_features as f on get_bit(a.feature_set, f.idx) = 1
     group by all
 )
 select * from final;
@@ -76,17 +75,23 @@ select * from final;
 
 -- Usage per slice and month, the source of the usage metrics.
 create or replace table usage_slice_month as
-with agg as (
+with per_cell as (
     select
-        s.dimension,
-        s.segment,
+        c.cell_segment,
+        c.cell_region,
         u.month,
         count(*) filter (where u.active_days > 0) as adopters,
         sum(u.users) as users,
         sum(u.duration_seconds) as duration_seconds,
         sum(cast(u.engagement as decimal(38, 12))) as engagement_sum
     from usage_customer_month as u
-    join customer_slices as s using (customer_id)
+    join customer_cells as c using (customer_id)
+    group by all
+),
+agg as (
+    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
+    from per_cell as p
+    join cell_slices as s using (cell_segment, cell_region)
     group by all
 ),
 final as (
