@@ -164,6 +164,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let pending = history.record(&run_id, period, &inputs_sha256, &current)?;
     let folder = timings.time("write", || output::publish(&config.output, period, &files))?;
     pending.commit()?;
+    db.abandon();
 
     Ok(RunOutcome {
         folder,
