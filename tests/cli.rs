@@ -642,6 +642,36 @@ fn product_usage_matches_the_hand_worked_fixture() {
 }
 
 #[test]
+fn more_than_64_features_are_counted_exactly() {
+    // X uses 70 features (f00..f69) on 3 days with two users; Y uses f69
+    // once. Each event lasts 60 s. With target_features 100:
+    // engagement X = 100 × (0.6 × 3/20 + 0.4 × 70/100) = 37,
+    //            Y = 100 × (0.6 × 1/20 + 0.4 × 1/100) = 3.4; mean 20.2.
+    let mut events = String::from("customer_id,user_id,occurred_at,feature,duration_seconds\n");
+    for i in 0..70 {
+        let (user, day) = if i < 35 { ("U1", 1) } else { ("U2", 2 + i % 2) };
+        events.push_str(&format!("X,{user},2024-03-0{day} 10:00:00,f{i:02},60\n"));
+    }
+    events.push_str("Y,U1,2024-03-05 10:00:00,f69,60\n");
+    let s = Scenario::inline(&[
+        ("customers.csv", "customer_id,name,signup_date,segment,region,acquisition_channel\nX,Ex,2024-01-01,smb,emea,content\nY,Why,2024-01-01,smb,emea,content\n"),
+        (
+            "subscriptions.csv",
+            "subscription_id,customer_id,plan,start_date,end_date,billing_period,amount,currency\nx,X,base,2024-01-01,,month,100,\ny,Y,base,2024-01-01,,month,100,\n",
+        ),
+        ("usage_events.csv", &events),
+    ]);
+    let config = s.write("cfg.yaml", "parameters:\n  engagement: {target_features: 100}\n");
+    let m = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    m.assert("engagement_score", Some(20.2));
+    m.assert("active_users", Some(3.0));
+    m.assert("avg_time_on_platform_minutes", Some(71.0 / 3.0));
+    m.assert_in("adoption_rate", "feature", "f00", Some(50.0));
+    m.assert_in("adoption_rate", "feature", "f64", Some(50.0));
+    m.assert_in("adoption_rate", "feature", "f69", Some(100.0));
+}
+
+#[test]
 fn customer_health_matches_the_hand_worked_fixture() {
     let s = Scenario::fixture("cx");
     let m = s.run("2024-03", &[]);
