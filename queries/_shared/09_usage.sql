@@ -12,6 +12,7 @@ with final as (
         coalesce(a.features, 0) as features,
         coalesce(a.users, 0) as users,
         coalesce(a.duration_seconds, 0) as duration_seconds,
+        a.feature_set,
         100 * (
             p.weight_days * least(1, coalesce(a.active_days, 0) / p.target_active_days)
             + p.weight_features * least(1, coalesce(a.features, 0) / p.target_features)
@@ -26,11 +27,10 @@ select * from final;
 -- Active customers per month and feature they used (feature adoption).
 create or replace table usage_feature_month as
 with final as (
-    select a.month, f.feature, count(*) as customers
-    from usage_activity as a
-    join customer_month as cm using (customer_id, month)
-    join months using (month)
-    join usage_features as f on get_bit(a.feature_set, f.idx) = 1
+    select u.month, f.feature, count(*) as customers
+    from usage_customer_month as u
+    join usage_features as f on get_bit(u.feature_set, f.idx) = 1
+    where u.feature_set is not null
     group by all
 )
 select * from final;
