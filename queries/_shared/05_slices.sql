@@ -37,3 +37,11 @@ union all
 select cell_segment, cell_region, 'segment', cell_segment from cells
 union all
 select cell_segment, cell_region, 'region', cell_region from cells;
+
+-- Rolls per-cell sums and counts (cell_segment, cell_region, month, figures...)
+-- up to every slice: each figure is summed over the slice's cells.
+create or replace macro slice_rollup(per_cell) as table
+select s.dimension, s.segment, c.month, sum(columns(c.* exclude (cell_segment, cell_region, month)))
+from query_table(per_cell) as c
+join cell_slices as s using (cell_segment, cell_region)
+group by all;

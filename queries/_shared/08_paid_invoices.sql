@@ -64,9 +64,6 @@ with per_cell as (
     group by all
 ),
 final as (
-    select s.dimension, s.segment, p.month, sum(columns(p.* exclude (cell_segment, cell_region, month)))
-    from per_cell as p
-    join cell_slices as s using (cell_segment, cell_region)
-    group by all
+    select * from slice_rollup(per_cell)
 )
 select * from final;
