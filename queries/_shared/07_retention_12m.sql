@@ -15,17 +15,20 @@ per_customer as (
     join months using (month)
     left join customer_month as now on now.customer_id = cohort.customer_id and now.month = cohort.month
 ),
-agg as (
+per_cell as (
     select
-        s.dimension,
-        s.segment,
+        c.cell_segment,
+        c.cell_region,
         p.month,
         sum(p.mrr_then) as mrr_then,
         sum(p.mrr_now) as mrr_now,
         sum(least(p.mrr_now, p.mrr_then)) as mrr_kept
     from per_customer as p
-    join customer_slices as s using (customer_id)
+    join customer_cells as c using (customer_id)
     group by all
+),
+agg as (
+    select * from slice_rollup(per_cell)
 ),
 final as (
     select
