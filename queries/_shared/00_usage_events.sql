@@ -53,7 +53,8 @@ final as (
 )
 select * from final;
 
--- Per customer and month (every month with events, active or not).
+-- Per customer and month (every month with events, active or not); the
+-- rows above are one per user, so users = count(*).
 create or replace table usage_activity as
 select
     customer_id,
