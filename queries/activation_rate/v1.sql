@@ -1,17 +1,17 @@
--- Share of the month's new customers who reached a value event by its end.
-with new_customers as (
-    select s.dimension, s.segment, mv.month, count(*) as n,
-        count(*) filter (where f.first_value is not null and f.first_value <= m.month_end) as activated
+-- Share of the month's new customers who reached a value event by its end
+-- (new customers per slice come from the MRR bridge).
+with activated as (
+    select c.cell_segment, c.cell_region, mv.month, count(*) as activated
     from mrr_movements as mv
     join months as m using (month)
-    join customer_slices as s using (customer_id)
-    left join customer_first_value as f using (customer_id)
-    where mv.movement = 'new'
+    join customer_cells as c using (customer_id)
+    join customer_first_value as f using (customer_id)
+    where mv.movement = 'new' and f.first_value <= m.month_end
     group by all
 ),
 final as (
-    select m.month, m.dimension, m.segment, 100.0 * new_customers.activated / nullif(new_customers.n, 0) as value
+    select m.month, m.dimension, m.segment, 100.0 * coalesce(a.activated, 0) / nullif(m.new_customers, 0) as value
     from mrr_month as m
-    left join new_customers using (month, dimension, segment)
+    left join slice_rollup(activated) as a using (month, dimension, segment)
 )
 select * from final

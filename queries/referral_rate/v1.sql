@@ -1,16 +1,16 @@
--- Share of the month's new customers whose acquisition_channel is referral.
-with new_customers as (
-    select s.dimension, s.segment, mv.month, count(*) as n,
-        count(*) filter (where c.acquisition_channel = 'referral') as referred
+-- Share of the month's new customers whose acquisition_channel is referral
+-- (new customers per slice come from the MRR bridge).
+with referred as (
+    select c.cell_segment, c.cell_region, mv.month, count(*) as referred
     from mrr_movements as mv
-    join customers as c using (customer_id)
-    join customer_slices as s using (customer_id)
-    where mv.movement = 'new'
+    join customers as cu using (customer_id)
+    join customer_cells as c using (customer_id)
+    where mv.movement = 'new' and cu.acquisition_channel = 'referral'
     group by all
 ),
 final as (
-    select m.month, m.dimension, m.segment, 100.0 * new_customers.referred / nullif(new_customers.n, 0) as value
+    select m.month, m.dimension, m.segment, 100.0 * coalesce(r.referred, 0) / nullif(m.new_customers, 0) as value
     from mrr_month as m
-    left join new_customers using (month, dimension, segment)
+    left join slice_rollup(referred) as r using (month, dimension, segment)
 )
 select * from final
