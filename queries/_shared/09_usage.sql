@@ -2,12 +2,14 @@
 -- aggregates of 00_usage_events.sql: active days, features, users, seconds,
 -- and the engagement score
 -- 100 × (w_days × min(1, d / target_days) + w_features × min(1, f / target_features)),
--- 0 for an active customer with no events.
+-- 0 for an active customer with no events. It carries the MRR too, so
+-- customer health takes both from this one table.
 create or replace table usage_customer_month as
 with final as (
     select
         cm.customer_id,
         cm.month,
+        cm.mrr,
         coalesce(a.active_days, 0) as active_days,
         coalesce(a.features, 0) as features,
         coalesce(a.users, 0) as users,

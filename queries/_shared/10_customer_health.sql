@@ -6,8 +6,10 @@
 --   revenue   = null if mrr(c, m-3) = 0; 100 / 50 / 0 if mrr(c, m) is above / equal / below it
 create or replace table customer_health as
 with base as (
-    select cm.customer_id, cm.month, m.month_end, cm.mrr
-    from customer_month as cm
+    -- usage_customer_month has one row per active customer and computed
+    -- month, with its MRR and engagement.
+    select u.customer_id, u.month, m.month_end, u.mrr, u.engagement
+    from usage_customer_month as u
     join months as m using (month)
 ),
 nps_answers as (
@@ -36,7 +38,7 @@ components as (
         b.customer_id,
         b.month,
         b.mrr,
-        case when p.has_usage_events then u.engagement end as usage,
+        case when p.has_usage_events then b.engagement end as usage,
         case when p.has_survey_responses then 10.0 * n.score end as sentiment,
         case when p.has_tickets then 100.0 * greatest(0, 1 - coalesce(t.tickets, 0) / 5) end as support,
         case
@@ -47,7 +49,6 @@ components as (
         end as revenue
     from base as b
     cross join params as p
-    left join usage_customer_month as u using (customer_id, month)
     left join latest_nps as n using (customer_id, month)
     left join ticket_counts as t using (customer_id, month)
     left join customer_month as back
