@@ -890,6 +890,10 @@ fn every_kind_of_bad_row_is_named_by_file_line_column_and_rule() {
     // (file, row as it is, row broken, column, words of the rule)
     let cases = [
         ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "D,U9,2024-03-02 10:00:00,comment,abc", "duration_seconds", "must be a decimal number"),
+        ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "D,U9,2024-03-02 10:00:00,comment,-100", "duration_seconds", "must be 0 or more"),
+        ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "D,U9,2024-03-32 10:00:00,comment,100", "occurred_at", "must be an ISO 8601 timestamp"),
+        ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "Z,U9,2024-03-02 10:00:00,comment,100", "customer_id", "must name a customer"),
+        ("usage_events.csv", "D,U9,2024-03-02 10:00:00,comment,100", "D,,2024-03-02 10:00:00,comment,100", "user_id", "must not be empty"),
         ("customers.csv", "B,Beta,2023-12-01,", "B,Beta,01/12/2023,", "signup_date", "must be a date"),
         ("tickets.csv", "t03,B,2024-03-20 08:00:00,", "t03,B,yesterday,", "created_at", "must be an ISO 8601 timestamp"),
         ("subscriptions.csv", "d1,D,base,2023-12-01,,month,30,", "d1,D,base,,,month,30,", "start_date", "must not be empty"),
