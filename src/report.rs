@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::format;
 use crate::history::Restatement;
 use crate::period::Month;
-use crate::trend::SeriesRow;
+use crate::trend::{SeriesRow, Trend};
 
 /// The files rendered from templates, in the output folder.
 pub const RENDERED: [(&str, &str); 3] =
@@ -42,24 +42,13 @@ pub struct MetricView {
     pub unit: Unit,
     pub version: String,
     pub value: Option<f64>,
-    pub prev_value: Option<f64>,
-    pub change_abs: Option<f64>,
-    pub change_pct: Option<f64>,
-    pub year_ago_value: Option<f64>,
-    pub change_yoy_abs: Option<f64>,
-    pub change_yoy_pct: Option<f64>,
-    pub rolling_mean_3m: Option<f64>,
-    pub slope_6m: Option<f64>,
-    pub zscore_12m: Option<f64>,
-    pub anomaly: bool,
+    #[serde(flatten)]
+    pub trend: Trend,
     pub direction: Direction,
     pub benchmark: Option<String>,
-    pub benchmark_status: Option<&'static str>,
-    pub flagged: bool,
-    pub flag_reasons: Vec<String>,
     pub advice: String,
-    /// Whether the month-over-month move is good, bad or neither.
-    pub trend: &'static str,
+    /// Whether the month-over-month move is `good`, `bad` or `flat`.
+    pub change_quality: &'static str,
     /// Too few survey answers behind the value to read much into it.
     pub low_sample: bool,
 }
@@ -241,7 +230,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let view = |id: &str| -> Option<MetricView> {
         let metric = catalog.metric(id)?;
         let s = total(id, period)?;
-        let trend = match (s.change_abs, metric.direction) {
+        let change_quality = match (s.trend.change_abs, metric.direction) {
             (Some(c), Direction::Up) if c > 0.0 => "good",
             (Some(c), Direction::Down) if c < 0.0 => "good",
             (Some(c), Direction::Up) if c < 0.0 => "bad",
@@ -254,23 +243,11 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             unit: metric.unit,
             version: s.row.version.clone(),
             value: s.row.value,
-            prev_value: s.prev_value,
-            change_abs: s.change_abs,
-            change_pct: s.change_pct,
-            year_ago_value: s.year_ago_value,
-            change_yoy_abs: s.change_yoy_abs,
-            change_yoy_pct: s.change_yoy_pct,
-            rolling_mean_3m: s.rolling_mean_3m,
-            slope_6m: s.slope_6m,
-            zscore_12m: s.zscore_12m,
-            anomaly: s.anomaly,
+            trend: s.trend.clone(),
             direction: metric.direction,
             benchmark: metric.benchmark.as_ref().map(|b| b.label.clone()),
-            benchmark_status: s.benchmark_status,
-            flagged: s.flagged,
-            flag_reasons: s.flag_reasons.clone(),
             advice: metric.advice.clone(),
-            trend,
+            change_quality,
             low_sample: s.row.low_sample,
         })
     };
@@ -337,7 +314,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
                 BreakdownRow {
                     segment: seg.to_string(),
                     values: cells.iter().map(|s| s.and_then(|s| s.row.value)).collect(),
-                    flagged: cells.iter().map(|s| s.is_some_and(|s| s.flagged)).collect(),
+                    flagged: cells.iter().map(|s| s.is_some_and(|s| s.trend.flagged)).collect(),
                 }
             })
             .collect();
@@ -347,7 +324,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         let rows: Vec<BreakdownRow> = series
             .iter()
             .filter(|s| s.row.metric == "cac" && s.row.dimension == "channel" && s.row.period == period)
-            .map(|s| BreakdownRow { segment: s.row.segment.clone(), values: vec![s.row.value], flagged: vec![s.flagged] })
+            .map(|s| BreakdownRow { segment: s.row.segment.clone(), values: vec![s.row.value], flagged: vec![s.trend.flagged] })
             .collect();
         if !rows.is_empty() {
             breakdowns.push(Breakdown {
@@ -361,7 +338,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
 
     let flags = series
         .iter()
-        .filter(|s| s.row.period == period && s.flagged)
+        .filter(|s| s.row.period == period && s.trend.flagged)
         .filter_map(|s| {
             let metric = catalog.metric(&s.row.metric)?;
             Some(Flag {
@@ -371,7 +348,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
                 dimension: s.row.dimension.clone(),
                 segment: s.row.segment.clone(),
                 value: s.row.value,
-                reasons: s.flag_reasons.clone(),
+                reasons: s.trend.flag_reasons.clone(),
                 advice: metric.advice.clone(),
             })
         })
@@ -400,11 +377,11 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         .iter()
         .filter(|m| !m.supporting && !m.id.starts_with("mrr_") && m.id != "net_new_mrr")
         .filter_map(|m| view(&m.id))
-        .filter(|v| v.change_abs.is_some_and(|c| c != 0.0))
+        .filter(|v| v.trend.change_abs.is_some_and(|c| c != 0.0))
         .map(|v| {
-            let size = v.zscore_12m.map(f64::abs).unwrap_or_else(|| v.change_pct.map_or(0.0, |p| p.abs() / 100.0));
+            let size = v.trend.zscore_12m.map(f64::abs).unwrap_or_else(|| v.trend.change_pct.map_or(0.0, |p| p.abs() / 100.0));
             let movement = Movement {
-                good: match v.trend {
+                good: match v.change_quality {
                     "good" => Some(true),
                     "bad" => Some(false),
                     _ => None,
@@ -412,8 +389,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
                 title: v.title,
                 unit: v.unit,
                 value: v.value,
-                change_abs: v.change_abs,
-                change_pct: v.change_pct,
+                change_abs: v.trend.change_abs,
+                change_pct: v.trend.change_pct,
             };
             (size, movement)
         })

@@ -19,6 +19,14 @@ use crate::period::Month;
 pub struct SeriesRow {
     #[serde(flatten)]
     pub row: MetricRow,
+    #[serde(flatten)]
+    pub trend: Trend,
+}
+
+/// The trend columns of one month of one series: what `series.csv` adds to
+/// a metric row, and what the report shows beside each value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Trend {
     pub prev_value: Option<f64>,
     pub change_abs: Option<f64>,
     pub change_pct: Option<f64>,
@@ -83,7 +91,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
             let way = if metric.direction == Direction::Up { "down" } else { "up" };
             flag_reasons.push(format!("moved {way} (the wrong way) three months running"));
         }
-        out.push(SeriesRow {
+        let trend = Trend {
             prev_value: prev[i],
             change_abs: change_abs[i],
             change_pct: change_pct[i],
@@ -98,8 +106,8 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
             worse_3m,
             flagged: !flag_reasons.is_empty(),
             flag_reasons,
-            row,
-        });
+        };
+        out.push(SeriesRow { row, trend });
     }
     Ok(out)
 }
@@ -254,18 +262,18 @@ mod tests {
         let last = series.last().unwrap();
         assert_eq!(last.row.period, period);
         assert!(close(last.row.value, 230.0));
-        assert!(close(last.prev_value, 220.0));
-        assert!(close(last.change_abs, 10.0));
-        assert!(close(last.change_pct, 100.0 * 10.0 / 220.0));
-        assert!(close(last.year_ago_value, 110.0));
-        assert!(close(last.change_yoy_abs, 120.0));
-        assert!(close(last.rolling_mean_3m, 220.0));
-        assert!(close(last.slope_6m, 10.0));
+        assert!(close(last.trend.prev_value, 220.0));
+        assert!(close(last.trend.change_abs, 10.0));
+        assert!(close(last.trend.change_pct, 100.0 * 10.0 / 220.0));
+        assert!(close(last.trend.year_ago_value, 110.0));
+        assert!(close(last.trend.change_yoy_abs, 120.0));
+        assert!(close(last.trend.rolling_mean_3m, 220.0));
+        assert!(close(last.trend.slope_6m, 10.0));
         // The first rising month (110) is far outside 100 ± 2·std of the flat year.
         let jump = &series[0];
         assert!(close(jump.row.value, 110.0));
-        assert!(jump.anomaly);
-        assert!(!last.flagged, "MRR rising is good");
+        assert!(jump.trend.anomaly);
+        assert!(!last.trend.flagged, "MRR rising is good");
     }
 
     #[test]
@@ -277,20 +285,20 @@ mod tests {
         let period = first.plus(4);
         let series = compute(&catalog, &rows("churn_rate", first, &values), first, period, 12).unwrap();
         let last = series.last().unwrap();
-        assert!(last.worse_3m);
+        assert!(last.trend.worse_3m);
         // 4 % a month is about 38.7 % a year, far above the 7 % benchmark.
-        assert_eq!(last.benchmark_status, Some("above"));
-        assert_eq!(last.flag_reasons.len(), 2, "{:?}", last.flag_reasons);
+        assert_eq!(last.trend.benchmark_status, Some("above"));
+        assert_eq!(last.trend.flag_reasons.len(), 2, "{:?}", last.trend.flag_reasons);
         let one_percent = &series[1];
-        assert!(!one_percent.worse_3m);
+        assert!(!one_percent.trend.worse_3m);
         // 1 % monthly is 11.4 % a year: still above 7 %.
-        assert_eq!(one_percent.benchmark_status, Some("above"));
+        assert_eq!(one_percent.trend.benchmark_status, Some("above"));
         // A null month breaks the comparisons instead of faking a zero.
         let values = [Some(2.0), None, Some(2.0)];
         let series = compute(&catalog, &rows("churn_rate", first, &values), first, first.plus(2), 12).unwrap();
-        assert_eq!(series[2].prev_value, None);
-        assert_eq!(series[2].change_pct, None);
-        assert_eq!(series[2].rolling_mean_3m, None);
+        assert_eq!(series[2].trend.prev_value, None);
+        assert_eq!(series[2].trend.change_pct, None);
+        assert_eq!(series[2].trend.rolling_mean_3m, None);
     }
 
     #[test]
@@ -299,7 +307,7 @@ mod tests {
         let first: Month = "2024-01".parse().unwrap();
         let values = [Some(0.0), Some(5.0), Some(-10.0), Some(-5.0)];
         let series = compute(&catalog, &rows("net_new_mrr", first, &values), first, first.plus(3), 12).unwrap();
-        assert_eq!(series[1].change_pct, None);
-        assert!(close(series[3].change_pct, 50.0), "{:?}", series[3].change_pct);
+        assert_eq!(series[1].trend.change_pct, None);
+        assert!(close(series[3].trend.change_pct, 50.0), "{:?}", series[3].trend.change_pct);
     }
 }
