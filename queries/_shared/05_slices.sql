@@ -45,3 +45,11 @@ select s.dimension, s.segment, c.month, sum(columns(c.* exclude (cell_segment, c
 from query_table(per_cell) as c
 join cell_slices as s using (cell_segment, cell_region)
 group by all;
+
+-- Every row of `grid` (month, dimension, segment and any columns to carry)
+-- with the figures of `per_cell` rolled up to its slice: 0 where no cell of
+-- the slice had any, so a slice without customers still has its months.
+create or replace macro slice_grid(grid, per_cell) as table
+select g.*, coalesce(columns(a.* exclude (month, dimension, segment)), 0)
+from query_table(grid) as g
+left join slice_rollup(per_cell) as a using (month, dimension, segment);

@@ -28,29 +28,13 @@ per_cell as (
     from moves
     group by all
 ),
-agg as (
-    select * from slice_rollup(per_cell)
-),
-final as (
-    select
-        h.month,
-        sl.dimension,
-        sl.segment,
-        coalesce(agg.mrr, 0) as mrr,
-        coalesce(agg.mrr_prev, 0) as mrr_prev,
-        coalesce(agg.active_customers, 0) as active_customers,
-        coalesce(agg.start_customers, 0) as start_customers,
-        coalesce(agg.new_customers, 0) as new_customers,
-        coalesce(agg.reactivated_customers, 0) as reactivated_customers,
-        coalesce(agg.churned_customers, 0) as churned_customers,
-        coalesce(agg.mrr_new, 0) as mrr_new,
-        coalesce(agg.mrr_reactivation, 0) as mrr_reactivation,
-        coalesce(agg.mrr_expansion, 0) as mrr_expansion,
-        coalesce(agg.mrr_contraction, 0) as mrr_contraction,
-        coalesce(agg.mrr_churn, 0) as mrr_churn
+grid as (
+    select h.month, sl.dimension, sl.segment
     from history_months as h
     cross join slices as sl
-    left join agg using (month, dimension, segment)
+),
+final as (
+    select * from slice_grid(grid, per_cell)
 )
 select * from final;
 

@@ -27,19 +27,12 @@ per_cell as (
     join customer_cells as c using (customer_id)
     group by all
 ),
-agg as (
-    select * from slice_rollup(per_cell)
-),
-final as (
-    select
-        m.month,
-        sl.dimension,
-        sl.segment,
-        coalesce(agg.mrr_then, 0) as mrr_then,
-        coalesce(agg.mrr_now, 0) as mrr_now,
-        coalesce(agg.mrr_kept, 0) as mrr_kept
+grid as (
+    select m.month, sl.dimension, sl.segment
     from months as m
     cross join slices as sl
-    left join agg using (month, dimension, segment)
+),
+final as (
+    select * from slice_grid(grid, per_cell)
 )
 select * from final;

@@ -90,20 +90,10 @@ with per_cell as (
     join customer_cells as c using (customer_id)
     group by all
 ),
-agg as (
-    select * from slice_rollup(per_cell)
+grid as (
+    select month, dimension, segment, active_customers from mrr_month
 ),
 final as (
-    select
-        m.month,
-        m.dimension,
-        m.segment,
-        m.active_customers,
-        coalesce(agg.adopters, 0) as adopters,
-        coalesce(agg.users, 0) as users,
-        coalesce(agg.duration_seconds, 0) as duration_seconds,
-        coalesce(agg.engagement_sum, 0) as engagement_sum
-    from mrr_month as m
-    left join agg using (month, dimension, segment)
+    select * from slice_grid(grid, per_cell)
 )
 select * from final;

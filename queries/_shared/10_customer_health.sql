@@ -99,18 +99,20 @@ with per_cell as (
     join customer_cells as c using (customer_id)
     group by all
 ),
-agg as (
-    select * from slice_rollup(per_cell)
+grid as (
+    select month, dimension, segment from mrr_month
+),
+totals as (
+    select * from slice_grid(grid, per_cell)
 ),
 final as (
     select
-        m.month,
-        m.dimension,
-        m.segment,
-        cast(agg.health_sum as double) / nullif(agg.scored, 0) as health_score,
-        coalesce(agg.at_risk_customers, 0) as at_risk_customers,
-        coalesce(agg.at_risk_mrr, 0) as at_risk_mrr
-    from mrr_month as m
-    left join agg using (month, dimension, segment)
+        month,
+        dimension,
+        segment,
+        cast(health_sum as double) / nullif(scored, 0) as health_score,
+        at_risk_customers,
+        at_risk_mrr
+    from totals
 )
 select * from final;

@@ -24,24 +24,11 @@ per_cell as (
     cross join params as p
     group by all
 ),
-agg as (
-    select * from slice_rollup(per_cell)
+grid as (
+    select month, dimension, segment from mrr_month
 ),
 final as (
-    select
-        m.month,
-        m.dimension,
-        m.segment,
-        coalesce(agg.nps_responses, 0) as nps_responses,
-        coalesce(agg.promoters, 0) as promoters,
-        coalesce(agg.passives, 0) as passives,
-        coalesce(agg.detractors, 0) as detractors,
-        coalesce(agg.csat_responses, 0) as csat_responses,
-        coalesce(agg.csat_satisfied, 0) as csat_satisfied,
-        coalesce(agg.ces_responses, 0) as ces_responses,
-        agg.ces_score_sum
-    from mrr_month as m
-    left join agg using (month, dimension, segment)
+    select * from slice_grid(grid, per_cell)
 )
 select * from final;
 
