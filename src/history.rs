@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use duckdb::{params, Connection};
+use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
 
 use crate::engine::MetricRow;
@@ -60,7 +60,8 @@ impl History {
                 [period.to_string()],
                 |r| r.get(0),
             )
-            .ok();
+            .optional()
+            .map_err(step())?;
         let Some(run) = last else { return Ok(Vec::new()) };
         let mut stmt = self
             .conn
