@@ -201,12 +201,12 @@ fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
 fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> {
     let mut stmt = conn
         .prepare(
-            "SELECT h.customer_id, c.name, coalesce(nullif(trim(c.segment), ''), 'unknown'), \
-                    coalesce(nullif(trim(c.region), ''), 'unknown'), CAST(h.mrr AS DOUBLE), h.health, h.band, \
+            "SELECT h.customer_id, c.name, cc.cell_segment, cc.cell_region, CAST(h.mrr AS DOUBLE), h.health, h.band, \
                     h.usage, h.sentiment, h.support, h.revenue, \
                     p.health, p.band, p.usage, p.sentiment, p.support, p.revenue \
              FROM customer_health AS h \
              JOIN customers AS c USING (customer_id) \
+             JOIN customer_cells AS cc USING (customer_id) \
              LEFT JOIN customer_health AS p \
                  ON p.customer_id = h.customer_id AND p.month = CAST(h.month - INTERVAL 1 MONTH AS DATE) \
              WHERE h.month = CAST(? AS DATE) \
