@@ -547,14 +547,15 @@ fn load_table(
             // instead of defeating the sniffer.
             let header = csv_header(&paths[0])?;
             for part in &paths[1..] {
-                if csv_header(part)? != header {
+                let other = csv_header(part)?;
+                if other != header {
                     return Err(Error::Input(format!(
                         "parts of table `{}` have different columns: {} has {}, {} has {}",
                         spec.name,
                         paths[0].display(),
                         header.join(","),
                         part.display(),
-                        csv_header(part)?.join(",")
+                        other.join(",")
                     )));
                 }
             }
@@ -601,7 +602,7 @@ fn load_table(
                 outer.push(name.clone());
                 if column.kind.can_fail() {
                     // A one-byte flag for cells that did not parse; their text is
-                    // read again only when a run fails (see `bad_values`).
+                    // read again only when a run fails (see `create_lined`).
                     let raw = ident(&format!("_raw_{}", column.name));
                     inner.push(format!("CAST({} AS VARCHAR) AS {raw}", ident(actual)));
                     raw_columns.push(raw.clone());

@@ -15,7 +15,6 @@ use crate::period::Month;
 /// How many offending rows a problem shows.
 const EXAMPLES: usize = 5;
 
-
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
     pub table: String,
