@@ -369,9 +369,13 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
     let mut versions = BTreeMap::new();
     for (vid, rv) in raw.versions {
         let sql = sql_files.remove(&vid).ok_or_else(|| bug(id, format!("metric.yml lists {vid} but queries/{id}/{vid}.sql is missing")))?;
-        for table in &rv.needs {
-            if table_spec(table).is_none() {
-                return Err(bug(id, format!("{vid} needs unknown table `{table}`")));
+        // `needs` names tables, or `table.column` for a nullable column that
+        // an export may leave out (the metric is then not available).
+        for need in &rv.needs {
+            let (table, column) = need.split_once('.').map_or((need.as_str(), None), |(t, c)| (t, Some(c)));
+            let known = table_spec(table).is_some_and(|spec| column.is_none_or(|c| spec.columns.iter().any(|sc| sc.name == c)));
+            if !known {
+                return Err(bug(id, format!("{vid} needs unknown table or column `{need}`")));
             }
         }
         versions.insert(vid.clone(), Version { id: vid, sql, sha256: sha256(sql), needs: rv.needs, uses: rv.uses, note: rv.note });

@@ -7,13 +7,33 @@ use clap::{Parser, Subcommand};
 use crate::catalog::Catalog;
 use crate::config::{normalize, Config};
 use crate::error::{Error, Result};
+use crate::log;
 use crate::period::Month;
 use crate::pipeline::{self, RunRequest};
 use crate::sample::{self, SampleRequest};
 
+/// The exit codes, for `--help` (and the README says the same).
+const EXIT_CODES: &str = "\
+Exit status:
+  0   success: the report was published (or the command did what it says)
+  1   the run finished but a check failed (the MRR identity, --fail-on-restatement); nothing was published
+  2   it could not run: bad arguments, config or input (the message names file, line, column and rule)
+  75  not ready, try later: an export does not reach the end of the period yet, or another run holds the lock
+
+Every stderr line starts with an ISO timestamp and a level (ERROR, WARN, INFO); the first
+line says what happened. stdout is for results only.";
+
 #[derive(Debug, Parser)]
-#[command(name = "cs-report", version, about = "Monthly customer-success and SaaS-metrics report from warehouse exports")]
+#[command(
+    name = "cs-report",
+    version,
+    about = "Monthly customer-success and SaaS-metrics report from warehouse exports",
+    after_help = EXIT_CODES
+)]
 pub struct Cli {
+    /// Print progress (INFO lines) to stderr as the run goes.
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -38,8 +58,22 @@ pub enum Command {
         /// period would change.
         #[arg(long)]
         fail_on_restatement: bool,
+        /// Publish even if an export does not reach the period's end (see
+        /// `freshness:`); the report then says so in its first lines.
+        #[arg(long)]
+        allow_stale: bool,
+        /// Publish even from a required export with no rows, or a period with
+        /// no active customer that had some when last published.
+        #[arg(long)]
+        allow_empty: bool,
+        /// Start a new history store on purpose where it is missing or
+        /// unreadable next to published reports (restatements of those can
+        /// then not be shown).
+        #[arg(long)]
+        new_history: bool,
     },
-    /// Check the exports against the input contract without computing metrics.
+    /// Check the exports against the input contract and their freshness,
+    /// without computing metrics; exits as `run` would refuse (2 or 75).
     Validate {
         #[arg(long)]
         config: Option<PathBuf>,
@@ -92,14 +126,18 @@ fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathB
 /// Runs one command; what it prints for the user goes to stdout, progress
 /// and errors to stderr.
 pub fn execute(cli: Cli) -> Result<()> {
+    log::set_verbose(cli.verbose);
     match cli.command {
-        Command::Run { config, data, period, out, fail_on_restatement } => {
+        Command::Run { config, data, period, out, fail_on_restatement, allow_stale, allow_empty, new_history } => {
             let period = month_arg(period, "--period")?;
             let config = config_with(config, data, out)?;
-            eprintln!("cs-report: computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string()));
-            let outcome = pipeline::run(&RunRequest { config, period, fail_on_restatement })?;
+            log::info(&format!("computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string())));
+            let outcome = pipeline::run(&RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history })?;
+            for s in &outcome.stale {
+                log::warn(&format!("published stale (--allow-stale): {s}"));
+            }
             for u in &outcome.unavailable {
-                eprintln!("cs-report: not available: {u}");
+                log::warn(&format!("not available: {u}"));
             }
             println!(
                 "{}: {} metric rows, {} flagged",
@@ -111,12 +149,16 @@ pub fn execute(cli: Cli) -> Result<()> {
         Command::Validate { config, data, period } => {
             let period = month_arg(period, "--period")?;
             let config = config_with(config, data, None)?;
-            let (summary, problems) = pipeline::validate(&config, period)?;
-            for line in summary {
+            let found = pipeline::validate(&config, period)?;
+            for line in &found.lines {
                 println!("{line}");
             }
-            if !problems.is_empty() {
-                return Err(pipeline::problems_error(&problems));
+            if !found.problems.is_empty() {
+                return Err(pipeline::problems_error(&found.problems.iter().collect::<Vec<_>>()));
+            }
+            let stale: Vec<&crate::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
+            if !stale.is_empty() {
+                return Err(crate::freshness::not_ready(&stale, period));
             }
             println!("no problems found");
         }

@@ -27,6 +27,42 @@ struct RawConfig {
     metrics: BTreeMap<String, String>,
     #[serde(default)]
     tables: BTreeMap<String, TableMapping>,
+    #[serde(default)]
+    freshness: BTreeMap<String, RawFreshness>,
+}
+
+/// A `freshness:` value as written: days, `month` or `off`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum RawFreshness {
+    Days(i64),
+    Word(String),
+}
+
+/// How far an export must reach for the period to be reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Freshness {
+    /// Its latest date is at most this many days before the period's last day.
+    Days(u32),
+    /// It has rows for the period's month (monthly tables).
+    Month,
+    /// Not checked.
+    Off,
+}
+
+/// The defaults: event tables must reach close to the period's end (usage
+/// and tickets arrive daily; survey answers are sparser; invoices of a small
+/// book may pause for a week), monthly tables must hold the period's month;
+/// customers and subscriptions are state, not events, and trials are too
+/// sparse to judge.
+pub fn default_freshness(table: &str) -> Freshness {
+    match table {
+        "usage_events" | "tickets" => Freshness::Days(2),
+        "survey_responses" | "invoices" => Freshness::Days(7),
+        "marketing_spend" | "fx_rates" => Freshness::Month,
+        _ => Freshness::Off,
+    }
 }
 
 /// How one export is named in the warehouse: its file (or folder) name and
@@ -130,6 +166,8 @@ pub struct Config {
     /// Metric id -> version chosen in the config (defaults are the catalog's).
     pub metric_versions: BTreeMap<String, String>,
     pub tables: BTreeMap<String, TableMapping>,
+    /// Every contract table's freshness rule (defaults filled in).
+    pub freshness: BTreeMap<&'static str, Freshness>,
 }
 
 impl Config {
@@ -183,7 +221,9 @@ impl Config {
                 }
             }
         }
+        let freshness = resolve_freshness(&raw.freshness)?;
         Ok(Config {
+            freshness,
             source,
             data: raw.data.map(abs),
             output: abs(raw.output.unwrap_or_else(|| PathBuf::from("reports"))),
@@ -202,6 +242,35 @@ impl Config {
     pub fn file_name(&self) -> String {
         self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
     }
+}
+
+fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'static str, Freshness>, String> {
+    let mut out: BTreeMap<&'static str, Freshness> = TABLES.iter().map(|t| (t.name, default_freshness(t.name))).collect();
+    for (table, value) in raw {
+        let Some(spec) = TABLES.iter().find(|t| t.name == table) else {
+            let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
+            return Err(format!("key `freshness.{table}`: unknown table; allowed: {}", names.join(", ")));
+        };
+        let key = format!("freshness.{table}");
+        let rule = match value {
+            RawFreshness::Word(w) if w == "off" => Freshness::Off,
+            RawFreshness::Word(w) if w == "month" && spec.monthly => Freshness::Month,
+            RawFreshness::Days(d) if spec.monthly => {
+                return Err(format!("key `{key}`: {table} holds one set of rows per month; write `month` or `off` (got {d})"))
+            }
+            RawFreshness::Days(d) if spec.date_column.is_none() => {
+                return Err(format!("key `{key}`: {table} has no date that tells how far it reaches; only `off` (got {d})"))
+            }
+            RawFreshness::Days(d) if (0..=366).contains(d) => Freshness::Days(*d as u32),
+            RawFreshness::Days(d) => return Err(format!("key `{key}`: days must be from 0 to 366 (got {d})")),
+            RawFreshness::Word(w) => {
+                let allowed = if spec.monthly { "`month` or `off`" } else { "a number of days or `off`" };
+                return Err(format!("key `{key}`: must be {allowed} (got {w:?})"));
+            }
+        };
+        out.insert(spec.name, rule);
+    }
+    Ok(out)
 }
 
 /// Removes `.` and `..` components without touching the file system, so
@@ -327,6 +396,26 @@ mod tests {
         assert!(err.contains("must not all be 0"), "{err}");
         let err = resolve("parameters:\n  health: {healthy_min: 30, at_risk_below: 40}\n").unwrap_err();
         assert!(err.contains("parameters.health.healthy_min"), "{err}");
+    }
+
+    #[test]
+    fn freshness_takes_days_month_or_off_per_table() {
+        let c = resolve("freshness: {usage_events: 0, marketing_spend: 'off', trials: 14}\n").unwrap();
+        assert_eq!(c.freshness["usage_events"], Freshness::Days(0));
+        assert_eq!(c.freshness["marketing_spend"], Freshness::Off);
+        assert_eq!(c.freshness["trials"], Freshness::Days(14));
+        assert_eq!(c.freshness["tickets"], Freshness::Days(2), "defaults stay");
+        assert_eq!(c.freshness["fx_rates"], Freshness::Month);
+        for (text, key) in [
+            ("freshness: {marketing_spend: 3}\n", "freshness.marketing_spend"),
+            ("freshness: {customers: 3}\n", "freshness.customers"),
+            ("freshness: {tickets: -1}\n", "freshness.tickets"),
+            ("freshness: {tickets: soon}\n", "freshness.tickets"),
+            ("freshness: {tikets: 2}\n", "freshness.tikets"),
+        ] {
+            let err = resolve(text).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
     }
 
     #[test]

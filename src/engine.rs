@@ -55,6 +55,11 @@ pub struct Database {
 }
 
 impl Database {
+    /// The run's own scratch folder (removed with the database).
+    pub fn scratch(&self) -> &std::path::Path {
+        &self._scratch.0
+    }
+
     /// Ends the process's use of the database without tearing it down:
     /// freeing hundreds of megabytes table by table takes DuckDB a third of
     /// a second, the kernel reclaims it at exit at once. The scratch folder
@@ -245,6 +250,30 @@ pub fn first_month(period: Month, trend_months: u32) -> Month {
     period.plus(-(trend_months as i32) - 12)
 }
 
+/// What the loaded exports offer the metrics' `needs`: each present table,
+/// and `table.column` for each of its columns the export has.
+fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for t in tables.iter().filter(|t| t.present()) {
+        out.insert(t.table.to_string());
+        let spec = crate::inputs::table_spec(t.table).expect("loaded tables are contract tables");
+        for c in spec.columns.iter().filter(|c| !t.missing_columns.contains(&c.name)) {
+            out.insert(format!("{}.{}", t.table, c.name));
+        }
+    }
+    out
+}
+
+fn null_months(conn: &Connection, metric: &str, months: &[Month]) -> Result<()> {
+    let list: Vec<String> = months.iter().map(|m| format!("DATE '{}'", m.first_day())).collect();
+    conn.execute(&format!("UPDATE metric_values SET value = NULL WHERE metric = ? AND month IN ({})", list.join(", ")), [metric])
+        .map_err(Error::db(format!("clearing {metric} for months without input rows")))?;
+    Ok(())
+}
+
+/// `empty_months`: monthly table -> months of the run with no rows in it
+/// (see [`crate::freshness::empty_months`]).
+#[allow(clippy::too_many_arguments)]
 pub fn compute(
     conn: &Connection,
     catalog: &Catalog,
@@ -252,9 +281,10 @@ pub fn compute(
     config: &Config,
     period: Month,
     tables: &[LoadedTable],
+    empty_months: &BTreeMap<&'static str, Vec<Month>>,
 ) -> Result<Computed> {
     let first = first_month(period, config.trend_months);
-    let present: BTreeSet<&str> = tables.iter().filter(|t| t.present()).map(|t| t.table).collect();
+    let present = present_inputs(tables);
     write_params(conn, config, period, first, &present)?;
     let mut shared_runs = Vec::new();
     for shared in &catalog.shared {
@@ -277,9 +307,24 @@ pub fn compute(
     let mut unavailable = Vec::new();
     for metric in catalog.order(versions)? {
         let version = &metric.versions[&versions[&metric.id]];
-        let missing: Vec<&str> = version.needs.iter().map(String::as_str).filter(|t| !present.contains(t)).collect();
+        // A missing table is reason enough; its columns go unsaid.
+        let missing: Vec<&str> = version
+            .needs
+            .iter()
+            .map(String::as_str)
+            .filter(|t| !present.contains(*t))
+            .filter(|t| t.split_once('.').is_none_or(|(table, _)| present.contains(table)))
+            .collect();
         if !missing.is_empty() {
-            unavailable.push(Unavailable { metric: metric.id.clone(), reason: format!("needs `{}`", missing.join("`, `")) });
+            let reason = missing
+                .iter()
+                .map(|need| match need.split_once('.') {
+                    Some((table, column)) => format!("`{table}` has no column `{column}`"),
+                    None => format!("needs `{need}`"),
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            unavailable.push(Unavailable { metric: metric.id.clone(), reason });
             continue;
         }
         if let Some(dep) = version.uses.iter().find(|u| !done.contains(*u)) {
@@ -289,6 +334,13 @@ pub fn compute(
         }
         let started = Instant::now();
         run_metric(conn, metric, &version.id, version.sql)?;
+        // A month with no rows in a monthly table the metric reads is not a
+        // month of zeros: its values are null (before dependents read them).
+        for need in &version.needs {
+            if let Some(months) = empty_months.get(need.as_str()) {
+                null_months(conn, &metric.id, months)?;
+            }
+        }
         runs.push(MetricRun {
             metric: metric.id.clone(),
             version: version.id.clone(),
@@ -304,7 +356,7 @@ pub fn compute(
     Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs })
 }
 
-fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<&str>) -> Result<()> {
+fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<String>) -> Result<()> {
     let p = &config.parameters;
     let h = &p.health;
     let e = &p.engagement;

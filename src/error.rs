@@ -19,6 +19,11 @@ pub enum Error {
     #[error("{0}")]
     Input(String),
 
+    /// The inputs are not ready (an export has not caught up with the
+    /// period yet) or another run holds the lock: try again later.
+    #[error("not ready, try later: {0}")]
+    NotReady(String),
+
     /// The run finished computing but a check failed (the MRR identity...);
     /// nothing was published.
     #[error("check failed: {0}")]
@@ -47,10 +52,12 @@ pub enum Error {
 
 impl Error {
     /// The process exit code: 1 when the run finished but a check failed
-    /// (nothing published), 2 when it could not run.
+    /// (nothing published), 75 (`EX_TEMPFAIL`) when it should be tried again
+    /// later, 2 when it could not run.
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Check(_) => 1,
+            Error::NotReady(_) => EXIT_NOT_READY,
             _ => 2,
         }
     }
@@ -65,5 +72,8 @@ impl Error {
         move |source| Error::Db { step, source }
     }
 }
+
+/// `EX_TEMPFAIL` of sysexits.h: cron wrappers know it as "try again later".
+pub const EXIT_NOT_READY: i32 = 75;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

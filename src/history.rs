@@ -1,6 +1,13 @@
 //! The history store: every published run's metric values, in a DuckDB file
 //! in the output root, so a rerun of a period can show which published
 //! numbers it changes (restatements).
+//!
+//! A run is recorded *before* its folder is swapped in, as `pending`
+//! (committed and synced), and confirmed as `published` after the swap. A
+//! run that dies in between leaves a pending record; the next run resolves
+//! it from what is on disk: the folder in place carries the pending run's
+//! id (its manifest) → confirmed; it does not → rolled back. So after any
+//! kill or I/O error the published folders and the history agree.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +16,7 @@ use serde::Serialize;
 
 use crate::engine::MetricRow;
 use crate::error::{Error, Result};
+use crate::fault;
 use crate::format::plain;
 use crate::period::Month;
 
@@ -34,44 +42,156 @@ pub struct History {
     path: PathBuf,
 }
 
+/// The period folders already published in `root` (a month name holding a
+/// manifest).
+pub fn published_periods(root: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
+    let mut out: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().to_string();
+            (name.parse::<Month>().is_ok() && e.path().join("manifest.json").is_file()).then_some(name)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The run id written in a published folder's manifest.
+fn manifest_run_id(folder: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(folder.join("manifest.json")).ok()?;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    value.get("run")?.get("id")?.as_str().map(str::to_string)
+}
+
 impl History {
-    /// Opens (or creates) the store in `root`.
-    pub fn open(root: &Path) -> Result<History> {
+    /// Opens the store in `root`. A store that is missing while reports are
+    /// already published there, or that cannot be read, is an error: a
+    /// fresh one would silently forget what was published (and disable
+    /// `--fail-on-restatement`). `start_new` starts one on purpose, moving a
+    /// broken file aside.
+    pub fn open(root: &Path, start_new: bool) -> Result<History> {
         let path = root.join(HISTORY_FILE);
-        let conn = Connection::open(&path).map_err(|e| Error::Input(format!("cannot open the history store {}: {e}", path.display())))?;
+        let published = published_periods(root);
+        if !path.exists() && !published.is_empty() && !start_new {
+            return Err(Error::Input(format!(
+                "the history store {} is missing, but {} holds published reports ({}). Restore it from a backup, \
+                 or start a new history on purpose with --new-history (restatements of the reports already \
+                 published can then not be shown)",
+                path.display(),
+                root.display(),
+                published.join(", ")
+            )));
+        }
+        let conn = match Connection::open(&path) {
+            Ok(conn) => conn,
+            Err(e) if start_new => {
+                let aside = root.join(format!("{HISTORY_FILE}.broken-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
+                std::fs::rename(&path, &aside).map_err(Error::io("moving the unreadable history store aside", &path))?;
+                crate::log::warn(&format!("the history store could not be read ({e}); moved to {} and started anew", aside.display()));
+                Connection::open(&path).map_err(|e| Error::Input(format!("cannot create the history store {}: {e}", path.display())))?
+            }
+            Err(e) => {
+                return Err(Error::Input(format!(
+                    "cannot read the history store {}: {e}. Restore it from a backup, or start a new history on \
+                     purpose with --new-history (the unreadable file is then moved aside)",
+                    path.display()
+                )))
+            }
+        };
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS runs (run_id VARCHAR PRIMARY KEY, period VARCHAR, published_at TIMESTAMP, \
                  tool_version VARCHAR, inputs_sha256 VARCHAR); \
+             ALTER TABLE runs ADD COLUMN IF NOT EXISTS state VARCHAR DEFAULT 'published'; \
              CREATE TABLE IF NOT EXISTS metric_values (run_id VARCHAR, period VARCHAR, metric VARCHAR, version VARCHAR, \
                  dimension VARCHAR, segment VARCHAR, value DOUBLE, value_text VARCHAR);",
         )
-        .map_err(Error::db(format!("preparing the history store {}", path.display())))?;
+        .map_err(|e| {
+            Error::Input(format!(
+                "cannot read the history store {}: {e}. Restore it from a backup, or start a new history on purpose \
+                 with --new-history",
+                path.display()
+            ))
+        })?;
         Ok(History { conn, path })
     }
 
-    /// The numbers of the last published run of `period` that `rows` change.
-    /// Values compare as published (rounded to the digits of metrics.csv).
-    pub fn restatements(&self, period: Month, rows: &[&MetricRow]) -> Result<Vec<Restatement>> {
-        let step = || Error::db(format!("reading the history store {}", self.path.display()));
-        let last: Option<String> = self
-            .conn
+    fn step(&self, what: &str) -> impl FnOnce(duckdb::Error) -> Error {
+        Error::db(format!("{what} the history store {}", self.path.display()))
+    }
+
+    /// Resolves the pending records of runs that died between recording and
+    /// confirming: confirmed when their folder is in place, else removed.
+    pub fn recover(&self, root: &Path) -> Result<()> {
+        let mut stmt = self.conn.prepare("SELECT run_id, period FROM runs WHERE state = 'pending'").map_err(self.step("reading"))?;
+        let pending: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(self.step("reading"))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.step("reading"))?;
+        for (run, period) in pending {
+            let published = self.resolve(root, &run, &period)?;
+            crate::log::warn(&if published {
+                format!("completed the record of run {run} of {period}: its report was published, the run stopped before confirming it")
+            } else {
+                format!("removed the record of run {run} of {period}: the run stopped before its report was published")
+            });
+        }
+        Ok(())
+    }
+
+    /// Settles one pending run by what is on disk; true when its report is
+    /// the one published.
+    pub fn resolve(&self, root: &Path, run_id: &str, period: &str) -> Result<bool> {
+        if manifest_run_id(&root.join(period)).as_deref() == Some(run_id) {
+            self.confirm(run_id)?;
+            Ok(true)
+        } else {
+            self.remove(run_id)?;
+            Ok(false)
+        }
+    }
+
+    /// The last published run of `period`.
+    fn last_published(&self, period: Month) -> Result<Option<String>> {
+        self.conn
             .query_row(
-                "SELECT run_id FROM runs WHERE period = ? ORDER BY published_at DESC, run_id DESC LIMIT 1",
+                "SELECT run_id FROM runs WHERE period = ? AND state = 'published' ORDER BY published_at DESC, run_id DESC LIMIT 1",
                 [period.to_string()],
                 |r| r.get(0),
             )
             .optional()
-            .map_err(step())?;
-        let Some(run) = last else { return Ok(Vec::new()) };
+            .map_err(self.step("reading"))
+    }
+
+    /// A value of the last published run of `period` (`None` when there is
+    /// no such run or row).
+    pub fn published_value(&self, period: Month, metric: &str) -> Result<Option<f64>> {
+        let Some(run) = self.last_published(period)? else { return Ok(None) };
+        self.conn
+            .query_row(
+                "SELECT value FROM metric_values WHERE run_id = ? AND metric = ? AND dimension = 'all' AND segment = 'all'",
+                [&run, metric],
+                |r| r.get::<_, Option<f64>>(0),
+            )
+            .optional()
+            .map(Option::flatten)
+            .map_err(self.step("reading"))
+    }
+
+    /// The numbers of the last published run of `period` that `rows` change.
+    /// Values compare as published (the text of metrics.csv).
+    pub fn restatements(&self, period: Month, rows: &[&MetricRow]) -> Result<Vec<Restatement>> {
+        let Some(run) = self.last_published(period)? else { return Ok(Vec::new()) };
         let mut stmt = self
             .conn
             .prepare("SELECT metric, version, dimension, segment, value, value_text FROM metric_values WHERE run_id = ?")
-            .map_err(step())?;
+            .map_err(self.step("reading"))?;
         let published: Vec<(String, String, String, String, Option<f64>, String)> = stmt
             .query_map([&run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-            .map_err(step())?
+            .map_err(self.step("reading"))?
             .collect::<std::result::Result<_, _>>()
-            .map_err(step())?;
+            .map_err(self.step("reading"))?;
         let mut out = Vec::new();
         for row in rows {
             let old = published
@@ -96,49 +216,60 @@ impl History {
         Ok(out)
     }
 
-    /// Starts recording a run; nothing is visible until [`Pending::commit`].
-    pub fn record(&self, run_id: &str, period: Month, inputs_sha256: &str, rows: &[&MetricRow]) -> Result<Pending<'_>> {
-        let step = || Error::db(format!("writing the history store {}", self.path.display()));
-        self.conn.execute_batch("BEGIN TRANSACTION").map_err(step())?;
-        self.conn
-            .execute(
-                "INSERT INTO runs VALUES (?, ?, now(), ?, ?)",
+    /// Records a run as pending, committed and synced to disk before its
+    /// folder is published; [`History::confirm`] marks it published.
+    pub fn record_pending(&self, run_id: &str, period: Month, inputs_sha256: &str, rows: &[&MetricRow]) -> Result<()> {
+        let conn = &self.conn;
+        conn.execute_batch("BEGIN TRANSACTION").map_err(self.step("writing"))?;
+        let written = (|| -> Result<()> {
+            conn.execute(
+                "INSERT INTO runs (run_id, period, published_at, tool_version, inputs_sha256, state) VALUES (?, ?, now(), ?, ?, 'pending')",
                 params![run_id, period.to_string(), env!("CARGO_PKG_VERSION"), inputs_sha256],
             )
-            .map_err(step())?;
-        // One appender, not an INSERT per row (hundreds of statements cost a
-        // quarter of a second).
-        let mut appender = self.conn.appender("metric_values").map_err(step())?;
-        for r in rows {
-            appender
-                .append_row(params![run_id, period.to_string(), r.metric, r.version, r.dimension, r.segment, r.value, plain(r.value)])
-                .map_err(step())?;
+            .map_err(self.step("writing"))?;
+            // One appender, not an INSERT per row (hundreds of statements cost a
+            // quarter of a second).
+            let mut appender = conn.appender("metric_values").map_err(self.step("writing"))?;
+            for r in rows {
+                appender
+                    .append_row(params![run_id, period.to_string(), r.metric, r.version, r.dimension, r.segment, r.value, plain(r.value)])
+                    .map_err(self.step("writing"))?;
+            }
+            appender.flush().map_err(self.step("writing"))?;
+            fault::point("history.write")?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(e);
         }
-        appender.flush().map_err(step())?;
-        Ok(Pending { history: self, done: false })
+        conn.execute_batch("COMMIT").map_err(self.step("writing"))?;
+        self.sync()
     }
-}
 
-/// A recorded run not yet committed: dropped without commit, it is rolled back.
-pub struct Pending<'a> {
-    history: &'a History,
-    done: bool,
-}
-
-impl Pending<'_> {
-    pub fn commit(mut self) -> Result<()> {
-        self.done = true;
-        self.history
-            .conn
-            .execute_batch("COMMIT")
-            .map_err(Error::db(format!("writing the history store {}", self.history.path.display())))
+    /// Marks a pending run as published.
+    pub fn confirm(&self, run_id: &str) -> Result<()> {
+        fault::point("history.confirm")?;
+        self.conn
+            .execute("UPDATE runs SET state = 'published' WHERE run_id = ?", [run_id])
+            .map_err(self.step("writing"))?;
+        self.sync()
     }
-}
 
-impl Drop for Pending<'_> {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = self.history.conn.execute_batch("ROLLBACK");
-        }
+    /// Removes a pending run whose report was not published.
+    pub fn remove(&self, run_id: &str) -> Result<()> {
+        self.conn
+            .execute_batch(&format!(
+                "BEGIN TRANSACTION; DELETE FROM metric_values WHERE run_id = {id}; DELETE FROM runs WHERE run_id = {id}; COMMIT;",
+                id = crate::inputs::literal(run_id)
+            ))
+            .map_err(self.step("writing"))?;
+        self.sync()
+    }
+
+    /// Writes the store's committed state into its file (DuckDB commits go
+    /// to the write-ahead log first; a checkpoint folds them in and syncs).
+    fn sync(&self) -> Result<()> {
+        self.conn.execute_batch("CHECKPOINT").map_err(self.step("syncing"))
     }
 }

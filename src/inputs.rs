@@ -84,7 +84,11 @@ impl Kind {
 pub struct ColumnSpec {
     pub name: &'static str,
     pub kind: Kind,
+    /// Cells may be empty.
     pub nullable: bool,
+    /// The export may leave the whole column out (it then loads as all-null
+    /// and the metrics that need it are not available).
+    pub may_be_absent: bool,
 }
 
 #[derive(Debug)]
@@ -92,10 +96,16 @@ pub struct TableSpec {
     pub name: &'static str,
     pub required: bool,
     pub columns: &'static [ColumnSpec],
+    /// The column whose latest date tells how far the export reaches (the
+    /// freshness gate); `None` for tables of state, not events.
+    pub date_column: Option<&'static str>,
+    /// One row set per month (`marketing_spend`, `fx_rates`): a month with
+    /// no rows is a month the export does not cover.
+    pub monthly: bool,
 }
 
 const fn col(name: &'static str, kind: Kind, nullable: bool) -> ColumnSpec {
-    ColumnSpec { name, kind, nullable }
+    ColumnSpec { name, kind, nullable, may_be_absent: nullable }
 }
 
 use Kind::*;
@@ -113,6 +123,8 @@ pub static TABLES: &[TableSpec] = &[
             col("region", Text, true),
             col("acquisition_channel", Code, true),
         ],
+        date_column: None,
+        monthly: false,
     },
     TableSpec {
         name: "subscriptions",
@@ -122,11 +134,15 @@ pub static TABLES: &[TableSpec] = &[
             col("customer_id", Text, false),
             col("plan", Text, true),
             col("start_date", Date, false),
-            col("end_date", Date, true),
+            // Empty cells mean "still running", but an export without the
+            // column would show no churn at all: the column must be there.
+            ColumnSpec { name: "end_date", kind: Date, nullable: true, may_be_absent: false },
             col("billing_period", Code, false),
             col("amount", Decimal, false),
             col("currency", Currency, true),
         ],
+        date_column: None,
+        monthly: false,
     },
     TableSpec {
         name: "invoices",
@@ -140,6 +156,8 @@ pub static TABLES: &[TableSpec] = &[
             col("status", Code, false),
             col("kind", Code, false),
         ],
+        date_column: Some("invoice_date"),
+        monthly: false,
     },
     TableSpec {
         name: "marketing_spend",
@@ -150,6 +168,8 @@ pub static TABLES: &[TableSpec] = &[
             col("amount", Decimal, false),
             col("currency", Currency, true),
         ],
+        date_column: Some("month"),
+        monthly: true,
     },
     TableSpec {
         name: "survey_responses",
@@ -161,6 +181,8 @@ pub static TABLES: &[TableSpec] = &[
             col("score", Integer, false),
             col("responded_at", Timestamp, false),
         ],
+        date_column: Some("responded_at"),
+        monthly: false,
     },
     TableSpec {
         name: "tickets",
@@ -172,6 +194,8 @@ pub static TABLES: &[TableSpec] = &[
             col("resolved_at", Timestamp, true),
             col("contacts", Integer, false),
         ],
+        date_column: Some("created_at"),
+        monthly: false,
     },
     TableSpec {
         name: "usage_events",
@@ -183,6 +207,8 @@ pub static TABLES: &[TableSpec] = &[
             col("feature", Text, false),
             col("duration_seconds", Decimal, true),
         ],
+        date_column: Some("occurred_at"),
+        monthly: false,
     },
     TableSpec {
         name: "trials",
@@ -194,11 +220,15 @@ pub static TABLES: &[TableSpec] = &[
             col("ended_at", Date, false),
             col("converted_at", Date, true),
         ],
+        date_column: Some("started_at"),
+        monthly: false,
     },
     TableSpec {
         name: "fx_rates",
         required: false,
         columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false)],
+        date_column: Some("month"),
+        monthly: true,
     },
 ];
 
@@ -249,6 +279,12 @@ pub struct LoadedTable {
     /// CSV lines that could not be parsed at all, by kind.
     #[serde(skip)]
     pub broken_lines: Vec<BrokenLines>,
+    /// How many lines the CSV reader rejected (each counted once).
+    #[serde(skip)]
+    pub rejected_lines: u64,
+    /// The plain-named links DuckDB reads, one per file of `files`.
+    #[serde(skip)]
+    links: Vec<PathBuf>,
 }
 
 /// One kind of unparsable CSV line (too many fields, bad quoting...).
@@ -288,7 +324,7 @@ impl LoadedTable {
             raw = self.raw,
             reader = self.reader,
         );
-        let paths: Vec<String> = self.files.iter().map(|f| f.path.display().to_string()).collect();
+        let paths: Vec<String> = self.links.iter().map(|p| p.display().to_string()).collect();
         conn.execute(&sql, duckdb::params_from_iter(paths.iter()))
             .map_err(Error::db(format!("re-reading {} to locate bad rows", self.source_name())))?;
         Ok(name)
@@ -447,7 +483,7 @@ fn csv_header(path: &Path) -> Result<Vec<String>> {
 }
 
 /// Quotes an SQL string literal (for DuckDB options that take no parameter).
-fn literal(text: &str) -> String {
+pub fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
@@ -458,40 +494,156 @@ pub fn ident(name: &str) -> String {
 
 /// Reads every table once into DuckDB. Missing optional tables become empty
 /// tables of the right shape, so metric SQL never has to ask.
-pub fn load_all(conn: &Connection, config: &Config, data: &Path) -> Result<Vec<LoadedTable>> {
+///
+/// DuckDB expands glob characters in the paths it is given (`*.csv`,
+/// `d[1]`), so it never sees the exports' own paths: each file is linked
+/// under `scratch` with a plain name and read through the link. The files
+/// read are then exactly the files listed in the manifest.
+pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path) -> Result<Vec<LoadedTable>> {
     let found = discover(data, &config.tables)?;
-    // Checksums are for the manifest; hash on another thread while DuckDB parses.
-    let paths: Vec<PathBuf> = found.iter().flat_map(|(_, f)| f.iter().flat_map(|(_, p)| p.clone())).collect();
-    let hasher = std::thread::spawn(move || hash_files(&paths));
+    // Checksums are for the manifest, record counts for the check that every
+    // CSV record was read: both on another thread while DuckDB parses.
+    let paths: Vec<(PathBuf, bool)> = found
+        .iter()
+        .flat_map(|(_, f)| f.iter().flat_map(|(format, p)| p.iter().map(|p| (p.clone(), *format == Format::Csv))))
+        .collect();
+    let scanner = std::thread::spawn(move || scan_files(&paths));
     let mut loaded = Vec::new();
     for (spec, files) in found {
         let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
         let started = std::time::Instant::now();
-        let table = load_table(conn, spec, files, &mapping)?;
+        let table = load_table(conn, spec, files, &mapping, &scratch.join("inputs"))?;
         if table.present() {
-            eprintln!("cs-report: loaded {} ({} rows) in {} ms", table.table, table.rows, started.elapsed().as_millis());
+            crate::log::info(&format!("loaded {} ({} rows) in {} ms", table.table, table.rows, started.elapsed().as_millis()));
         }
         loaded.push(table);
     }
-    let hashes = hasher.join().map_err(|_| Error::Input("hashing the input files failed".into()))??;
+    let scans = scanner.join().map_err(|_| Error::Input("reading the input files failed".into()))??;
     for table in &mut loaded {
-        for file in &mut table.files {
-            if let Some((bytes, sum)) = hashes.get(&file.path) {
-                file.bytes = *bytes;
-                file.sha256 = sum.clone();
+        let mut records = 0u64;
+        let mut long = Vec::new();
+        for (i, file) in table.files.iter_mut().enumerate() {
+            if let Some(scan) = scans.get(&file.path) {
+                file.bytes = scan.bytes;
+                file.sha256 = scan.sha256.clone();
+                if let Some(csv) = &scan.csv {
+                    records += csv.records.saturating_sub(1);
+                    long.extend(csv.long_records.iter().map(|(line, bytes)| (i, *line, *bytes)));
+                }
+            }
+        }
+        if table.format == Some(Format::Csv) {
+            let dropped = records.saturating_sub(table.rows + table.rejected_lines);
+            if dropped > 0 {
+                table.broken_lines.push(dropped_lines(table, dropped, &long));
             }
         }
     }
     Ok(loaded)
 }
 
-fn hash_files(paths: &[PathBuf]) -> Result<BTreeMap<PathBuf, (u64, String)>> {
+/// Records the CSV reader dropped without a word (a cell of about 31 MiB or
+/// more, unquoted, is skipped whole): bad input, never a missing row.
+fn dropped_lines(table: &LoadedTable, dropped: u64, long: &[(usize, u64, u64)]) -> BrokenLines {
+    let examples = long
+        .iter()
+        .take(5)
+        .map(|(file, line, bytes)| {
+            let at = table.position(*file, *line as i64);
+            format!("{at}: a record of {:.1} MiB", *bytes as f64 / (1024.0 * 1024.0))
+        })
+        .collect();
+    BrokenLines {
+        kind: format!("{dropped} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause"),
+        columns: Vec::new(),
+        count: dropped,
+        examples,
+    }
+}
+
+/// What one pass over an input file learns: size, SHA-256 and, for CSV,
+/// how many records it holds (quotes respected, blank lines skipped as the
+/// reader skips them) and where the very long ones start.
+struct FileScan {
+    bytes: u64,
+    sha256: String,
+    csv: Option<CsvShape>,
+}
+
+#[derive(Default)]
+struct CsvShape {
+    /// Records including the header.
+    records: u64,
+    /// (line where the record starts, its length) of records over 2 MiB.
+    long_records: Vec<(u64, u64)>,
+}
+
+/// DuckDB's `max_line_size` default: longer records are rejected or dropped.
+const LONG_RECORD: u64 = 2 * 1024 * 1024;
+
+impl CsvShape {
+    /// Feeds one chunk; `state` carries the record across chunks.
+    fn feed(&mut self, chunk: &[u8], state: &mut CsvState) {
+        let mut at = 0;
+        while let Some(i) = memchr::memchr2(b'"', b'\n', &chunk[at..]) {
+            let pos = at + i;
+            let content = (pos - at) as u64;
+            state.record_bytes += content;
+            if content > 0 && !(content == 1 && chunk[pos - 1] == b'\r') {
+                state.has_content = true;
+            }
+            if chunk[pos] == b'"' {
+                state.quoted = !state.quoted;
+                state.has_content = true;
+                state.record_bytes += 1;
+            } else {
+                state.line += 1;
+                if state.quoted {
+                    state.record_bytes += 1;
+                } else {
+                    self.end_record(state);
+                }
+            }
+            at = pos + 1;
+        }
+        let rest = &chunk[at..];
+        state.record_bytes += rest.len() as u64;
+        if rest.iter().any(|b| *b != b'\r') {
+            state.has_content = true;
+        }
+    }
+
+    fn end_record(&mut self, state: &mut CsvState) {
+        if state.has_content {
+            self.records += 1;
+            if state.record_bytes > LONG_RECORD && self.long_records.len() < 20 {
+                self.long_records.push((state.record_line, state.record_bytes));
+            }
+        }
+        state.has_content = false;
+        state.record_bytes = 0;
+        state.record_line = state.line + 1;
+    }
+}
+
+struct CsvState {
+    quoted: bool,
+    has_content: bool,
+    record_bytes: u64,
+    /// Lines seen so far (newlines), and the line the current record started on.
+    line: u64,
+    record_line: u64,
+}
+
+fn scan_files(paths: &[(PathBuf, bool)]) -> Result<BTreeMap<PathBuf, FileScan>> {
     let mut out = BTreeMap::new();
     let mut buf = vec![0u8; 1 << 20];
-    for path in paths {
+    for (path, csv) in paths {
         let mut file = fs::File::open(path).map_err(Error::io("reading", path))?;
         let mut hasher = Sha256::new();
         let mut bytes = 0u64;
+        let mut shape = csv.then(CsvShape::default);
+        let mut state = CsvState { quoted: false, has_content: false, record_bytes: 0, line: 0, record_line: 1 };
         loop {
             let n = file.read(&mut buf).map_err(Error::io("reading", path))?;
             if n == 0 {
@@ -499,8 +651,14 @@ fn hash_files(paths: &[PathBuf]) -> Result<BTreeMap<PathBuf, (u64, String)>> {
             }
             bytes += n as u64;
             hasher.update(&buf[..n]);
+            if let Some(shape) = &mut shape {
+                shape.feed(&buf[..n], &mut state);
+            }
         }
-        out.insert(path.clone(), (bytes, hex(&hasher.finalize())));
+        if let Some(shape) = &mut shape {
+            shape.end_record(&mut state);
+        }
+        out.insert(path.clone(), FileScan { bytes, sha256: hex(&hasher.finalize()), csv: shape });
     }
     Ok(out)
 }
@@ -509,11 +667,58 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Characters DuckDB's file readers treat as a glob pattern.
+fn has_glob(text: &str) -> bool {
+    text.contains(['*', '?', '[', ']', '{', '}'])
+}
+
+/// Links each file of a table under `dir` with a name DuckDB reads
+/// literally: `<i>.<ext>`, below the file's Hive `key=value/` folders when
+/// the table has that layout. Returns the links and whether the Hive layout
+/// survived (a key or value with glob characters is dropped, with a warning:
+/// the contract's columns never come from folder names alone).
+fn link_files(dir: &Path, table: &str, format: Format, paths: &[PathBuf], hive: bool) -> Result<(Vec<PathBuf>, bool)> {
+    let root = dir.join(table);
+    if root.exists() {
+        fs::remove_dir_all(&root).map_err(Error::io("clearing", &root))?;
+    }
+    let hive_parts = |p: &Path| -> Vec<String> {
+        p.parent()
+            .map(|d| d.components().filter_map(|c| c.as_os_str().to_str().filter(|s| s.contains('=')).map(str::to_string)).collect())
+            .unwrap_or_default()
+    };
+    let keep_hive = hive && paths.iter().all(|p| hive_parts(p).iter().all(|c| !has_glob(c)));
+    if hive && !keep_hive {
+        crate::log::warn(&format!("table `{table}`: folder names with glob characters are not read as Hive partitions"));
+    }
+    let ext = match format {
+        Format::Csv => "csv",
+        Format::Parquet => "parquet",
+    };
+    let mut links = Vec::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let mut link = root.clone();
+        if keep_hive {
+            for part in hive_parts(path) {
+                link.push(part);
+            }
+        }
+        link.push(format!("{i}.{ext}"));
+        let parent = link.parent().expect("a link has a folder");
+        fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+        let target = std::path::absolute(path).map_err(Error::io("resolving", path))?;
+        std::os::unix::fs::symlink(&target, &link).map_err(Error::io("linking", &link))?;
+        links.push(link);
+    }
+    Ok((links, keep_hive))
+}
+
 fn load_table(
     conn: &Connection,
     spec: &'static TableSpec,
     files: Option<(Format, Vec<PathBuf>)>,
     mapping: &TableMapping,
+    links_dir: &Path,
 ) -> Result<LoadedTable> {
     let Some((format, paths)) = files else {
         let columns: Vec<String> =
@@ -532,13 +737,15 @@ fn load_table(
             raw: String::new(),
             raw_columns: Vec::new(),
             broken_lines: Vec::new(),
+            rejected_lines: 0,
+            links: Vec::new(),
         });
     };
-    let path_list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-    let source_label = if paths.len() == 1 { path_list[0].clone() } else { format!("{} parts of {}", paths.len(), spec.name) };
+    let source_label = if paths.len() == 1 { paths[0].display().to_string() } else { format!("{} parts of {}", paths.len(), spec.name) };
+    let (links, hive) = link_files(links_dir, spec.name, format, &paths, hive_layout(&paths))?;
     // File paths are bound as parameters, one per file, never pasted into SQL.
+    let path_list: Vec<String> = links.iter().map(|p| p.display().to_string()).collect();
     let placeholders = vec!["?"; path_list.len()].join(", ");
-    let hive = hive_layout(&paths);
     let (header, reader) = match format {
         Format::Csv => {
             // The dialect is fixed (comma, double quote) and the columns are
@@ -610,7 +817,7 @@ fn load_table(
                 }
                 source_columns.insert(column.name, actual.clone());
             }
-            None if column.nullable => {
+            None if column.may_be_absent => {
                 outer.push(format!("CAST(NULL AS {}) AS {}", column.kind.sql_type(), ident(column.name)));
                 missing.push(column.name);
             }
@@ -620,8 +827,13 @@ fn load_table(
                 } else {
                     format!(" (mapped to `{wanted}` by the config)")
                 };
+                let why = if column.nullable {
+                    " (its cells may be empty, but the column must be there: without it nothing would ever end)"
+                } else {
+                    ""
+                };
                 return Err(Error::Input(format!(
-                    "table `{}` ({source_label}): required column `{}`{hint} is missing; columns found: {}",
+                    "table `{}` ({source_label}): required column `{}`{hint} is missing{why}; columns found: {}",
                     spec.name,
                     column.name,
                     header.join(", ")
@@ -639,7 +851,8 @@ fn load_table(
     let rows: u64 = conn
         .query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
         .map_err(Error::db(format!("counting {}", spec.name)))? as u64;
-    let broken_lines = if format == Format::Csv { broken_lines(conn, spec.name, paths.len())? } else { Vec::new() };
+    let (broken_lines, rejected_lines) =
+        if format == Format::Csv { broken_lines(conn, spec.name, &paths, &links)? } else { (Vec::new(), 0) };
     Ok(LoadedTable {
         table: spec.name,
         format: Some(format),
@@ -648,6 +861,8 @@ fn load_table(
         missing_columns: missing,
         source_columns,
         broken_lines,
+        rejected_lines,
+        links,
         reader,
         typed: outer.join(", "),
         raw: inner.join(", "),
@@ -656,8 +871,9 @@ fn load_table(
 }
 
 /// The lines DuckDB's CSV reader rejected while loading `table`, grouped by
-/// kind of error, with the first five of each.
-fn broken_lines(conn: &Connection, table: &str, files: usize) -> Result<Vec<BrokenLines>> {
+/// kind of error, with the first five of each; and how many lines that is.
+fn broken_lines(conn: &Connection, table: &str, paths: &[PathBuf], links: &[PathBuf]) -> Result<(Vec<BrokenLines>, u64)> {
+    let files = paths.len();
     let errors = ident(&format!("_rejects_{table}"));
     let scans = ident(&format!("_reject_scans_{table}"));
     let step = || Error::db(format!("reading the rejected lines of {table}"));
@@ -689,7 +905,12 @@ fn broken_lines(conn: &Connection, table: &str, files: usize) -> Result<Vec<Brok
             .into_iter()
             .map(|(file, line, text)| {
                 let text: String = text.unwrap_or_default().lines().next().unwrap_or_default().chars().take(120).collect();
-                let file = Path::new(&file).file_name().map_or(file.clone(), |n| n.to_string_lossy().to_string());
+                // DuckDB read the link; name the export.
+                let file = links
+                    .iter()
+                    .position(|l| l.as_path() == Path::new(&file))
+                    .and_then(|i| paths[i].file_name())
+                    .map_or(file.clone(), |n| n.to_string_lossy().to_string());
                 if files > 1 { format!("{file} line {line}: {text:?}") } else { format!("line {line}: {text:?}") }
             })
             .collect();
@@ -700,5 +921,8 @@ fn broken_lines(conn: &Connection, table: &str, files: usize) -> Result<Vec<Brok
             examples,
         });
     }
-    Ok(out)
+    let rejected: i64 = conn
+        .query_row(&format!("SELECT count(DISTINCT (scan_id, file_id, line)) FROM {errors}"), [], |r| r.get(0))
+        .map_err(step())?;
+    Ok((out, rejected as u64))
 }

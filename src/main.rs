@@ -1,5 +1,6 @@
 //! The `cs-report` binary: parse the command line, run, map the outcome to
-//! an exit code cron understands (0 ok, 1 a check failed, 2 could not run).
+//! an exit code cron understands (0 ok, 1 a check failed, 2 could not run,
+//! 75 not ready: try later).
 
 use std::process::ExitCode;
 
@@ -14,15 +15,25 @@ fn main() -> ExitCode {
     }
     let cli = match cs_report::cli::Cli::try_parse() {
         Ok(cli) => cli,
+        Err(err) if err.use_stderr() => {
+            // A usage error: as every error, in log lines cron can read.
+            cs_report::log::flush(Some(&format!("{} (exit 2)", err.render().to_string().trim_start_matches("error: "))));
+            return ExitCode::from(2);
+        }
         Err(err) => {
+            // --help and --version.
             let _ = err.print();
-            return ExitCode::from(if err.use_stderr() { 2 } else { 0 });
+            return ExitCode::SUCCESS;
         }
     };
     match cs_report::cli::execute(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            cs_report::log::flush(None);
+            ExitCode::SUCCESS
+        }
         Err(err) => {
-            eprintln!("cs-report: error: {err}");
+            // First line: what happened and the exit code, for cron's mail.
+            cs_report::log::flush(Some(&format!("{err} (exit {})", err.exit_code())));
             ExitCode::from(err.exit_code() as u8)
         }
     }

@@ -10,7 +10,8 @@ use serde_json::json;
 use crate::catalog::Catalog;
 use crate::engine::{CustomerRow, MetricRow};
 use crate::error::{Error, Result};
-use crate::format::{csv_field, json_number, plain};
+use crate::fault;
+use crate::format::{csv_field, json_number, plain, plain_diff};
 use crate::period::Month;
 use crate::trend::SeriesRow;
 
@@ -88,10 +89,11 @@ pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
         let direction = catalog.metric(&s.row.metric).map_or("", |m| m.direction.as_str()).to_string();
         cells.extend([
             plain(s.trend.prev_value),
-            plain(s.trend.change_abs),
+            // Differences from the values' digits: exact for money.
+            plain_diff(s.row.value, s.trend.prev_value),
             plain(s.trend.change_pct),
             plain(s.trend.year_ago_value),
-            plain(s.trend.change_yoy_abs),
+            plain_diff(s.row.value, s.trend.year_ago_value),
             plain(s.trend.change_yoy_pct),
             plain(s.trend.rolling_mean_3m),
             plain(s.trend.slope_6m),
@@ -151,20 +153,35 @@ pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Resul
     }
     let staging = root.join(format!("{prefix}{}", std::process::id()));
     fs::create_dir(&staging).map_err(Error::io("creating staging folder", &staging))?;
-    for (name, bytes) in files {
-        let path = staging.join(name);
-        fs::write(&path, bytes).map_err(Error::io("writing", &path))?;
+    let staged = (|| -> Result<()> {
+        for (name, bytes) in files {
+            let path = staging.join(name);
+            if let Some(parent) = path.parent() {
+                fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+            }
+            fs::write(&path, bytes).map_err(Error::io("writing", &path))?;
+            fault::point("publish.write")?;
+        }
+        sync_dir(&staging)?;
+        fault::point("publish.staged")
+    })();
+    if let Err(e) = staged {
+        // Nothing was swapped in: leave no half-written folder behind.
+        let _ = fs::remove_dir_all(&staging);
+        return Err(e);
     }
-    sync_dir(&staging)?;
     if final_dir.exists() {
         // One atomic step swaps the new folder in and the old one out, so the
         // period folder is always one complete report, whenever a run dies.
         exchange(&staging, &final_dir)?;
+        fault::point("publish.swapped")?;
         fs::remove_dir_all(&staging).map_err(Error::io("removing the previous report", &staging))?;
     } else {
         fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
+        fault::point("publish.swapped")?;
     }
     sync_dir(root)?;
+    fault::point("publish.cleaned")?;
     Ok(final_dir)
 }
 

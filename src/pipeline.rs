@@ -12,7 +12,10 @@ use crate::catalog::{sha256_bytes, Catalog, Direction};
 use crate::config::Config;
 use crate::engine;
 use crate::error::{Error, Result};
-use crate::inputs::{self, LoadedTable};
+use crate::fault;
+use crate::freshness;
+use crate::inputs::{self, table_spec, LoadedTable};
+use crate::log;
 use crate::format::plain;
 use crate::history::{History, Restatement};
 use crate::lock::RootLock;
@@ -29,6 +32,14 @@ pub struct RunRequest {
     pub period: Month,
     /// Exit 1 and publish nothing if a published number would change.
     pub fail_on_restatement: bool,
+    /// Publish even when an export does not reach the period's end, saying so
+    /// at the top of the report.
+    pub allow_stale: bool,
+    /// Publish even from empty exports, or a period that lost every customer
+    /// it had when last published.
+    pub allow_empty: bool,
+    /// Start a new history store on purpose where it is missing or unreadable.
+    pub new_history: bool,
 }
 
 /// What a finished run published.
@@ -38,6 +49,8 @@ pub struct RunOutcome {
     pub rows: usize,
     pub flagged: usize,
     pub unavailable: Vec<String>,
+    /// Tables published stale (with `--allow-stale`).
+    pub stale: Vec<String>,
 }
 
 /// Stage timings for the manifest, in milliseconds.
@@ -49,7 +62,7 @@ impl Timings {
         let started = Instant::now();
         let out = f()?;
         let millis = started.elapsed().as_millis();
-        eprintln!("cs-report: {stage} took {millis} ms");
+        log::info(&format!("{stage} took {millis} ms"));
         self.0.push((stage, millis));
         Ok(out)
     }
@@ -65,7 +78,7 @@ fn data_dir(config: &Config) -> Result<PathBuf> {
 }
 
 /// The error a run or validation ends with when the input breaks rules.
-pub fn problems_error(problems: &[Problem]) -> Error {
+pub fn problems_error(problems: &[&Problem]) -> Error {
     let mut text = format!("the input breaks {} rule(s) of the input contract; nothing was written:", problems.len());
     for p in problems {
         text.push_str("\n  - ");
@@ -74,25 +87,85 @@ pub fn problems_error(problems: &[Problem]) -> Error {
     Error::Input(text)
 }
 
-/// Loads the exports and checks them: shared by `run` and `validate`.
-fn load_and_check(
-    config: &Config,
-    period: Month,
-    timings: &mut Timings,
-) -> Result<(engine::Database, Vec<LoadedTable>, Vec<Problem>)> {
+/// The exports as loaded and judged: shared by `run` and `validate`.
+struct Checked {
+    db: engine::Database,
+    tables: Vec<LoadedTable>,
+    problems: Vec<Problem>,
+    verdicts: Vec<freshness::Verdict>,
+}
+
+impl Checked {
+    /// Refuses what must not be published, in the order that tells the user
+    /// the most: broken rows (exit 2), then exports that have not caught up
+    /// (exit 75; a missing exchange rate of a month whose rates have not
+    /// arrived yet is that too), then missing rates of months that have
+    /// rates (exit 2). Returns the stale verdicts it let through.
+    fn gate(&self, period: Month, allow_stale: bool) -> Result<Vec<&freshness::Verdict>> {
+        let (rates, broken): (Vec<&Problem>, Vec<&Problem>) = self.problems.iter().partition(|p| p.is_missing_rate());
+        if !broken.is_empty() {
+            return Err(problems_error(&broken));
+        }
+        let stale: Vec<&freshness::Verdict> = self.verdicts.iter().filter(|v| v.stale).collect();
+        if !stale.is_empty() && !allow_stale {
+            return Err(freshness::not_ready(&stale, period));
+        }
+        if !rates.is_empty() {
+            return Err(problems_error(&rates));
+        }
+        Ok(stale)
+    }
+}
+
+/// Loads the exports, checks them against the contract and judges their
+/// freshness; DuckDB then loses all file access.
+fn load_and_check(config: &Config, period: Month, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
     let db = engine::open(&config.memory_limit)?;
     let conn = &db.conn;
-    let tables = timings.time("load", || inputs::load_all(conn, config, &data))?;
+    let tables = timings.time("load", || inputs::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
-    let problems = timings.time("check", || validate::check(conn, &tables, period, &config.currency))?;
+    let first = engine::first_month(period, config.trend_months);
+    let problems = timings.time("check", || validate::check(conn, &tables, period, first, &config.currency))?;
+    let verdicts = freshness::check(conn, &tables, &config.freshness, period)?;
     engine::lock_down(conn)?;
-    Ok((db, tables, problems))
+    Ok(Checked { db, tables, problems, verdicts })
+}
+
+/// A required export with a header and no rows would publish a report of
+/// zeros over the real one.
+fn refuse_empty_tables(tables: &[LoadedTable], allow_empty: bool) -> Result<()> {
+    let empty: Vec<String> =
+        tables.iter().filter(|t| t.present() && t.rows == 0 && table_spec(t.table).is_some_and(|s| s.required)).map(|t| t.source_name()).collect();
+    if empty.is_empty() || allow_empty {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "required export(s) hold no rows: {}; nothing was published. An export that came out empty is usually a          failed extract: check it, or pass --allow-empty if the company really has no data",
+        empty.join(", ")
+    )))
+}
+
+/// A period that had active customers when last published and has none now
+/// is far more likely a broken export than a company that lost everyone.
+fn refuse_vanished_customers(history: &History, period: Month, rows: &[&engine::MetricRow], allow_empty: bool) -> Result<()> {
+    let now = rows.iter().find(|r| r.metric == "active_customers" && r.dimension == "all").and_then(|r| r.value).unwrap_or(0.0);
+    if now > 0.0 || allow_empty {
+        return Ok(());
+    }
+    match history.published_value(period, "active_customers")? {
+        Some(before) if before > 0.0 => Err(Error::Input(format!(
+            "{period} has no active customer, but its published report had {}; nothing was published. Check the \
+             subscriptions export, or pass --allow-empty if that is really so",
+            plain(Some(before))
+        ))),
+        _ => Ok(()),
+    }
 }
 
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
-    let RunRequest { config, period, fail_on_restatement } = req;
+    let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history } = req;
     let period = *period;
     let started_at = Utc::now();
     let mut timings = Timings::default();
@@ -104,24 +177,29 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
-    // One run at a time writes into the output root.
+    // One run at a time writes into the output root; it settles what a run
+    // that died there left half done.
     let _lock = RootLock::acquire(&config.output)?;
+    let history = History::open(&config.output, *new_history)?;
+    history.recover(&config.output)?;
 
-    let (db, tables, problems) = load_and_check(config, period, &mut timings)?;
-    let conn = &db.conn;
-    if !problems.is_empty() {
-        return Err(problems_error(&problems));
-    }
+    let checked = load_and_check(config, period, &mut timings)?;
+    refuse_empty_tables(&checked.tables, *allow_empty)?;
+    let stale = checked.gate(period, *allow_stale)?;
+    let (conn, tables) = (&checked.db.conn, &checked.tables);
     // Read before computing: the usage building block drops the raw events.
-    let data_warnings = validate::warnings(conn, &tables, period)?;
-    let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, &tables))?;
+    let mut data_warnings = validate::warnings(conn, tables, period)?;
+    let first = engine::first_month(period, config.trend_months);
+    let empty_months = freshness::empty_months(conn, tables, first, period)?;
+    let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, tables, &empty_months))?;
+    data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
     let window_start = period.plus(-(config.trend_months as i32));
     let series = timings.time("trend", || {
         trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
     })?;
     // Numbers already published for this period that this run would change.
     let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
-    let history = History::open(&config.output)?;
+    refuse_vanished_customers(&history, period, &current, *allow_empty)?;
     let restatements = history.restatements(period, &current)?;
     if *fail_on_restatement && !restatements.is_empty() {
         let first: Vec<String> = restatements
@@ -135,8 +213,9 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
             first.join("; ")
         )));
     }
-    let mut warnings = warnings(&catalog, &tables, &computed.rows, period);
+    let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
+    let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
     let context = report::build_context(Inputs {
         catalog: &catalog,
         series: &series,
@@ -146,6 +225,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         runs: &computed.runs,
         unavailable: &computed.unavailable,
         warnings,
+        stale: stale_notices.clone(),
         customers: &computed.customers,
         restatements: &restatements,
     });
@@ -157,21 +237,60 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("series.csv".into(), output::series_csv(&catalog, &series).into_bytes()));
     files.push(("customers.csv".into(), output::customers_csv(&computed.customers).into_bytes()));
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
-    let inputs_sha256 = inputs_fingerprint(&tables);
-    let manifest = manifest(req, &catalog, &tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements);
+    let inputs_sha256 = inputs_fingerprint(tables);
+    let manifest = manifest(req, &catalog, tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
     files.push(("manifest.json".into(), manifest.into_bytes()));
-    // The history entry commits only once the folder is in place.
-    let pending = history.record(&run_id, period, &inputs_sha256, &current)?;
-    let folder = timings.time("write", || output::publish(&config.output, period, &files))?;
-    pending.commit()?;
-    db.abandon();
+
+    // The history records the run before its folder is swapped in, and the
+    // swap is confirmed after: whatever stops the run in between, the next
+    // run (or the error path below) settles the record by what is on disk.
+    history.record_pending(&run_id, period, &inputs_sha256, &current)?;
+    let folder = match timings.time("write", || output::publish(&config.output, period, &files)) {
+        Ok(folder) => folder,
+        Err(e) => {
+            history.resolve(&config.output, &run_id, &period.to_string())?;
+            return Err(e);
+        }
+    };
+    history.confirm(&run_id).map_err(|e| {
+        Error::Input(format!(
+            "the report of {period} was published in {}, but confirming it in the history store failed: {e}. \
+             The next run completes the record",
+            folder.display()
+        ))
+    })?;
+    fault::point("done")?;
+    checked.db.abandon();
 
     Ok(RunOutcome {
         folder,
         rows: current.len(),
         flagged: context.flags.len(),
         unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
+        stale: stale_notices,
     })
+}
+
+/// The months in which a monthly table has no rows, and the metrics left
+/// null there because of it.
+fn empty_month_warnings(catalog: &Catalog, computed: &engine::Computed, empty: &BTreeMap<&'static str, Vec<Month>>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (table, months) in empty {
+        let hit: Vec<&str> = computed
+            .runs
+            .iter()
+            .filter(|r| catalog.metric(&r.metric).and_then(|m| m.versions.get(&r.version)).is_some_and(|v| v.needs.iter().any(|n| n == table)))
+            .map(|r| r.metric.as_str())
+            .collect();
+        if !hit.is_empty() {
+            out.push(format!(
+                "not available: {table} has no rows for {}, so {} are not available for those months",
+                freshness::month_list(months),
+                hit.join(", ")
+            ));
+        }
+    }
+    out
 }
 
 /// Things a reader should know that do not stop the run.
@@ -220,6 +339,7 @@ fn manifest(
     run_id: &str,
     inputs_sha256: &str,
     restatements: &[Restatement],
+    freshness: &[freshness::Verdict],
 ) -> String {
     let inputs: Vec<serde_json::Value> = tables
         .iter()
@@ -262,22 +382,35 @@ fn manifest(
         "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
         "unavailable": computed.unavailable,
         "restatements": restatements,
+        "freshness": freshness,
         "inputs_sha256": inputs_sha256,
         "outputs": outputs,
     });
     serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"
 }
 
-/// `cs-report validate`: loads and checks. Returns the per-table summary
-/// (rows, date range, problems) and the problems found.
-pub fn validate(config: &Config, period: Month) -> Result<(Vec<String>, Vec<Problem>)> {
-    let (db, tables, problems) = load_and_check(config, period, &mut Timings::default())?;
-    let mut lines = validate::summary(&db.conn, &tables)?;
-    for (line, table) in lines.iter_mut().zip(&tables) {
-        let n = problems.iter().filter(|p| p.table == table.table).count();
+/// What `cs-report validate` found: a per-table summary, the problems and
+/// the freshness verdicts.
+pub struct Validation {
+    pub lines: Vec<String>,
+    pub problems: Vec<Problem>,
+    pub verdicts: Vec<freshness::Verdict>,
+}
+
+/// `cs-report validate`: loads and checks, as `run` would, and says why a
+/// run would refuse.
+pub fn validate(config: &Config, period: Month) -> Result<Validation> {
+    let checked = load_and_check(config, period, &mut Timings::default())?;
+    let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
+    for (line, table) in lines.iter_mut().zip(&checked.tables) {
+        let n = checked.problems.iter().filter(|p| p.table == table.table).count();
         if table.present() {
             line.push_str(&if n == 0 { ", no problems".to_string() } else { format!(", {n} problem(s)") });
         }
     }
-    Ok((lines, problems))
+    for v in &checked.verdicts {
+        lines.push(format!("freshness {v}"));
+    }
+    refuse_empty_tables(&checked.tables, false)?;
+    Ok(Validation { lines, problems: checked.problems, verdicts: checked.verdicts })
 }

@@ -163,6 +163,8 @@ pub struct ReportContext {
     pub key: BTreeMap<String, MetricView>,
     pub unavailable: Vec<UnavailableView>,
     pub warnings: Vec<String>,
+    /// Exports that do not reach the period's end: the report opens with them.
+    pub stale: Vec<String>,
     pub versions: Vec<VersionView>,
     /// The at-risk customers with the most MRR, most first.
     pub at_risk: Vec<AtRiskView>,
@@ -215,12 +217,14 @@ pub struct Inputs<'a> {
     pub runs: &'a [MetricRun],
     pub unavailable: &'a [Unavailable],
     pub warnings: Vec<String>,
+    /// Exports that do not reach the period's end (published with `--allow-stale`).
+    pub stale: Vec<String>,
     pub customers: &'a [CustomerRow],
     pub restatements: &'a [Restatement],
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, customers, restatements } = inp;
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements } = inp;
     let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
@@ -439,6 +443,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         headline,
         unavailable: unavailable_views,
         warnings,
+        stale,
         versions: runs
             .iter()
             .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
@@ -490,6 +495,9 @@ pub fn environment(override_dir: Option<&Path>, currency: &str) -> Result<Enviro
         .build()
         .map_err(|source| Error::Render { template: "(syntax)".into(), source })?;
     env.set_syntax(syntax);
+    // A template (the built-in ones or a custom folder's) runs while the run
+    // holds the output lock: bound its work and its output.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     for (name, source) in EMBEDDED_TEMPLATES {
         let source = match override_dir.map(|d| d.join(name)).filter(|p| p.is_file()) {
             Some(path) => std::fs::read_to_string(&path).map_err(Error::io("reading template", &path))?,
@@ -524,14 +532,53 @@ fn parse_unit(unit: &str) -> Unit {
 }
 
 /// Renders every report file: (file name, contents).
+/// The most one template may write: a custom template that loops without
+/// end stops here (or on its fuel) instead of filling the disk.
+pub const MAX_OUTPUT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The work one template may do, in minijinja's fuel (about one unit an
+/// instruction, 64 bytes of allocation a unit). The built-in templates use
+/// well under a tenth of it on 50,000 customers.
+pub const TEMPLATE_FUEL: u64 = 50_000_000;
+
+/// A writer that refuses to grow past a limit.
+struct Limited {
+    out: Vec<u8>,
+    limit: usize,
+    exceeded: bool,
+}
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.out.len() + buf.len() > self.limit {
+            self.exceeded = true;
+            return Err(std::io::Error::other("output limit"));
+        }
+        self.out.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 pub fn render(env: &Environment<'_>, context: &ReportContext) -> Result<Vec<(&'static str, String)>> {
     RENDERED
         .iter()
         .map(|(file, template)| {
-            let tmpl = env
-                .get_template(template)
-                .map_err(|source| Error::Render { template: template.to_string(), source })?;
-            let text = tmpl.render(Value::from(minijinja::value::Serde(context))).map_err(|source| Error::Render { template: template.to_string(), source })?;
+            let failed = |source| Error::Render { template: template.to_string(), source };
+            let tmpl = env.get_template(template).map_err(failed)?;
+            let mut out = Limited { out: Vec::new(), limit: MAX_OUTPUT_BYTES, exceeded: false };
+            let rendered = tmpl.render_captured_to(Value::from(minijinja::value::Serde(context)), &mut out).map(|_| ());
+            if out.exceeded {
+                let why = format!("the output passed {} MiB, the most a report may be", MAX_OUTPUT_BYTES / (1024 * 1024));
+                return Err(failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why)));
+            }
+            rendered.map_err(failed)?;
+            let text = String::from_utf8(out.out).map_err(|_| {
+                failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "the output is not UTF-8"))
+            })?;
             Ok((*file, text))
         })
         .collect()

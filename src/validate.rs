@@ -26,6 +26,14 @@ pub struct Problem {
     pub examples: Vec<String>,
 }
 
+impl Problem {
+    /// A money amount whose month has no exchange rate (rates that have not
+    /// arrived yet are a freshness matter, see the pipeline's gate).
+    pub fn is_missing_rate(&self) -> bool {
+        self.rule.starts_with("has no rate in fx_rates")
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
@@ -154,9 +162,12 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
     out
 }
 
-/// Money in a currency with no rate for the month it is converted in: each
-/// month a subscription is active up to `period`, an invoice's month, a
-/// spend row's month.
+/// Money in a currency with no rate for a month that a metric of the run
+/// converts it in: each month a subscription is active up to the period
+/// (every one of them: "new" and "reactivated" look back to the first);
+/// an invoice's month from 11 months before the first computed month (CLV
+/// looks back a year) to the period; a spend row's month inside the computed
+/// months. Rows after the period need no rate: they are not in the report.
 fn currency_rules() -> Vec<Rule> {
     let no_rate = |month: &str| {
         format!(
@@ -177,16 +188,38 @@ fn currency_rules() -> Vec<Rule> {
             ),
             shown: "currency".into(),
         },
-        Rule { table: "invoices", column: "currency", rule: "has no rate in fx_rates for the invoice's month".into(), predicate: no_rate("invoice_date"), shown: "currency || ' ' || strftime(invoice_date, '%Y-%m')".into() },
-        Rule { table: "marketing_spend", column: "currency", rule: "has no rate in fx_rates for the spend's month".into(), predicate: no_rate("month"), shown: "currency || ' ' || strftime(month, '%Y-%m')".into() },
+        Rule {
+            table: "invoices",
+            column: "currency",
+            rule: "has no rate in fx_rates for the invoice's month".into(),
+            predicate: format!(
+                "invoice_date >= (SELECT first_month - INTERVAL 11 MONTH FROM check_params) \
+                 AND invoice_date < (SELECT report_month + INTERVAL 1 MONTH FROM check_params) AND {}",
+                no_rate("invoice_date")
+            ),
+            shown: "currency || ' ' || strftime(invoice_date, '%Y-%m')".into(),
+        },
+        Rule {
+            table: "marketing_spend",
+            column: "currency",
+            rule: "has no rate in fx_rates for the spend's month".into(),
+            predicate: format!(
+                "month >= (SELECT first_month FROM check_params) \
+                 AND month < (SELECT report_month + INTERVAL 1 MONTH FROM check_params) AND {}",
+                no_rate("month")
+            ),
+            shown: "currency || ' ' || strftime(month, '%Y-%m')".into(),
+        },
     ]
 }
 
 /// Runs every rule; returns the problems found (empty when the data is good).
-pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, currency: &str) -> Result<Vec<Problem>> {
+/// `first` is the first month the run computes.
+pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, first: Month, currency: &str) -> Result<Vec<Problem>> {
     conn.execute(
-        "CREATE OR REPLACE TEMP TABLE check_params AS SELECT CAST(? AS DATE) AS report_month, CAST(? AS VARCHAR) AS currency",
-        duckdb::params![period.first_day().to_string(), currency],
+        "CREATE OR REPLACE TEMP TABLE check_params AS SELECT CAST(? AS DATE) AS report_month, \
+         CAST(? AS DATE) AS first_month, CAST(? AS VARCHAR) AS currency",
+        duckdb::params![period.first_day().to_string(), first.first_day().to_string(), currency],
     )
     .map_err(Error::db("preparing checks"))?;
     let present = |name: &str| tables.iter().find(|t| t.table == name && t.present());

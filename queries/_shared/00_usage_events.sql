@@ -5,6 +5,12 @@
 -- Features are numbered by an ENUM over the features seen, so a set of
 -- features is a bit string with one bit per feature; the days of a month fit
 -- in a 31-bit mask. Events are dated by their UTC date.
+--
+-- Bit strings are fast while features are few, but each event carries one
+-- of n bits: with 20,000 features that is 2.5 KB an event and memory runs
+-- out. Past `max_feature_bits` features the sets are not built; the
+-- features each customer used in a month are then grouped as rows instead
+-- (usage_feature_rows), which costs a second grouping but stays bounded.
 create or replace type usage_feature as enum (
     select distinct feature from usage_events where feature is not null order by feature
 );
@@ -22,9 +28,23 @@ select * from final;
 -- Per customer, month and user: the days with events, the set of features
 -- used (a bit string, one bit per feature), the days with a value event and
 -- the seconds spent.
+create or replace temp table usage_bits as
+select cast(count(*) as integer) as n, count(*) <= 256 as as_bits from usage_features;
+
+create or replace table usage_feature_rows as
+with final as (
+    select distinct
+        e.customer_id,
+        year(e.occurred_at) * 12 + month(e.occurred_at) - 1 as month_key,
+        enum_code(cast(e.feature as usage_feature)) as idx
+    from usage_events as e
+    where not (select as_bits from usage_bits)
+)
+select * from final;
+
 create or replace temp table usage_user_month as
 with feature_count as (
-    select cast(count(*) as integer) as n from usage_features
+    select n from usage_bits
 ),
 events as (
     select
@@ -32,12 +52,13 @@ events as (
         -- 12 × year + month - 1: an integer key groups faster than a date.
         year(e.occurred_at) * 12 + month(e.occurred_at) - 1 as month_key,
         e.user_id,
-        set_bit(bitstring('0', fc.n), enum_code(cast(e.feature as usage_feature)), 1) as feature_bit,
+        case when ub.as_bits then set_bit(bitstring('0', fc.n), enum_code(cast(e.feature as usage_feature)), 1) end as feature_bit,
         cast(1 as bigint) << (dayofmonth(e.occurred_at) - 1) as day_bit,
         list_contains(v.features, e.feature) as is_value,
         e.duration_seconds
     from usage_events as e
     cross join feature_count as fc
+    cross join usage_bits as ub
     cross join (select list(feature) as features from value_events) as v
 ),
 final as (
@@ -64,6 +85,7 @@ with per_month as (
         count(*) as users,
         bit_count(bit_or(day_mask)) as active_days,
         bit_or(feature_set) as feature_set,
+        -- With many features, the count comes from usage_feature_rows below.
         bit_count(bit_or(feature_set)) as features,
         sum(seconds) as duration_seconds,
         bit_or(value_day_mask) as value_day_mask
@@ -78,7 +100,10 @@ final as (
         users,
         active_days,
         feature_set,
-        features,
+        coalesce(features, (
+            select count(*) from usage_feature_rows as r
+            where r.customer_id = per_month.customer_id and r.month_key = per_month.month_key
+        )) as features,
         duration_seconds,
         value_day_mask
     from per_month

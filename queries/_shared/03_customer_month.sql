@@ -26,17 +26,13 @@ active as (
     join history_months as h on h.month between subs.first_month and subs.last_month
 ),
 converted as (
-    -- Each subscription's MRR is rounded once to 12 decimals; every sum
-    -- after this is exact, so reruns give the same digits.
+    -- Each subscription's MRR is exact, or rounded once to 12 decimals for
+    -- quarterly and yearly prices; every sum after this is exact, so reruns
+    -- give the same digits.
     select
         a.customer_id,
         a.month,
-        cast(
-            cast(a.amount as double)
-            * (case when a.currency = p.currency then 1.0 else fx.rate end)
-            / a.period_months
-            as decimal(38, 12)
-        ) as mrr
+        money_per_month(a.amount, case when a.currency = p.currency then 1 else fx.rate end, a.period_months) as mrr
     from active as a
     cross join params as p
     left join fx_month as fx on fx.currency = a.currency and fx.month = a.month

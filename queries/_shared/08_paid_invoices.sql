@@ -7,11 +7,7 @@ with final as (
         i.customer_id,
         cast(date_trunc('month', i.invoice_date) as date) as month,
         i.kind,
-        cast(
-            cast(i.amount as double)
-            * (case when coalesce(i.currency, p.currency) = p.currency then 1.0 else fx.rate end)
-            as decimal(38, 12)
-        ) as amount
+        money_per_month(i.amount, case when coalesce(i.currency, p.currency) = p.currency then 1 else fx.rate end, 1) as amount
     from invoices as i
     cross join params as p
     left join fx_month as fx
@@ -25,11 +21,7 @@ with final as (
     select
         s.channel,
         cast(date_trunc('month', s.month) as date) as month,
-        sum(cast(
-            cast(s.amount as double)
-            * (case when coalesce(s.currency, p.currency) = p.currency then 1.0 else fx.rate end)
-            as decimal(38, 12)
-        )) as amount
+        sum(money_per_month(s.amount, case when coalesce(s.currency, p.currency) = p.currency then 1 else fx.rate end, 1)) as amount
     from marketing_spend as s
     cross join params as p
     left join fx_month as fx

@@ -26,16 +26,33 @@ with final as (
 )
 select * from final;
 
--- Active customers per month and feature they used (feature adoption).
+-- Active customers per month and feature they used (feature adoption):
+-- from the feature bit sets, or, with too many features for bit sets, from
+-- the rows of (customer, month, feature) grouped in 00_usage_events.sql.
 create or replace table usage_feature_month as
-with final as (
+with from_bits as (
     select u.month, f.feature, count(*) as customers
     from usage_customer_month as u
     join usage_features as f on get_bit(u.feature_set, f.idx) = 1
     where u.feature_set is not null
     group by all
+),
+from_rows as (
+    select u.month, f.feature, count(*) as customers
+    from usage_feature_rows as r
+    join usage_features as f using (idx)
+    join usage_customer_month as u
+        on u.customer_id = r.customer_id
+        and u.month = make_date((r.month_key - (r.month_key % 12 + 12) % 12) // 12, (r.month_key % 12 + 12) % 12 + 1, 1)
+    group by all
+),
+final as (
+    select * from from_bits
+    union all
+    select * from from_rows
 )
 select * from final;
+drop table usage_feature_rows;
 
 -- first_paid(c): earliest start of a priced subscription; first_value(c):
 -- earliest event date on or after it whose feature is a value event. From

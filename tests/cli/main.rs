@@ -1,0 +1,6 @@
+//! End-to-end tests of the `cs-report` binary: one test binary, one module
+//! per feature, and the helpers they share.
+
+mod contract;
+mod support;
+mod unattended;
