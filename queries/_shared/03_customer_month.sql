@@ -12,6 +12,10 @@ with subs as (
         s.amount,
         coalesce(s.currency, p.currency) as currency,
         case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end as period_months,
+        -- The price per month in the subscription's currency, once per
+        -- subscription; converted per month below.
+        price_per_month(s.amount, case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+            as local_mrr,
         cast(date_trunc('month', s.start_date) as date) as first_month,
         case
             when s.end_date is null then p.report_month
@@ -21,18 +25,22 @@ with subs as (
     where s.amount > 0
 ),
 active as (
-    select subs.customer_id, h.month, subs.amount, subs.currency, subs.period_months
+    select subs.customer_id, h.month, subs.amount, subs.currency, subs.period_months, subs.local_mrr
     from subs
     join history_months as h on h.month between subs.first_month and subs.last_month
 ),
 converted as (
-    -- Each subscription's MRR is exact, or rounded once to 12 decimals for
-    -- quarterly and yearly prices; every sum after this is exact, so reruns
-    -- give the same digits.
+    -- Each subscription's MRR is exact (quarterly and yearly prices rounded
+    -- once to 12 decimals before conversion), kept at scale 22 so that
+    -- price × rate needs no rounding; every sum after this is exact, so
+    -- reruns give the same digits.
     select
         a.customer_id,
         a.month,
-        money_per_month(a.amount, case when a.currency = p.currency then 1 else fx.rate end, a.period_months) as mrr
+        case
+            when a.currency = p.currency then cast(a.local_mrr as decimal(38, 22))
+            else a.local_mrr * fx.rate
+        end as mrr
     from active as a
     cross join params as p
     left join fx_month as fx on fx.currency = a.currency and fx.month = a.month

@@ -7,7 +7,10 @@ with final as (
         i.customer_id,
         cast(date_trunc('month', i.invoice_date) as date) as month,
         i.kind,
-        money_per_month(i.amount, case when coalesce(i.currency, p.currency) = p.currency then 1 else fx.rate end, 1) as amount
+        case
+            when coalesce(i.currency, p.currency) = p.currency then cast(i.amount as decimal(38, 16))
+            else cast(i.amount as decimal(38, 6)) * fx.rate
+        end as amount
     from invoices as i
     cross join params as p
     left join fx_month as fx
@@ -21,7 +24,10 @@ with final as (
     select
         s.channel,
         cast(date_trunc('month', s.month) as date) as month,
-        sum(money_per_month(s.amount, case when coalesce(s.currency, p.currency) = p.currency then 1 else fx.rate end, 1)) as amount
+        sum(case
+            when coalesce(s.currency, p.currency) = p.currency then cast(s.amount as decimal(38, 16))
+            else cast(s.amount as decimal(38, 6)) * fx.rate
+        end) as amount
     from marketing_spend as s
     cross join params as p
     left join fx_month as fx
