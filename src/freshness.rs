@@ -47,17 +47,19 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], rules: &BTreeMap<&'stati
             continue;
         }
         let step = || Error::db(format!("checking how far {} reaches", t.table));
+        // The latest value first, cast once (not a cast per row); the count
+        // only for monthly tables, which are small.
         let (latest, in_period): (Option<String>, i64) = conn
             .query_row(
                 &format!(
-                    "SELECT CAST(max(CAST({col} AS DATE)) AS VARCHAR), \
-                            count(*) FILTER (WHERE CAST({col} AS DATE) BETWEEN CAST(? AS DATE) AND CAST(? AS DATE)) \
+                    "SELECT CAST(CAST(max({col}) AS DATE) AS VARCHAR), \
+                            CASE WHEN ? THEN count(*) FILTER (WHERE {col} >= CAST(? AS DATE) AND {col} < CAST(? AS DATE)) END \
                      FROM {table}",
                     col = ident(column),
                     table = t.table
                 ),
-                [period.first_day().to_string(), period.last_day().to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                duckdb::params![rule == Freshness::Month, period.first_day().to_string(), period.plus(1).first_day().to_string()],
+                |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))),
             )
             .map_err(step())?;
         let latest = latest.and_then(|d| d.parse::<NaiveDate>().ok());

@@ -8,7 +8,7 @@
 --
 -- Bit strings are fast while features are few, but each event carries one
 -- of n bits: with 20,000 features that is 2.5 KB an event and memory runs
--- out. Past `max_feature_bits` features the sets are not built; the
+-- out. Past 256 features (`usage_bits`) the sets are not built; the
 -- features each customer used in a month are then grouped as rows instead
 -- (usage_feature_rows), which costs a second grouping but stays bounded.
 create or replace type usage_feature as enum (
@@ -86,7 +86,7 @@ with per_month as (
         bit_count(bit_or(day_mask)) as active_days,
         bit_or(feature_set) as feature_set,
         -- With many features, the count comes from usage_feature_rows below.
-        bit_count(bit_or(feature_set)) as features,
+        cast(bit_count(bit_or(feature_set)) as bigint) as features,
         sum(seconds) as duration_seconds,
         bit_or(value_day_mask) as value_day_mask
     from usage_user_month
@@ -100,15 +100,26 @@ final as (
         users,
         active_days,
         feature_set,
-        coalesce(features, (
-            select count(*) from usage_feature_rows as r
-            where r.customer_id = per_month.customer_id and r.month_key = per_month.month_key
-        )) as features,
+        features,
         duration_seconds,
         value_day_mask
     from per_month
 )
 select * from final;
+
+-- With many features the count comes from the rows (an empty update
+-- otherwise).
+update usage_activity as a
+set features = r.features
+from (
+    select
+        customer_id,
+        make_date((month_key - (month_key % 12 + 12) % 12) // 12, (month_key % 12 + 12) % 12 + 1, 1) as month,
+        count(*) as features
+    from usage_feature_rows
+    group by all
+) as r
+where a.customer_id = r.customer_id and a.month = r.month;
 
 drop table usage_user_month;
 drop table usage_events;
