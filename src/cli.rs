@@ -4,10 +4,10 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::catalog::Catalog;
 use crate::config::{normalize, Config};
 use crate::error::{Error, Result};
 use crate::log;
+use crate::metrics::catalog::Catalog;
 use crate::period::Month;
 use crate::pipeline::{self, RunRequest};
 use crate::sample::{self, SampleRequest};
@@ -156,9 +156,9 @@ pub fn execute(cli: Cli) -> Result<()> {
             if !found.problems.is_empty() {
                 return Err(pipeline::problems_error(&found.problems.iter().collect::<Vec<_>>()));
             }
-            let stale: Vec<&crate::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
+            let stale: Vec<&crate::load::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
             if !stale.is_empty() {
-                return Err(crate::freshness::not_ready(&stale, period));
+                return Err(crate::load::freshness::not_ready(&stale, period));
             }
             println!("no problems found");
         }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::inputs::TABLES;
+use crate::load::TABLES;
 
 /// Where a config is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/cs-report.yaml";

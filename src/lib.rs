@@ -1,23 +1,18 @@
 //! cs-report: turns a company's warehouse exports into its monthly
 //! customer-success and SaaS-metrics report. The binary is a thin shell over
-//! [`cli::execute`]; [`pipeline::run`] is the monthly job.
+//! [`cli::execute`]; [`pipeline::run`] is the monthly job, and each of its
+//! stages has a folder: [`load`] (read, check, judge freshness) →
+//! [`metrics`] (SQL, trends) → [`report`] (templates) → [`publish`] (the
+//! period folder, the history store, the lock).
 
-pub mod catalog;
 pub mod cli;
 pub mod config;
-pub mod engine;
 pub mod error;
-pub mod fault;
-pub mod freshness;
-pub mod format;
-pub mod history;
-pub mod inputs;
-pub mod lock;
+pub mod load;
 pub mod log;
-pub mod output;
+pub mod metrics;
 pub mod period;
 pub mod pipeline;
+pub mod publish;
 pub mod report;
 pub mod sample;
-pub mod trend;
-pub mod validate;

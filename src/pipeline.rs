@@ -8,22 +8,22 @@ use std::time::Instant;
 use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
-use crate::catalog::{sha256_bytes, Catalog, Direction};
 use crate::config::Config;
-use crate::engine;
 use crate::error::{Error, Result};
-use crate::fault;
-use crate::freshness;
-use crate::inputs::{self, table_spec, LoadedTable};
+use crate::load::freshness;
+use crate::load::validate::{self, Problem};
+use crate::load::{self, table_spec, LoadedTable};
 use crate::log;
-use crate::format::plain;
-use crate::history::{History, Restatement};
-use crate::lock::RootLock;
-use crate::output;
+use crate::metrics::catalog::{sha256_bytes, Catalog, Direction};
+use crate::metrics::engine;
+use crate::metrics::trend;
 use crate::period::Month;
+use crate::publish::fault;
+use crate::publish::history::{History, Restatement};
+use crate::publish::lock::RootLock;
+use crate::publish;
+use crate::report::format::plain;
 use crate::report::{self, Inputs};
-use crate::trend;
-use crate::validate::{self, Problem};
 
 /// What `cs-report run` was asked to do.
 #[derive(Debug, Clone)]
@@ -123,7 +123,7 @@ fn load_and_check(config: &Config, period: Month, timings: &mut Timings) -> Resu
     let data = data_dir(config)?;
     let db = engine::open(&config.memory_limit)?;
     let conn = &db.conn;
-    let tables = timings.time("load", || inputs::load_all(conn, config, &data, db.scratch()))?;
+    let tables = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
     let first = engine::first_month(period, config.trend_months);
@@ -232,10 +232,10 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let rendered = timings.time("render", || report::render(&env, &context))?;
 
     let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
-    files.push(("metrics.csv".into(), output::metrics_csv(&catalog, &current).into_bytes()));
-    files.push(("metrics.json".into(), output::metrics_json(&catalog, &current).into_bytes()));
-    files.push(("series.csv".into(), output::series_csv(&catalog, &series).into_bytes()));
-    files.push(("customers.csv".into(), output::customers_csv(&computed.customers).into_bytes()));
+    files.push(("metrics.csv".into(), publish::metrics_csv(&catalog, &current).into_bytes()));
+    files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
+    files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));
+    files.push(("customers.csv".into(), publish::customers_csv(&computed.customers).into_bytes()));
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(tables);
     let manifest = manifest(req, &catalog, tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
@@ -245,7 +245,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     // swap is confirmed after: whatever stops the run in between, the next
     // run (or the error path below) settles the record by what is on disk.
     history.record_pending(&run_id, period, &inputs_sha256, &current)?;
-    let folder = match timings.time("write", || output::publish(&config.output, period, &files)) {
+    let folder = match timings.time("write", || publish::publish(&config.output, period, &files)) {
         Ok(folder) => folder,
         Err(e) => {
             history.resolve(&config.output, &run_id, &period.to_string())?;

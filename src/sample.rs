@@ -86,7 +86,7 @@ impl Table {
 }
 
 fn quote(text: &str) -> String {
-    crate::format::csv_quote(text)
+    crate::report::format::csv_quote(text)
 }
 
 const SEGMENTS: [(&str, f64); 3] = [("smb", 0.6), ("mid_market", 0.3), ("enterprise", 0.1)];

@@ -9,10 +9,10 @@ use std::time::Instant;
 use duckdb::{params, Connection};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Metric};
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::inputs::LoadedTable;
+use crate::load::LoadedTable;
+use crate::metrics::catalog::{Catalog, Metric};
 use crate::period::Month;
 
 /// `utc_timestamp(text)`: an ISO 8601 timestamp (optional `T`, fraction, `Z`
@@ -108,7 +108,7 @@ fn sweep_dead_scratch() {
         let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("cs-report-")).and_then(|p| p.parse::<u32>().ok()) else {
             continue;
         };
-        if pid != std::process::id() && !crate::lock::is_running_cs_report(pid) {
+        if pid != std::process::id() && !crate::publish::lock::is_running_cs_report(pid) {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }
@@ -256,7 +256,7 @@ fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for t in tables.iter().filter(|t| t.present()) {
         out.insert(t.table.to_string());
-        let spec = crate::inputs::table_spec(t.table).expect("loaded tables are contract tables");
+        let spec = crate::load::table_spec(t.table).expect("loaded tables are contract tables");
         for c in spec.columns.iter().filter(|c| !t.missing_columns.contains(&c.name)) {
             out.insert(format!("{}.{}", t.table, c.name));
         }
@@ -272,7 +272,7 @@ fn null_months(conn: &Connection, metric: &str, months: &[Month]) -> Result<()> 
 }
 
 /// `empty_months`: monthly table -> months of the run with no rows in it
-/// (see [`crate::freshness::empty_months`]).
+/// (see [`crate::load::freshness::empty_months`]).
 #[allow(clippy::too_many_arguments)]
 pub fn compute(
     conn: &Connection,

@@ -2,18 +2,21 @@
 //! publishing the period folder: everything is written into a hidden
 //! folder beside the final one and moved into place at the end.
 
+pub mod fault;
+pub mod history;
+pub mod lock;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::catalog::Catalog;
-use crate::engine::{CustomerRow, MetricRow};
 use crate::error::{Error, Result};
-use crate::fault;
-use crate::format::{csv_field, json_number, plain, plain_diff};
+use crate::metrics::catalog::Catalog;
+use crate::metrics::engine::{CustomerRow, MetricRow};
+use crate::metrics::trend::SeriesRow;
 use crate::period::Month;
-use crate::trend::SeriesRow;
+use crate::report::format::{csv_field, json_number, plain, plain_diff};
 
 pub const METRIC_COLUMNS: [&str; 8] = ["period", "metric", "version", "dimension", "segment", "value", "unit", "low_sample"];
 const TREND_COLUMNS: [&str; 15] = [
@@ -139,7 +142,7 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
 
 /// Writes `files` as `<root>/<period>/`, all or nothing: they go into a
 /// hidden staging folder in `root` first, which then replaces the old folder
-/// in one atomic step. The caller holds the root's [`crate::lock::RootLock`].
+/// in one atomic step. The caller holds the root's [`crate::publish::lock::RootLock`].
 pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
     fs::create_dir_all(root).map_err(Error::io("creating output folder", root))?;
     let final_dir = root.join(period.to_string());

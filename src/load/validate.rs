@@ -9,7 +9,7 @@ use duckdb::Connection;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::inputs::{ident, table_spec, LoadedTable, TABLES};
+use crate::load::{ident, table_spec, LoadedTable, TABLES};
 use crate::period::Month;
 
 /// How many offending rows a problem shows.
@@ -327,7 +327,7 @@ pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>>
         let dates: Vec<String> = spec
             .columns
             .iter()
-            .filter(|c| matches!(c.kind, crate::inputs::Kind::Date | crate::inputs::Kind::Timestamp))
+            .filter(|c| matches!(c.kind, crate::load::Kind::Date | crate::load::Kind::Timestamp))
             .filter(|c| !t.missing_columns.contains(&c.name))
             .map(|c| format!("CAST({} AS DATE)", ident(c.name)))
             .take(1)
@@ -356,7 +356,7 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
     let after = period.plus(1).first_day().to_string();
     for t in tables.iter().filter(|t| t.present()) {
         let spec = table_spec(t.table).expect("contract table");
-        for c in spec.columns.iter().filter(|c| matches!(c.kind, crate::inputs::Kind::Date | crate::inputs::Kind::Timestamp)) {
+        for c in spec.columns.iter().filter(|c| matches!(c.kind, crate::load::Kind::Date | crate::load::Kind::Timestamp)) {
             if t.missing_columns.contains(&c.name) || c.name == "end_date" {
                 continue;
             }

@@ -2,19 +2,20 @@
 //! the minijinja templates (compiled in, overridable from a folder) that
 //! turn it into HTML and Markdown. Templates only loop and format.
 
+pub mod format;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
-use crate::engine::{CustomerRow, MetricRun, Unavailable};
 use crate::error::{Error, Result};
-use crate::format;
-use crate::history::Restatement;
+use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
+use crate::metrics::engine::{CustomerRow, MetricRun, Unavailable};
+use crate::metrics::trend::{SeriesRow, Trend};
 use crate::period::Month;
-use crate::trend::{SeriesRow, Trend};
+use crate::publish::history::Restatement;
 
 /// The files rendered from templates, in the output folder.
 pub const RENDERED: [(&str, &str); 3] =

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::config::Freshness;
 use crate::error::{Error, Result};
-use crate::inputs::{ident, table_spec, LoadedTable};
+use crate::load::{ident, table_spec, LoadedTable};
 use crate::period::Month;
 
 /// One table's verdict.

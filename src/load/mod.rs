@@ -1,6 +1,9 @@
 //! The input contract (shared/spec/INPUTS.md) as data, and the loader that
 //! reads each export once into a typed DuckDB table.
 
+pub mod freshness;
+pub mod validate;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Read;

@@ -1,7 +1,7 @@
 //! How numbers are written: plain decimals for machines (CSV, JSON) and
 //! readable figures for people (the report filters).
 
-use crate::catalog::Unit;
+use crate::metrics::catalog::Unit;
 
 /// Decimal places kept in machine output. Money sums are exact in DuckDB;
 /// ratios are doubles, so the last bits are rounded away to keep reruns

@@ -9,9 +9,9 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::Serialize;
 
-use crate::catalog::{Catalog, Direction};
-use crate::engine::MetricRow;
 use crate::error::Result;
+use crate::metrics::catalog::{Catalog, Direction};
+use crate::metrics::engine::MetricRow;
 use crate::period::Month;
 
 /// One month of one series, with its trend columns.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::inputs::{hex, table_spec};
+use crate::load::{hex, table_spec};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use duckdb::{params, Connection, OptionalExt};
 use serde::Serialize;
 
-use crate::engine::MetricRow;
 use crate::error::{Error, Result};
-use crate::fault;
-use crate::format::plain;
+use crate::metrics::engine::MetricRow;
 use crate::period::Month;
+use crate::publish::fault;
+use crate::report::format::plain;
 
 pub const HISTORY_FILE: &str = "history.duckdb";
 
@@ -261,7 +261,7 @@ impl History {
         self.conn
             .execute_batch(&format!(
                 "BEGIN TRANSACTION; DELETE FROM metric_values WHERE run_id = {id}; DELETE FROM runs WHERE run_id = {id}; COMMIT;",
-                id = crate::inputs::literal(run_id)
+                id = crate::load::literal(run_id)
             ))
             .map_err(self.step("writing"))?;
         self.sync()
