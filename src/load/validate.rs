@@ -175,6 +175,17 @@ fn currency_rules() -> Vec<Rule> {
              (SELECT 1 FROM fx_rates f WHERE f.currency = t.currency AND date_trunc('month', f.month) = date_trunc('month', {month}))"
         )
     };
+    let dated = |table: &'static str, whose: &str, date: &str, since: &str| Rule {
+        table,
+        column: "currency",
+        rule: format!("has no rate in fx_rates for the {whose} month"),
+        predicate: format!(
+            "{date} >= (SELECT {since} FROM check_params) \
+             AND {date} < (SELECT report_month + INTERVAL 1 MONTH FROM check_params) AND {}",
+            no_rate(date)
+        ),
+        shown: format!("currency || ' ' || strftime({date}, '%Y-%m')"),
+    };
     vec![
         Rule {
             table: "subscriptions",
@@ -188,28 +199,9 @@ fn currency_rules() -> Vec<Rule> {
             ),
             shown: "currency".into(),
         },
-        Rule {
-            table: "invoices",
-            column: "currency",
-            rule: "has no rate in fx_rates for the invoice's month".into(),
-            predicate: format!(
-                "invoice_date >= (SELECT first_month - INTERVAL 11 MONTH FROM check_params) \
-                 AND invoice_date < (SELECT report_month + INTERVAL 1 MONTH FROM check_params) AND {}",
-                no_rate("invoice_date")
-            ),
-            shown: "currency || ' ' || strftime(invoice_date, '%Y-%m')".into(),
-        },
-        Rule {
-            table: "marketing_spend",
-            column: "currency",
-            rule: "has no rate in fx_rates for the spend's month".into(),
-            predicate: format!(
-                "month >= (SELECT first_month FROM check_params) \
-                 AND month < (SELECT report_month + INTERVAL 1 MONTH FROM check_params) AND {}",
-                no_rate("month")
-            ),
-            shown: "currency || ' ' || strftime(month, '%Y-%m')".into(),
-        },
+        // A dated amount needs a rate only from `since` to the period's end.
+        dated("invoices", "invoice's", "invoice_date", "first_month - INTERVAL 11 MONTH"),
+        dated("marketing_spend", "spend's", "month", "first_month"),
     ]
 }
 
