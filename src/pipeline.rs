@@ -23,7 +23,7 @@ use crate::publish::history::{History, Restatement};
 use crate::publish::lock::RootLock;
 use crate::publish;
 use crate::report::format::plain;
-use crate::report::{self, Inputs};
+use crate::report::{self, charts, Inputs};
 
 /// What `cs-report run` was asked to do.
 #[derive(Debug, Clone)]
@@ -216,7 +216,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
-    let context = report::build_context(Inputs {
+    let mut context = report::build_context(Inputs {
         catalog: &catalog,
         series: &series,
         period,
@@ -229,9 +229,22 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         customers: &computed.customers,
         restatements: &restatements,
     });
+    // The charts: drawn once as SVG (inline in the HTML report), and the
+    // same SVG rasterised for the Markdown report.
+    let charts = charts::build(&series, period, window_start, &config.currency, &context.bridge_month, &context.bridge_window);
+    context.charts = charts.iter().map(charts::Chart::view).collect();
+    // ~20 ms each; DuckDB is done, so both cores take a share.
+    let pngs = timings.time("charts", || {
+        std::thread::scope(|scope| {
+            let drawing: Vec<_> =
+                context.charts.iter().map(|c| scope.spawn(move || Ok((c.png.clone(), charts::png(&c.svg)?)))).collect();
+            drawing.into_iter().map(|d| d.join().expect("drawing a chart does not panic")).collect::<Result<Vec<_>>>()
+        })
+    })?;
     let rendered = timings.time("render", || report::render(&env, &context))?;
 
     let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    files.extend(pngs);
     files.push(("metrics.csv".into(), publish::metrics_csv(&catalog, &current).into_bytes()));
     files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));

@@ -183,7 +183,8 @@ pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Resul
         fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
         fault::point("publish.swapped")?;
     }
-    sync_dir(root)?;
+    // The rename itself: the root's own entry list, not every report in it.
+    fs::File::open(root).and_then(|f| f.sync_all()).map_err(Error::io("syncing", root))?;
     fault::point("publish.cleaned")?;
     Ok(final_dir)
 }
@@ -203,11 +204,15 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
     }
 }
 
+/// Syncs the files of `dir` and of its sub-folders (`charts/`), then `dir`.
 fn sync_dir(dir: &Path) -> Result<()> {
     let handle = fs::File::open(dir).map_err(Error::io("opening", dir))?;
     for entry in fs::read_dir(dir).map_err(Error::io("listing", dir))?.flatten() {
-        if entry.path().is_file() {
-            fs::File::open(entry.path()).and_then(|f| f.sync_all()).map_err(Error::io("syncing", entry.path()))?;
+        let path = entry.path();
+        if path.is_file() {
+            fs::File::open(&path).and_then(|f| f.sync_all()).map_err(Error::io("syncing", &path))?;
+        } else if path.is_dir() && !entry.file_name().to_string_lossy().starts_with('.') {
+            sync_dir(&path)?;
         }
     }
     handle.sync_all().map_err(Error::io("syncing", dir))

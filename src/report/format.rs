@@ -137,6 +137,31 @@ pub fn grouped(v: f64, decimals: usize) -> String {
 
 pub const NA: &str = "n/a";
 
+/// A number as people read it at a glance: 74.2k, 1.2M, 950, 0.6; for chart
+/// axes, labels and the email.
+pub fn compact(v: f64) -> String {
+    if !v.is_finite() {
+        return NA.to_string();
+    }
+    let a = v.abs();
+    let (scaled, suffix) = if a >= 1e9 {
+        (a / 1e9, "B")
+    } else if a >= 1e6 {
+        (a / 1e6, "M")
+    } else if a >= 1e3 {
+        (a / 1e3, "k")
+    } else {
+        (a, "")
+    };
+    let decimals = if suffix.is_empty() && a < 10.0 { 2 } else { 1 };
+    let mut text = format!("{scaled:.decimals$}");
+    if text.contains('.') {
+        text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    }
+    let sign = if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') { "−" } else { "" };
+    format!("{sign}{text}{suffix}")
+}
+
 /// A value as a person reads it, by unit: money with thousands separators,
 /// percentages with a % sign, counts as whole numbers.
 pub fn human(value: Option<f64>, unit: Unit, currency: &str) -> String {
@@ -259,6 +284,19 @@ mod tests {
         assert_eq!(human(None, Unit::Ratio, "USD"), "n/a");
         assert_eq!(delta(Some(2.0), Unit::Percent, "USD"), "+2.0 pp");
         assert_eq!(delta(Some(-0.0001), Unit::Money, "USD"), "0.00 USD");
+    }
+
+    #[test]
+    fn compact_numbers() {
+        assert_eq!(compact(74_230.1), "74.2k");
+        assert_eq!(compact(1_234_567.0), "1.2M");
+        assert_eq!(compact(890_761.16), "890.8k");
+        assert_eq!(compact(950.0), "950");
+        assert_eq!(compact(0.6029), "0.6");
+        assert_eq!(compact(-1_810.9), "−1.8k");
+        assert_eq!(compact(2_000.0), "2k");
+        assert_eq!(compact(0.0), "0");
+        assert_eq!(compact(3.2e9), "3.2B");
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! the minijinja templates (compiled in, overridable from a folder) that
 //! turn it into HTML and Markdown. Templates only loop and format.
 
+pub mod charts;
 pub mod format;
 
 use std::collections::BTreeMap;
@@ -173,6 +174,8 @@ pub struct ReportContext {
     pub at_risk_total: usize,
     /// Published numbers of this period that this run changes.
     pub restatements: Vec<RestatementView>,
+    /// The charts, drawn (see [`charts`]).
+    pub charts: Vec<charts::ChartView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -426,6 +429,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
 
     ReportContext {
         restatements,
+        charts: Vec::new(),
         at_risk,
         at_risk_total,
         period,

@@ -4,3 +4,4 @@
 mod contract;
 mod support;
 mod unattended;
+mod charts;
