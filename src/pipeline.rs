@@ -231,7 +231,15 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     });
     // The charts: drawn once as SVG (inline in the HTML report), and the
     // same SVG rasterised for the Markdown report.
-    let charts = charts::build(&series, period, window_start, &config.currency, &context.bridge_month, &context.bridge_window);
+    let charts = charts::build(
+        &series,
+        &computed.customers,
+        period,
+        window_start,
+        &config.currency,
+        &context.bridge_month,
+        &context.bridge_window,
+    );
     context.charts = charts.iter().map(charts::Chart::view).collect();
     // ~20 ms each; DuckDB is done, so both cores take a share.
     let pngs = timings.time("charts", || {

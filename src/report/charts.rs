@@ -15,6 +15,7 @@ use resvg::{tiny_skia, usvg};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::metrics::engine::CustomerRow;
 use crate::metrics::trend::SeriesRow;
 use crate::period::Month;
 use crate::report::format::compact;
@@ -67,6 +68,9 @@ pub enum Kind {
     /// Bars stacked per category, each series a layer.
     Stacked(Vec<Series>),
     Waterfall(Vec<Step>),
+    /// Small multiples: one sparkline per series, each on its own scale,
+    /// with its name and last value.
+    Small(Vec<Series>),
 }
 
 /// A band of good values (a benchmark), shaded behind the data.
@@ -120,11 +124,24 @@ impl Chart {
 }
 
 /// The charts of a report, from the series of the trend window.
-pub fn build(series: &[SeriesRow], period: Month, window_start: Month, currency: &str, month: &Bridge, window: &Bridge) -> Vec<Chart> {
+pub fn build(
+    series: &[SeriesRow],
+    customers: &[CustomerRow],
+    period: Month,
+    window_start: Month,
+    currency: &str,
+    month: &Bridge,
+    window: &Bridge,
+) -> Vec<Chart> {
     let values: BTreeMap<(&str, Month), Option<f64>> = series
         .iter()
         .filter(|s| s.row.dimension == "all")
         .map(|s| ((s.row.metric.as_str(), s.row.period), s.row.value))
+        .collect();
+    let sliced: BTreeMap<(&str, &str, &str, Month), Option<f64>> = series
+        .iter()
+        .filter(|s| s.row.dimension == "segment" || s.row.dimension == "region")
+        .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s.row.value))
         .collect();
     let months: Vec<Month> = (0..=period.since(window_start)).map(|i| window_start.plus(i)).collect();
     let x: Vec<String> = months.iter().map(|m| short_month(*m)).collect();
@@ -252,6 +269,76 @@ pub fn build(series: &[SeriesRow], period: Month, window_start: Month, currency:
             note: None,
         });
     }
+    if customers.iter().any(|c| c.band.is_some()) {
+        let bands = [("healthy", "Healthy", GREEN), ("neutral", "Neutral", SKY), ("at_risk", "At risk", VERMILLION)];
+        let count = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).count();
+        let mrr = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).map(|c| c.mrr).sum::<f64>();
+        let words: Vec<String> =
+            bands.iter().map(|(id, name, _)| format!("{name}: {} customers, {} {currency} MRR", count(id), compact(mrr(id)))).collect();
+        out.push(Chart {
+            id: "health",
+            title: format!("Customer health, {}", long_month(period)),
+            alt: format!("Active customers by health band in {}. {}.", long_month(period), words.join("; ")),
+            y_label: "customers".into(),
+            x: bands.iter().map(|(_, name, _)| name.to_string()).collect(),
+            kind: Kind::Stacked(
+                bands
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (id, name, color))| Series {
+                        name: name.to_string(),
+                        color,
+                        dashed: false,
+                        values: (0..bands.len()).map(|j| (j == i).then(|| count(id) as f64)).collect(),
+                    })
+                    .collect(),
+            ),
+            marker: None,
+            band: None,
+            note: Some(format!("at-risk MRR {} {currency}", compact(mrr("at_risk")))),
+        });
+    }
+    for (dimension, metric, name, unit) in [
+        ("segment", "mrr", "MRR", currency),
+        ("segment", "nrr", "NRR", "%"),
+        ("region", "mrr", "MRR", currency),
+        ("region", "nrr", "NRR", "%"),
+    ] {
+        let slices: std::collections::BTreeSet<&str> =
+            sliced.keys().filter(|(m, d, _, _)| *m == metric && *d == dimension).map(|(_, _, s, _)| *s).collect();
+        if slices.is_empty() {
+            continue;
+        }
+        let lines: Vec<Series> = slices
+            .iter()
+            .map(|slice| Series {
+                name: slice.to_string(),
+                color: BLUE,
+                dashed: false,
+                values: months.iter().map(|m| sliced.get(&(metric, dimension, slice, *m)).copied().flatten()).collect(),
+            })
+            .collect();
+        let last: Vec<String> = lines
+            .iter()
+            .map(|l| format!("{} {}", l.name, l.values.last().copied().flatten().map_or("n/a".into(), compact)))
+            .collect();
+        out.push(Chart {
+            id: match (metric, dimension) {
+                ("mrr", "segment") => "mrr_by_segment",
+                ("nrr", "segment") => "nrr_by_segment",
+                ("mrr", _) => "mrr_by_region",
+                _ => "nrr_by_region",
+            },
+            title: format!("{name} by {dimension}, {window_text}"),
+            alt: format!("{name} ({unit}) of each {dimension} by month, {window_text}; in {}: {}.", long_month(period), last.join(", ")),
+            y_label: format!("{name} ({unit})"),
+            x: x.clone(),
+            kind: Kind::Small(lines),
+            marker,
+            band: None,
+            note: None,
+        });
+    }
     out
 }
 
@@ -306,7 +393,7 @@ impl Chart {
     fn range(&self) -> (f64, f64) {
         let mut values: Vec<f64> = Vec::new();
         match &self.kind {
-            Kind::Lines(series) => values.extend(series.iter().flat_map(|s| s.values.iter().flatten().copied())),
+            Kind::Lines(series) | Kind::Small(series) => values.extend(series.iter().flat_map(|s| s.values.iter().flatten().copied())),
             Kind::Stacked(series) => {
                 let n = series.first().map_or(0, |s| s.values.len());
                 values.extend((0..n).map(|i| series.iter().filter_map(|s| s.values[i]).sum::<f64>()));
@@ -349,6 +436,9 @@ impl Chart {
     /// namespace; the page then names no URL at all). [`png`] adds the
     /// namespace a standalone document needs.
     pub fn svg(&self) -> String {
+        if let Kind::Small(series) = &self.kind {
+            return self.small_multiples(series);
+        }
         let (low, high) = self.range();
         let tick_values = ticks(low, high);
         let frame = Frame { low: *tick_values.first().unwrap_or(&low), high: *tick_values.last().unwrap_or(&high) };
@@ -388,9 +478,12 @@ impl Chart {
             Kind::Lines(series) => self.draw_lines(&mut s, &frame, series),
             Kind::Stacked(series) => self.draw_stacked(&mut s, &frame, series),
             Kind::Waterfall(steps) => draw_waterfall(&mut s, &frame, steps),
+            Kind::Small(_) => unreachable!("drawn by small_multiples"),
         }
         let legend: Vec<(&str, &str, bool)> = match &self.kind {
-            Kind::Lines(series) | Kind::Stacked(series) => series.iter().map(|x| (x.name.as_str(), x.color, x.dashed)).collect(),
+            Kind::Lines(series) | Kind::Stacked(series) | Kind::Small(series) => {
+                series.iter().map(|x| (x.name.as_str(), x.color, x.dashed)).collect()
+            }
             Kind::Waterfall(_) => vec![("increase", GREEN, false), ("decrease", VERMILLION, false), ("total", BLUE, false)],
         };
         let mut x = LEFT;
@@ -400,6 +493,65 @@ impl Chart {
             let _ = write!(s, r#"<line x1="{x:.1}" x2="{:.1}" y1="{:.1}" y2="{:.1}" stroke="{color}" stroke-width="4"{dash}/>"#, x + 16.0, y - 4.0, y - 4.0);
             let _ = write!(s, r#"<text x="{:.1}" y="{y:.1}" fill="{INK}">{}</text>"#, x + 20.0, escape(name));
             x += 32.0 + 6.2 * name.chars().count() as f64;
+        }
+        s.push_str("</svg>");
+        s
+    }
+
+    /// A grid of sparklines, one per series, each on its own scale: the
+    /// shape of each slice's trend, its name and its latest value.
+    fn small_multiples(&self, series: &[Series]) -> String {
+        let id = self.id;
+        let columns = series.len().clamp(1, 3);
+        let rows = series.len().div_ceil(columns).max(1);
+        let cell_w = (WIDTH - 2.0 * 12.0) / columns as f64;
+        let cell_h = (HEIGHT - TOP - 12.0) / rows as f64;
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            r#"<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" aria-labelledby="{id}-title {id}-desc" font-family="{FAMILY}, sans-serif" font-size="11">"#
+        );
+        let _ = write!(s, r#"<title id="{id}-title">{}</title><desc id="{id}-desc">{}</desc>"#, escape(&self.title), escape(&self.alt));
+        let _ = write!(s, r##"<rect width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>"##);
+        let _ = write!(s, r#"<text x="12" y="20" font-size="15" fill="{INK}">{}</text>"#, escape(&self.title));
+        let _ = write!(s, r#"<text x="{:.1}" y="20" text-anchor="end" fill="{GREY}">{}, each on its own scale</text>"#, WIDTH - 12.0, escape(&self.y_label));
+        for (k, line) in series.iter().enumerate() {
+            let (x0, y0) = (12.0 + cell_w * (k % columns) as f64, TOP + cell_h * (k / columns) as f64);
+            let present: Vec<f64> = line.values.iter().flatten().copied().collect();
+            let last = line.values.last().copied().flatten();
+            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" fill="{INK}">{}</text>"#, x0 + 4.0, y0 + 14.0, escape(&line.name));
+            let _ = write!(
+                s,
+                r#"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="{INK}">{}</text>"#,
+                x0 + cell_w - 8.0,
+                y0 + 14.0,
+                last.map_or("n/a".to_string(), compact)
+            );
+            let (top, bottom) = (y0 + 22.0, y0 + cell_h - 8.0);
+            let _ = write!(s, r##"<line x1="{:.1}" x2="{:.1}" y1="{bottom:.1}" y2="{bottom:.1}" stroke="#e3e7ee"/>"##, x0 + 4.0, x0 + cell_w - 8.0);
+            let (low, high) = (present.iter().copied().fold(f64::INFINITY, f64::min), present.iter().copied().fold(f64::NEG_INFINITY, f64::max));
+            if !low.is_finite() {
+                continue;
+            }
+            let span = if high > low { high - low } else { 1.0 };
+            let n = line.values.len().max(2) - 1;
+            let px = |i: usize| x0 + 4.0 + (cell_w - 12.0) * i as f64 / n as f64;
+            let py = |v: f64| bottom - (v - low) / span * (bottom - top);
+            let mut path = String::new();
+            let mut pen_down = false;
+            for (i, v) in line.values.iter().enumerate() {
+                match v {
+                    Some(v) => {
+                        let _ = write!(path, "{}{:.1} {:.1} ", if pen_down { "L" } else { "M" }, px(i), py(*v));
+                        pen_down = true;
+                    }
+                    None => pen_down = false,
+                }
+            }
+            let _ = write!(s, r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"/>"#, path.trim_end(), line.color);
+            if let Some(v) = last {
+                let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#, px(line.values.len() - 1), py(v), line.color);
+            }
         }
         s.push_str("</svg>");
         s

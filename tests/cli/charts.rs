@@ -13,7 +13,7 @@ fn the_report_has_its_charts_as_inline_svg_and_as_png_files() {
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
-    for id in ["mrr", "bridge_month", "bridge_window", "retention", "churn"] {
+    for id in ["mrr", "bridge_month", "bridge_window", "retention", "churn", "mrr_by_segment", "nrr_by_segment", "mrr_by_region", "nrr_by_region"] {
         let png = fs::read(dir.join(format!("charts/{id}.png"))).unwrap_or_else(|e| panic!("charts/{id}.png: {e}"));
         assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "{id}");
         assert!(html.contains(&format!(r#"<figure id="chart-{id}"><svg"#)), "{id} inline in the HTML");
@@ -28,5 +28,7 @@ fn the_report_has_its_charts_as_inline_svg_and_as_png_files() {
     assert!(md.contains("1.7k USD in March 2024"), "{md}");
     // The bridge of the month, as in the fixture's README: 1,460 → 1,730.
     assert!(html.contains("MRR from 1.5k USD to 1.7k USD: new +200, reactivation +90, expansion +100, contraction −60, churn −60."));
+    // Small multiples: each slice with its latest value (smb 280, enterprise 1,450).
+    assert!(html.contains("in March 2024: enterprise 1.4k, smb 280."), "segment sparklines");
     assert!(folder_is_complete(&dir));
 }
