@@ -257,6 +257,9 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));
     files.push(("customers.csv".into(), publish::customers_csv(&computed.customers).into_bytes()));
+    if !restatements.is_empty() {
+        files.push(("restatements.csv".into(), publish::restatements_csv(&restatements).into_bytes()));
+    }
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(tables);
     let manifest = manifest(req, &catalog, tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);

@@ -16,6 +16,7 @@ use crate::metrics::catalog::Catalog;
 use crate::metrics::engine::{CustomerRow, MetricRow};
 use crate::metrics::trend::SeriesRow;
 use crate::period::Month;
+use crate::publish::history::Restatement;
 use crate::report::format::{csv_field, json_number, plain, plain_diff};
 
 pub const METRIC_COLUMNS: [&str; 8] = ["period", "metric", "version", "dimension", "segment", "value", "unit", "low_sample"];
@@ -133,6 +134,28 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
             plain(c.revenue),
             plain(c.prev_health),
             c.prev_band.clone().unwrap_or_default(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `restatements.csv`: every published number of the period that this run
+/// changes (the report shows the largest; this is the whole list).
+pub fn restatements_csv(restatements: &[Restatement]) -> String {
+    let mut out = String::from("metric,published_version,version,dimension,segment,published,value,change,published_run\n");
+    for r in restatements {
+        let cells = [
+            r.metric.clone(),
+            r.published_version.clone(),
+            r.version.clone(),
+            csv_field(&r.dimension),
+            csv_field(&r.segment),
+            plain(r.published),
+            plain(r.value),
+            plain_diff(r.value, r.published),
+            r.published_run.clone(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

@@ -125,6 +125,30 @@ pub struct Flag {
     pub advice: String,
 }
 
+/// One line of "what needs attention": a metric whose total or slices are
+/// flagged, its slices grouped instead of a card each, its advice once.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attention {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    /// The total's value and why it is flagged (None when only slices are).
+    pub value: Option<f64>,
+    pub total_flagged: bool,
+    pub reasons: Vec<String>,
+    /// The flagged slices, `segment smb`, `region emea`...
+    pub slices: Vec<String>,
+    pub advice: String,
+}
+
+/// A metric's definition, for the definitions every metric name links to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Definition {
+    pub id: String,
+    pub title: String,
+    pub formula: String,
+}
+
 /// A big month-over-month move, for the executive summary.
 #[derive(Debug, Clone, Serialize)]
 pub struct Movement {
@@ -156,6 +180,8 @@ pub struct ReportContext {
     pub groups: Vec<GroupView>,
     pub breakdowns: Vec<Breakdown>,
     pub flags: Vec<Flag>,
+    /// The flags grouped per metric, totals first.
+    pub attention: Vec<Attention>,
     /// The months of the window with MRR, ARR, active customers, churn and NRR.
     pub history: Vec<HistoryRow>,
     pub top_movements: Vec<Movement>,
@@ -174,6 +200,10 @@ pub struct ReportContext {
     pub at_risk_total: usize,
     /// Published numbers of this period that this run changes.
     pub restatements: Vec<RestatementView>,
+    /// The five largest of them, totals first (relative to the published value).
+    pub restatements_top: Vec<RestatementView>,
+    /// Every metric's formula in words, in catalog order.
+    pub definitions: Vec<Definition>,
     /// The charts, drawn (see [`charts`]).
     pub charts: Vec<charts::ChartView>,
 }
@@ -344,7 +374,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         }
     }
 
-    let flags = series
+    let flags: Vec<Flag> = series
         .iter()
         .filter(|s| s.row.period == period && s.trend.flagged)
         .filter_map(|s| {
@@ -361,6 +391,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             })
         })
         .collect();
+
+    let attention = group_flags(&flags);
 
     let mut history = Vec::new();
     let mut m = window_start;
@@ -413,7 +445,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(at_risk_view).collect();
 
     let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| view(id)).collect();
-    let restatements = restatements
+    let restatements: Vec<RestatementView> = restatements
         .iter()
         .map(|r| RestatementView {
             title: title(&r.metric),
@@ -427,8 +459,28 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         })
         .collect();
 
+    let mut restatements_top = restatements.clone();
+    let relative = |r: &RestatementView| match (r.change, r.published) {
+        (Some(c), Some(p)) if p != 0.0 => (c / p).abs(),
+        // A value that appeared or vanished is the largest change of all.
+        _ => f64::INFINITY,
+    };
+    // Totals first (what a reader checks), then by how much they moved.
+    restatements_top.sort_by(|a, b| (a.dimension != "all").cmp(&(b.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
+    restatements_top.truncate(5);
+    let definitions = catalog
+        .groups
+        .iter()
+        .flat_map(|g| g.metrics.iter())
+        .filter_map(|id| catalog.metric(id))
+        .map(|m| Definition { id: m.id.clone(), title: m.title.clone(), formula: m.formula.clone() })
+        .collect();
+
     ReportContext {
         restatements,
+        restatements_top,
+        definitions,
+        attention,
         charts: Vec::new(),
         at_risk,
         at_risk_total,
@@ -454,6 +506,45 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
             .collect(),
     }
+}
+
+/// The flags, one entry per metric in the order they come (catalog order),
+/// the total's reasons first and the flagged slices listed.
+fn group_flags(flags: &[Flag]) -> Vec<Attention> {
+    let mut out: Vec<Attention> = Vec::new();
+    for f in flags {
+        let entry = match out.iter_mut().position(|a| a.id == f.id) {
+            Some(i) => &mut out[i],
+            None => {
+                out.push(Attention {
+                    id: f.id.clone(),
+                    title: f.title.clone(),
+                    unit: f.unit,
+                    value: None,
+                    total_flagged: false,
+                    reasons: Vec::new(),
+                    slices: Vec::new(),
+                    advice: f.advice.clone(),
+                });
+                out.last_mut().expect("just pushed")
+            }
+        };
+        if f.dimension == "all" {
+            entry.value = f.value;
+            entry.total_flagged = true;
+            entry.reasons = f.reasons.clone();
+        } else {
+            entry.slices.push(format!("{} {}", f.dimension, f.segment));
+            if !entry.total_flagged {
+                for r in &f.reasons {
+                    if !entry.reasons.contains(r) {
+                        entry.reasons.push(r.clone());
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 fn at_risk_view(c: &CustomerRow) -> AtRiskView {

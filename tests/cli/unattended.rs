@@ -108,6 +108,11 @@ fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
     let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
     assert!(report.contains("## Restatements"), "{report}");
     assert!(report.contains("| Monthly recurring revenue | all | 1,730.00 USD | 1,830.00 USD | +100.00 USD |"), "{report}");
+    // The report shows the largest; restatements.csv has every one.
+    assert!(report.contains("18 number(s) published for 2024-03 before change"), "{report}");
+    let csv = fs::read_to_string(out.join("2024-03/restatements.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 1 + 18);
+    assert!(csv.lines().any(|l| l.starts_with("mrr,v1,v1,all,all,1730,1830,100,")), "{csv}");
     let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("2024-03/manifest.json")).unwrap()).unwrap();
     let restated = manifest["restatements"].as_array().unwrap();
     assert!(restated.iter().any(|r| r["metric"] == "mrr" && r["dimension"] == "all" && r["published"] == 1730.0 && r["value"] == 1830.0));
