@@ -1,7 +1,8 @@
 //! End-to-end tests of the `cs-report` binary: one test binary, one module
 //! per feature, and the helpers they share.
 
+mod browser;
+mod charts;
 mod contract;
 mod support;
 mod unattended;
-mod charts;

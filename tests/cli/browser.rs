@@ -1,0 +1,92 @@
+//! The HTML report as a reader sees it: opened in headless Chromium at
+//! 1280 and 768 px, no horizontal page scroll, every chart drawn. The
+//! screenshots are kept under the test's output folder
+//! (`<target>/tmp/report-<width>.png`) for people and CI to look at.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::*;
+
+/// Chromium, which `make test` installs; its absence fails the test.
+fn chromium() -> PathBuf {
+    for candidate in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
+        if Path::new(candidate).is_file() {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("headless Chromium is needed to check the report page and is not installed: `make test` installs it (apt-get install chromium)");
+}
+
+fn chromium_at(width: u32, args: &[&str]) -> std::process::Output {
+    let profile = tempfile::tempdir().unwrap();
+    Command::new(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            &format!("--user-data-dir={}", profile.path().display()),
+            &format!("--window-size={width},1100"),
+            "--virtual-time-budget=3000",
+        ])
+        .args(args)
+        .output()
+        .expect("chromium runs")
+}
+
+/// Measures the page from inside: viewport, page width, charts drawn.
+const PROBE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const svgs = [...document.querySelectorAll('figure svg')];
+  const out = {
+    width: window.innerWidth,
+    scroll: document.documentElement.scrollWidth,
+    charts: svgs.length,
+    drawn: svgs.filter(s => { const r = s.getBoundingClientRect(); return r.width > 100 && r.height > 50; }).length,
+  };
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+
+#[test]
+fn the_report_page_fits_1280_and_768_pixels_with_every_chart_drawn() {
+    let s = Scenario::inline(&[]);
+    let data = s.data();
+    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    assert!(made.status.success());
+    s.run("2025-06", &[]);
+    let dir = s.out().join("2025-06");
+    let pngs = fs::read_dir(dir.join("charts")).unwrap().count();
+    assert!(pngs >= 10, "{pngs} charts");
+    let html = fs::read_to_string(dir.join("report.html")).unwrap();
+    // A copy with the probe; the published page has no script at all.
+    assert!(!html.contains("<script"));
+    let probe = dir.join("probe.html");
+    fs::write(&probe, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
+    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    for width in [1280u32, 768] {
+        let out = chromium_at(width, &["--dump-dom", &format!("file://{}", probe.display())]);
+        let dom = String::from_utf8_lossy(&out.stdout);
+        let json = dom
+            .split("<pre id=\"probe\">")
+            .nth(1)
+            .and_then(|rest| rest.split('<').next())
+            .unwrap_or_else(|| panic!("at {width} px the probe did not run: {}", String::from_utf8_lossy(&out.stderr)));
+        let m: serde_json::Value = serde_json::from_str(json).unwrap();
+        assert!(m["scroll"].as_i64() <= m["width"].as_i64(), "at {width} px the page scrolls sideways: {m}");
+        assert_eq!(m["charts"].as_u64(), Some(pngs as u64), "at {width} px: {m}");
+        assert_eq!(m["drawn"], m["charts"], "at {width} px a chart was not drawn: {m}");
+        let shot = artifacts.join(format!("report-{width}.png"));
+        let taken = chromium_at(width, &[&format!("--screenshot={}", shot.display()), &format!("file://{}", dir.join("report.html").display())]);
+        assert!(shot.is_file(), "no screenshot at {width} px: {}", String::from_utf8_lossy(&taken.stderr));
+        println!("screenshot: {}", shot.display());
+    }
+}
