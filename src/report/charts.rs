@@ -538,18 +538,8 @@ impl Chart {
             let n = line.values.len().max(2) - 1;
             let px = |i: usize| x0 + 4.0 + (cell_w - 12.0) * i as f64 / n as f64;
             let py = |v: f64| bottom - (v - low) / span * (bottom - top);
-            let mut path = String::new();
-            let mut pen_down = false;
-            for (i, v) in line.values.iter().enumerate() {
-                match v {
-                    Some(v) => {
-                        let _ = write!(path, "{}{:.1} {:.1} ", if pen_down { "L" } else { "M" }, px(i), py(*v));
-                        pen_down = true;
-                    }
-                    None => pen_down = false,
-                }
-            }
-            let _ = write!(s, r#"<path d="{}" fill="none" stroke="{}" stroke-width="2"/>"#, path.trim_end(), line.color);
+            let path = path_of(line.values.iter().enumerate().map(|(i, v)| v.map(|v| (px(i), py(v)))));
+            let _ = write!(s, r#"<path d="{path}" fill="none" stroke="{}" stroke-width="2"/>"#, line.color);
             if let Some(v) = last {
                 let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{}"/>"#, px(line.values.len() - 1), py(v), line.color);
             }
@@ -588,19 +578,8 @@ impl Chart {
         self.draw_categories(s);
         for line in series {
             let dash = if line.dashed { r#" stroke-dasharray="6 4""# } else { "" };
-            // Gaps (null values) break the line rather than drop to zero.
-            let mut path = String::new();
-            let mut pen_down = false;
-            for (i, v) in line.values.iter().enumerate() {
-                match v {
-                    Some(v) => {
-                        let _ = write!(path, "{}{:.1} {:.1} ", if pen_down { "L" } else { "M" }, self.x_center(i), frame.y(*v));
-                        pen_down = true;
-                    }
-                    None => pen_down = false,
-                }
-            }
-            let _ = write!(s, r#"<path d="{}" fill="none" stroke="{}" stroke-width="2.5"{dash}/>"#, path.trim_end(), line.color);
+            let path = path_of(line.values.iter().enumerate().map(|(i, v)| v.map(|v| (self.x_center(i), frame.y(v)))));
+            let _ = write!(s, r#"<path d="{path}" fill="none" stroke="{}" stroke-width="2.5"{dash}/>"#, line.color);
             for (i, v) in line.values.iter().enumerate() {
                 if let Some(v) = v {
                     let _ = write!(s, r#"<circle cx="{:.1}" cy="{:.1}" r="2.5" fill="{}"/>"#, self.x_center(i), frame.y(*v), line.color);
@@ -628,6 +607,23 @@ impl Chart {
             }
         }
     }
+}
+
+/// An SVG path through the points; a missing point (a null value) breaks
+/// the line rather than dropping it to zero.
+fn path_of(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
+    let mut path = String::new();
+    let mut pen_down = false;
+    for point in points {
+        match point {
+            Some((x, y)) => {
+                let _ = write!(path, "{}{x:.1} {y:.1} ", if pen_down { "L" } else { "M" });
+                pen_down = true;
+            }
+            None => pen_down = false,
+        }
+    }
+    path.trim_end().to_string()
 }
 
 fn draw_waterfall(s: &mut String, frame: &Frame, steps: &[Step]) {
