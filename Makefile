@@ -14,12 +14,12 @@ BIN              := $(CARGO_TARGET_DIR)/release/cs-report
 
 export DUCKDB_LIB_DIR CARGO_TARGET_DIR
 
-.PHONY: report test build duckdb browser sample bench clean
+.PHONY: report test build duckdb browser smtp sample bench clean
 
 report: build
 	$(BIN) run --config config/cs-report.yaml --period $(SAMPLE_PERIOD)
 
-test: duckdb browser
+test: duckdb browser smtp
 	cargo test --release --locked
 
 build: duckdb
@@ -43,6 +43,15 @@ browser:
 	  echo "installing chromium for the browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	} || echo "could not install chromium (apt-get failed): the browser test will fail"
+
+# The email is sent to a real SMTP server on loopback in the tests: aiosmtpd
+# (Debian's package, for Debian's python3), with STARTTLS + login and with
+# implicit TLS. As with chromium, a failed install fails the test with why.
+smtp:
+	@/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || { \
+	  echo "installing python3-aiosmtpd for the SMTP test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null; \
+	} || echo "could not install python3-aiosmtpd (apt-get failed): the SMTP test will fail"
 
 # Regenerate the shipped sample (deterministic: same seed, same files).
 sample: build

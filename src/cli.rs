@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::{normalize, Config};
+use crate::deliver::{self, SendRequest};
 use crate::error::{Error, Result};
 use crate::log;
 use crate::metrics::catalog::Catalog;
@@ -18,6 +19,7 @@ Exit status:
   0   success: the report was published (or the command did what it says)
   1   the run finished but a check failed (the MRR identity, --fail-on-restatement); nothing was published
   2   it could not run: bad arguments, config or input (the message names file, line, column and rule)
+  3   the report was published, but sending its email failed (SMTP); `cs-report send` sends it later
   75  not ready, try later: an export does not reach the end of the period yet, or another run holds the lock
 
 Every stderr line starts with an ISO timestamp and a level (ERROR, WARN, INFO); the first
@@ -71,6 +73,32 @@ pub enum Command {
         /// then not be shown).
         #[arg(long)]
         new_history: bool,
+        /// After publishing, email the summary as `cs-report send` would
+        /// (per `email.send_on`; never a report sent before).
+        #[arg(long)]
+        send: bool,
+    },
+    /// Email the published report of a period (its email.eml) to the
+    /// config's recipients, once.
+    Send {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Month whose published report to send, YYYY-MM.
+        #[arg(long)]
+        period: String,
+        /// Send to these addresses instead of `email.to` and `email.cc`
+        /// (repeat the flag for more).
+        #[arg(long = "to", value_name = "ADDR")]
+        to: Vec<String>,
+        /// Check everything and show what would be sent; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Send even though this report was sent before.
+        #[arg(long)]
+        resend: bool,
+        /// Send a report that was published from stale exports.
+        #[arg(long)]
+        allow_stale: bool,
     },
     /// Check the exports against the input contract and their freshness,
     /// without computing metrics; exits as `run` would refuse (2 or 75).
@@ -128,11 +156,17 @@ fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathB
 pub fn execute(cli: Cli) -> Result<()> {
     log::set_verbose(cli.verbose);
     match cli.command {
-        Command::Run { config, data, period, out, fail_on_restatement, allow_stale, allow_empty, new_history } => {
+        Command::Run { config, data, period, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
             let period = month_arg(period, "--period")?;
             let config = config_with(config, data, out)?;
+            if send {
+                // Whatever would stop the send is found before the run.
+                deliver::smtp::password(deliver::email_config(&config)?)?;
+            }
             log::info(&format!("computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string())));
-            let outcome = pipeline::run(&RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history })?;
+            let request = RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history };
+            let outcome = pipeline::run(&request)?;
+            let config = request.config;
             for s in &outcome.stale {
                 log::warn(&format!("published stale (--allow-stale): {s}"));
             }
@@ -145,6 +179,22 @@ pub fn execute(cli: Cli) -> Result<()> {
                 outcome.rows,
                 outcome.flagged
             );
+            if send {
+                let request = SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false };
+                match deliver::send(&config, &request) {
+                    Ok(sent) => println!("{sent}"),
+                    // Published from stale exports and `send_on` does not
+                    // list `stale`: published as asked, not sent, said so.
+                    Err(Error::Check(why)) => log::warn(&format!("not sent: {why}")),
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Command::Send { config, period, to, dry_run, resend, allow_stale } => {
+            let period = month_arg(Some(period), "--period")?;
+            let config = config_with(config, None, None)?;
+            let outcome = deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale })?;
+            println!("{outcome}");
         }
         Command::Validate { config, data, period } => {
             let period = month_arg(period, "--period")?;

@@ -29,6 +29,72 @@ struct RawConfig {
     tables: BTreeMap<String, TableMapping>,
     #[serde(default)]
     freshness: BTreeMap<String, RawFreshness>,
+    email: Option<RawEmail>,
+}
+
+/// The `email:` section as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEmail {
+    smtp: RawSmtp,
+    user: Option<String>,
+    password_env: Option<String>,
+    from: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    send_on: Option<Vec<SendOn>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSmtp {
+    host: String,
+    port: Option<u16>,
+    tls: Option<TlsMode>,
+    ca_file: Option<PathBuf>,
+    timeout_seconds: Option<u64>,
+}
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsMode {
+    /// Plain connection upgraded with STARTTLS, required (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only to a relay on this machine (loopback).
+    None,
+}
+
+/// Which published runs may be emailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SendOn {
+    /// A run that published from exports that all reach the period's end.
+    Success,
+    /// A run published with `--allow-stale`: some export ended early.
+    Stale,
+}
+
+/// Where the executive summary goes, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: TlsMode,
+    /// Extra trusted root certificate (PEM) for a relay with a private CA.
+    pub ca_file: Option<PathBuf>,
+    pub timeout_seconds: u64,
+    pub user: Option<String>,
+    /// The name of the environment variable that holds the password.
+    pub password_env: Option<String>,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub send_on: Vec<SendOn>,
 }
 
 /// A `freshness:` value as written: days, `month` or `off`.
@@ -168,6 +234,7 @@ pub struct Config {
     pub tables: BTreeMap<String, TableMapping>,
     /// Every contract table's freshness rule (defaults filled in).
     pub freshness: BTreeMap<&'static str, Freshness>,
+    pub email: Option<EmailConfig>,
 }
 
 impl Config {
@@ -222,7 +289,9 @@ impl Config {
             }
         }
         let freshness = resolve_freshness(&raw.freshness)?;
+        let email = raw.email.map(|e| resolve_email(e, &abs)).transpose()?;
         Ok(Config {
+            email,
             freshness,
             source,
             data: raw.data.map(abs),
@@ -271,6 +340,79 @@ fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'
         out.insert(spec.name, rule);
     }
     Ok(out)
+}
+
+/// Hosts that `tls: none` may name: the connection never leaves the machine.
+fn is_loopback(host: &str) -> bool {
+    host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<EmailConfig, String> {
+    let smtp = raw.smtp;
+    if smtp.host.trim().is_empty() {
+        return Err("key `email.smtp.host`: the SMTP server's host name is required".into());
+    }
+    let tls = smtp.tls.unwrap_or(TlsMode::Starttls);
+    if tls == TlsMode::None && !is_loopback(&smtp.host) {
+        return Err(format!(
+            "key `email.smtp.tls`: `none` sends the password and the report unencrypted, so it is only allowed to a \
+             relay on this machine (localhost, 127.0.0.1, ::1), not {:?}; use `starttls` or `tls`",
+            smtp.host
+        ));
+    }
+    let port = smtp.port.unwrap_or(match tls {
+        TlsMode::Starttls => 587,
+        TlsMode::Tls => 465,
+        TlsMode::None => 25,
+    });
+    if port == 0 {
+        return Err("key `email.smtp.port`: must be from 1 to 65535 (got 0)".into());
+    }
+    let timeout_seconds = smtp.timeout_seconds.unwrap_or(60);
+    if !(1..=3600).contains(&timeout_seconds) {
+        return Err(format!("key `email.smtp.timeout_seconds`: must be from 1 to 3600 (got {timeout_seconds})"));
+    }
+    let mailbox = |key: String, text: &str| -> Result<String, String> {
+        text.parse::<lettre::message::Mailbox>()
+            .map(|m| m.to_string())
+            .map_err(|e| format!("key `{key}`: {text:?} is not an email address ({e})"))
+    };
+    let from = mailbox("email.from".into(), raw.from.as_deref().ok_or("key `email.from`: the sender address is required")?)?;
+    if raw.to.is_empty() {
+        return Err("key `email.to`: list at least one recipient".into());
+    }
+    let to = raw.to.iter().enumerate().map(|(i, t)| mailbox(format!("email.to[{i}]"), t)).collect::<Result<Vec<_>, _>>()?;
+    let cc = raw.cc.iter().enumerate().map(|(i, t)| mailbox(format!("email.cc[{i}]"), t)).collect::<Result<Vec<_>, _>>()?;
+    if let Some(name) = &raw.password_env {
+        let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.starts_with(|c: char| c.is_ascii_digit());
+        if !valid {
+            return Err("key `email.password_env`: the name of an environment variable (such as CS_REPORT_SMTP_PASSWORD), \
+                 never the password itself (got a value that is not a variable name)"
+                .into());
+        }
+    }
+    match (&raw.user, &raw.password_env) {
+        (Some(_), None) => return Err("key `email.password_env`: `email.user` is set, so name the environment variable that holds its password".into()),
+        (None, Some(_)) => return Err("key `email.user`: `email.password_env` is set, so give the user name to log in with".into()),
+        _ => {}
+    }
+    let send_on = raw.send_on.unwrap_or_else(|| vec![SendOn::Success]);
+    if send_on.is_empty() {
+        return Err("key `email.send_on`: list `success` (and `stale` to email reports published with --allow-stale)".into());
+    }
+    Ok(EmailConfig {
+        host: smtp.host,
+        port,
+        tls,
+        ca_file: smtp.ca_file.map(abs),
+        timeout_seconds,
+        user: raw.user,
+        password_env: raw.password_env,
+        from,
+        to,
+        cc,
+        send_on,
+    })
 }
 
 /// Removes `.` and `..` components without touching the file system, so
@@ -412,6 +554,30 @@ mod tests {
             ("freshness: {tickets: -1}\n", "freshness.tickets"),
             ("freshness: {tickets: soon}\n", "freshness.tickets"),
             ("freshness: {tikets: 2}\n", "freshness.tikets"),
+        ] {
+            let err = resolve(text).unwrap_err();
+            assert!(err.contains(key), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_email_section_is_checked_before_anything_is_sent() {
+        let ok = "email:\n  smtp: {host: smtp.example.com}\n  user: reports\n  password_env: SMTP_PW\n  from: \"Reports <r@example.com>\"\n  to: [a@example.com]\n";
+        let c = resolve(ok).unwrap().email.unwrap();
+        assert_eq!((c.port, c.tls, c.send_on.as_slice()), (587, TlsMode::Starttls, &[SendOn::Success][..]));
+        assert_eq!(c.from, "Reports <r@example.com>");
+        let c = resolve("email:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: r@example.com\n  to: [a@example.com]\n  send_on: [success, stale]\n").unwrap();
+        assert_eq!((c.email.as_ref().unwrap().port, c.email.unwrap().send_on.len()), (25, 2));
+        for (text, key) in [
+            ("email:\n  smtp: {host: smtp.example.com, tls: none}\n  from: r@example.com\n  to: [a@example.com]\n", "email.smtp.tls"),
+            ("email:\n  smtp: {host: smtp.example.com, tls: ssl}\n  from: r@example.com\n  to: [a@example.com]\n", "email.smtp.tls"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  from: r@example.com\n  to: [a@example.com, not an address]\n", "email.to[1]"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  from: r@example.com\n  to: []\n", "email.to"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  to: [a@example.com]\n", "email.from"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  user: u\n  password_env: hunter2!\n  from: r@example.com\n  to: [a@example.com]\n", "email.password_env"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  user: u\n  from: r@example.com\n  to: [a@example.com]\n", "email.password_env"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  password: x\n  from: r@example.com\n  to: [a@example.com]\n", "password"),
+            ("email:\n  smtp: {host: smtp.example.com}\n  from: r@example.com\n  to: [a@example.com]\n  send_on: [always]\n", "email.send_on"),
         ] {
             let err = resolve(text).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");

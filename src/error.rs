@@ -45,6 +45,10 @@ pub enum Error {
     #[error("computing trends: {0}")]
     Trend(#[from] polars::error::PolarsError),
 
+    /// The report was published but the SMTP server did not take the email.
+    #[error("{0}; the report stays published, send it again with `cs-report send`")]
+    Send(String),
+
     /// A report template failed to render.
     #[error("rendering {template}: {source:#}")]
     Render { template: String, source: minijinja::Error },
@@ -58,6 +62,7 @@ impl Error {
         match self {
             Error::Check(_) => 1,
             Error::NotReady(_) => EXIT_NOT_READY,
+            Error::Send(_) => EXIT_NOT_SENT,
             _ => 2,
         }
     }
@@ -75,5 +80,8 @@ impl Error {
 
 /// `EX_TEMPFAIL` of sysexits.h: cron wrappers know it as "try again later".
 pub const EXIT_NOT_READY: i32 = 75;
+
+/// The report is published, but the email could not be sent (SMTP).
+pub const EXIT_NOT_SENT: i32 = 3;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

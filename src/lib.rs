@@ -2,11 +2,13 @@
 //! customer-success and SaaS-metrics report. The binary is a thin shell over
 //! [`cli::execute`]; [`pipeline::run`] is the monthly job, and each of its
 //! stages has a folder: [`load`] (read, check, judge freshness) →
-//! [`metrics`] (SQL, trends) → [`report`] (templates) → [`publish`] (the
-//! period folder, the history store, the lock).
+//! [`metrics`] (SQL, trends) → [`report`] (templates, charts, the email) →
+//! [`publish`] (the period folder, the history store, the lock) →
+//! [`deliver`] (sending the email).
 
 pub mod cli;
 pub mod config;
+pub mod deliver;
 pub mod error;
 pub mod load;
 pub mod log;

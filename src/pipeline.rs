@@ -9,6 +9,7 @@ use chrono::{SecondsFormat, Utc};
 use serde_json::json;
 
 use crate::config::Config;
+use crate::deliver::message::{self, Addressing};
 use crate::error::{Error, Result};
 use crate::load::freshness;
 use crate::load::validate::{self, Problem};
@@ -240,7 +241,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         &context.bridge_month,
         &context.bridge_window,
     );
-    context.charts = charts.iter().map(charts::Chart::view).collect();
+    report::set_charts(&mut context, &charts);
     // ~20 ms each; DuckDB is done, so both cores take a share.
     let pngs = timings.time("charts", || {
         std::thread::scope(|scope| {
@@ -250,9 +251,20 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         })
     })?;
     let rendered = timings.time("render", || report::render(&env, &context))?;
+    // The executive summary as the complete message that is (or would be)
+    // sent: `send` sends these bytes, readdressed.
+    let eml = timings.time("email", || {
+        let email = report::email::build(&env, &context, &pngs, &computed.customers)?;
+        let addressing = match &config.email {
+            Some(e) => Addressing::parse(&e.from, &e.to, &e.cc)?,
+            None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
+        };
+        message::compose(&email, &addressing, period)
+    })?;
 
     let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
     files.extend(pngs);
+    files.push(("email.eml".into(), eml));
     files.push(("metrics.csv".into(), publish::metrics_csv(&catalog, &current).into_bytes()));
     files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));

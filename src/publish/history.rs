@@ -37,6 +37,19 @@ pub struct Restatement {
     pub published_run: String,
 }
 
+/// One email sent of a published report.
+#[derive(Debug, Clone, Serialize)]
+pub struct SendRecord {
+    pub run_id: String,
+    pub period: String,
+    pub message_id: String,
+    /// RFC 3339, UTC.
+    pub sent_at: String,
+    pub recipients: Vec<String>,
+    /// What the message said (see `deliver::message::fingerprint`).
+    pub fingerprint: String,
+}
+
 pub struct History {
     conn: Connection,
     path: PathBuf,
@@ -104,7 +117,9 @@ impl History {
                  tool_version VARCHAR, inputs_sha256 VARCHAR); \
              ALTER TABLE runs ADD COLUMN IF NOT EXISTS state VARCHAR DEFAULT 'published'; \
              CREATE TABLE IF NOT EXISTS metric_values (run_id VARCHAR, period VARCHAR, metric VARCHAR, version VARCHAR, \
-                 dimension VARCHAR, segment VARCHAR, value DOUBLE, value_text VARCHAR);",
+                 dimension VARCHAR, segment VARCHAR, value DOUBLE, value_text VARCHAR); \
+             CREATE TABLE IF NOT EXISTS sends (run_id VARCHAR, period VARCHAR, message_id VARCHAR, sent_at VARCHAR, \
+                 recipients VARCHAR[], fingerprint VARCHAR);",
         )
         .map_err(|e| {
             Error::Input(format!(
@@ -265,6 +280,42 @@ impl History {
             ))
             .map_err(self.step("writing"))?;
         self.sync()
+    }
+
+    /// Records an email sent.
+    pub fn record_send(&self, send: &SendRecord) -> Result<()> {
+        let recipients = format!("[{}]", send.recipients.iter().map(|r| crate::load::literal(r)).collect::<Vec<_>>().join(", "));
+        self.conn
+            .execute(
+                &format!("INSERT INTO sends VALUES (?, ?, ?, ?, {recipients}, ?)"),
+                params![send.run_id, send.period, send.message_id, send.sent_at, send.fingerprint],
+            )
+            .map_err(self.step("writing"))?;
+        self.sync()
+    }
+
+    /// The emails sent of `period`, oldest first.
+    pub fn sends(&self, period: Month) -> Result<Vec<SendRecord>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT run_id, period, message_id, sent_at, array_to_string(recipients, chr(10)), fingerprint FROM sends WHERE period = ? ORDER BY sent_at")
+            .map_err(self.step("reading"))?;
+        let rows = stmt
+            .query_map([period.to_string()], |r| {
+                let recipients: String = r.get(4)?;
+                Ok(SendRecord {
+                    run_id: r.get(0)?,
+                    period: r.get(1)?,
+                    message_id: r.get(2)?,
+                    sent_at: r.get(3)?,
+                    recipients: recipients.split('\n').map(str::to_string).collect(),
+                    fingerprint: r.get(5)?,
+                })
+            })
+            .map_err(self.step("reading"))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.step("reading"))?;
+        Ok(rows)
     }
 
     /// Writes the store's committed state into its file (DuckDB commits go

@@ -35,8 +35,8 @@ const SKY: &str = "#56B4E9";
 const GREY: &str = "#8a93a3";
 const INK: &str = "#1f2430";
 
-const WIDTH: f64 = 640.0;
-const HEIGHT: f64 = 300.0;
+pub const WIDTH: f64 = 640.0;
+pub const HEIGHT: f64 = 300.0;
 const LEFT: f64 = 70.0;
 const RIGHT: f64 = 20.0;
 const TOP: f64 = 44.0;
@@ -562,7 +562,7 @@ impl Chart {
         let last = self.x.len().saturating_sub(1);
         for (i, label) in self.x.iter().enumerate() {
             // The period's label always shows; a label just before it yields.
-            if (i % every == 0 && (last - i >= every || i == last)) || i == last {
+            if i == last || (i % every == 0 && last - i >= every) {
                 let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{INK}">{}</text>"#, self.x_center(i), HEIGHT - BOTTOM + 16.0, escape(label));
             }
         }

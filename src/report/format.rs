@@ -162,6 +162,32 @@ pub fn compact(v: f64) -> String {
     format!("{sign}{text}{suffix}")
 }
 
+/// A value rounded the way people read it in an email: 74.2k USD, 1.2M USD,
+/// 97.2 %, 144; the exact figure stays in the report and the CSV files.
+pub fn glance(value: Option<f64>, unit: Unit, currency: &str) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else { return NA.to_string() };
+    let whole = |v: f64| if v.abs() >= 10_000.0 { compact(v) } else { grouped(v, if v.abs() >= 10.0 || v.fract() == 0.0 { 0 } else { 1 }) };
+    match unit {
+        Unit::Money if v.abs() >= 1_000.0 => format!("{} {currency}", compact(v)),
+        Unit::Money => format!("{} {currency}", grouped(v, if v.abs() >= 10.0 || v.fract() == 0.0 { 0 } else { 2 })),
+        Unit::Percent => format!("{} %", grouped(v, 1)),
+        Unit::Count | Unit::Score => whole(v),
+        Unit::Ratio => grouped(v, 1),
+        _ => human(Some(v), unit, currency),
+    }
+}
+
+/// A change rounded for the email: "−2.4 %" of a value, "+0.5 pp" of a
+/// percentage, "+12" of a count.
+pub fn glance_delta(value: Option<f64>, unit: Unit, currency: &str) -> String {
+    let Some(v) = value.filter(|v| v.is_finite()) else { return NA.to_string() };
+    let sign = if v > 0.0 { "+" } else { "" };
+    match unit {
+        Unit::Percent => format!("{sign}{} pp", grouped(v, 1)),
+        _ => format!("{sign}{}", glance(Some(v), unit, currency)),
+    }
+}
+
 /// A value as a person reads it, by unit: money with thousands separators,
 /// percentages with a % sign, counts as whole numbers.
 pub fn human(value: Option<f64>, unit: Unit, currency: &str) -> String {
@@ -284,6 +310,24 @@ mod tests {
         assert_eq!(human(None, Unit::Ratio, "USD"), "n/a");
         assert_eq!(delta(Some(2.0), Unit::Percent, "USD"), "+2.0 pp");
         assert_eq!(delta(Some(-0.0001), Unit::Money, "USD"), "0.00 USD");
+    }
+
+    #[test]
+    fn email_figures_are_rounded_as_people_read_them() {
+        assert_eq!(glance(Some(74_230.1), Unit::Money, "USD"), "74.2k USD");
+        assert_eq!(glance(Some(1_234_567.0), Unit::Money, "EUR"), "1.2M EUR");
+        assert_eq!(glance(Some(328.87), Unit::Money, "USD"), "329 USD");
+        assert_eq!(glance(Some(4.5), Unit::Money, "USD"), "4.50 USD");
+        assert_eq!(glance(Some(0.0), Unit::Money, "USD"), "0 USD");
+        assert_eq!(glance(Some(97.24), Unit::Percent, "USD"), "97.2 %");
+        assert_eq!(glance(Some(144.0), Unit::Count, "USD"), "144");
+        assert_eq!(glance(Some(52_300.0), Unit::Count, "USD"), "52.3k");
+        assert_eq!(glance(Some(-3.0), Unit::Score, "USD"), "−3");
+        assert_eq!(glance(Some(3.24), Unit::Ratio, "USD"), "3.2");
+        assert_eq!(glance(None, Unit::Money, "USD"), NA);
+        assert_eq!(glance_delta(Some(-1_810.9), Unit::Money, "USD"), "−1.8k USD");
+        assert_eq!(glance_delta(Some(0.5), Unit::Percent, "USD"), "+0.5 pp");
+        assert_eq!(glance_delta(Some(-3.0), Unit::Count, "USD"), "−3");
     }
 
     #[test]

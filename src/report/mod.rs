@@ -3,6 +3,7 @@
 //! turn it into HTML and Markdown. Templates only loop and format.
 
 pub mod charts;
+pub mod email;
 pub mod format;
 
 use std::collections::BTreeMap;
@@ -206,6 +207,12 @@ pub struct ReportContext {
     pub definitions: Vec<Definition>,
     /// The charts, drawn (see [`charts`]).
     pub charts: Vec<charts::ChartView>,
+    /// The email's subject line.
+    pub subject: String,
+    /// The charts the email shows, by `cid:` (see [`email::charts`]).
+    pub email_charts: Vec<email::EmailChart>,
+    /// The name of the at-risk attachment of the email.
+    pub at_risk_file: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -476,7 +483,10 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         .map(|m| Definition { id: m.id.clone(), title: m.title.clone(), formula: m.formula.clone() })
         .collect();
 
-    ReportContext {
+    let mut context = ReportContext {
+        subject: String::new(),
+        email_charts: Vec::new(),
+        at_risk_file: String::new(),
         restatements,
         restatements_top,
         definitions,
@@ -505,7 +515,17 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             .iter()
             .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
             .collect(),
-    }
+    };
+    context.subject = email::subject(&context);
+    context.at_risk_file = email::at_risk_file(&context);
+    context
+}
+
+/// Places the drawn charts in the context: inline in the report, by `cid:`
+/// in the email.
+pub fn set_charts(context: &mut ReportContext, charts: &[charts::Chart]) {
+    context.charts = charts.iter().map(charts::Chart::view).collect();
+    context.email_charts = email::charts(context);
 }
 
 /// The flags, one entry per metric in the order they come (catalog order),
@@ -547,7 +567,7 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
     out
 }
 
-fn at_risk_view(c: &CustomerRow) -> AtRiskView {
+pub(crate) fn at_risk_view(c: &CustomerRow) -> AtRiskView {
     let mut changes = Vec::new();
     match (c.prev_health, c.health) {
         (Some(before), Some(now)) => changes.push(format!("health {before:.0} → {now:.0}")),
@@ -612,6 +632,10 @@ pub fn environment(override_dir: Option<&Path>, currency: &str) -> Result<Enviro
         Some(p) => format!("{}{} %", if p > 0.0 { "+" } else { "" }, format::grouped(p, 1)),
         None => format::NA.to_string(),
     });
+    let cur = currency.to_string();
+    env.add_filter("glance", move |v: Value, unit: String| format::glance(as_f64(&v), parse_unit(&unit), &cur));
+    let cur = currency.to_string();
+    env.add_filter("glance_delta", move |v: Value, unit: String| format::glance_delta(as_f64(&v), parse_unit(&unit), &cur));
     env.add_filter("md", |v: Value| format::markdown(&v.to_string()));
     Ok(env)
 }
@@ -660,22 +684,20 @@ impl std::io::Write for Limited {
 }
 
 pub fn render(env: &Environment<'_>, context: &ReportContext) -> Result<Vec<(&'static str, String)>> {
-    RENDERED
-        .iter()
-        .map(|(file, template)| {
-            let failed = |source| Error::Render { template: template.to_string(), source };
-            let tmpl = env.get_template(template).map_err(failed)?;
-            let mut out = Limited { out: Vec::new(), limit: MAX_OUTPUT_BYTES, exceeded: false };
-            let rendered = tmpl.render_captured_to(Value::from(minijinja::value::Serde(context)), &mut out).map(|_| ());
-            if out.exceeded {
-                let why = format!("the output passed {} MiB, the most a report may be", MAX_OUTPUT_BYTES / (1024 * 1024));
-                return Err(failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why)));
-            }
-            rendered.map_err(failed)?;
-            let text = String::from_utf8(out.out).map_err(|_| {
-                failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "the output is not UTF-8"))
-            })?;
-            Ok((*file, text))
-        })
-        .collect()
+    RENDERED.iter().map(|(file, template)| Ok((*file, render_template(env, template, context)?))).collect()
+}
+
+/// Renders one template with the report's context, within the output limit.
+pub fn render_template(env: &Environment<'_>, template: &str, context: &ReportContext) -> Result<String> {
+    let failed = |source| Error::Render { template: template.to_string(), source };
+    let tmpl = env.get_template(template).map_err(failed)?;
+    let mut out = Limited { out: Vec::new(), limit: MAX_OUTPUT_BYTES, exceeded: false };
+    let rendered = tmpl.render_captured_to(Value::from(minijinja::value::Serde(context)), &mut out).map(|_| ());
+    if out.exceeded {
+        let why = format!("the output passed {} MiB, the most a report may be", MAX_OUTPUT_BYTES / (1024 * 1024));
+        return Err(failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, why)));
+    }
+    rendered.map_err(failed)?;
+    String::from_utf8(out.out)
+        .map_err(|_| failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "the output is not UTF-8")))
 }

@@ -1,7 +1,9 @@
 //! The HTML report as a reader sees it: opened in headless Chromium at
 //! 1280 and 768 px, no horizontal page scroll, every chart drawn. The
 //! screenshots are kept under the test's output folder
-//! (`<target>/tmp/report-<width>.png`) for people and CI to look at.
+//! (`<target>/tmp/report-<width>.png`) for people and CI to look at. The
+//! email is opened the same way at 600 px, its `cid:` images shown as a
+//! mail client shows them (`<target>/tmp/email-600.png`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -89,4 +91,64 @@ fn the_report_page_fits_1280_and_768_pixels_with_every_chart_drawn() {
         assert!(shot.is_file(), "no screenshot at {width} px: {}", String::from_utf8_lossy(&taken.stderr));
         println!("screenshot: {}", shot.display());
     }
+}
+
+/// Measures the email from inside: viewport, page width, images shown.
+const EMAIL_PROBE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.querySelectorAll('img')];
+  const out = {
+    width: window.innerWidth,
+    scroll: document.documentElement.scrollWidth,
+    images: imgs.length,
+    shown: imgs.filter(i => i.complete && i.naturalWidth > 0 && i.getBoundingClientRect().width > 100).length,
+    widest: Math.max(...imgs.map(i => i.getBoundingClientRect().right)),
+  };
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+
+#[test]
+fn the_email_fits_600_pixels_with_every_chart_shown() {
+    let s = Scenario::inline(&[]);
+    let data = s.data();
+    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    assert!(made.status.success());
+    s.run("2025-06", &[]);
+    let eml = fs::read(s.out().join("2025-06/email.eml")).unwrap();
+    let mail = mailparse::parse_mail(&eml).unwrap();
+    let related = &mail.subparts[0].subparts[1];
+    let mut html = related.subparts[0].get_body().unwrap();
+    // As a mail client does: each cid: shows the image part of that Content-ID.
+    let shown = s.dir.path().join("email");
+    fs::create_dir_all(&shown).unwrap();
+    for (i, image) in related.subparts[1..].iter().enumerate() {
+        use mailparse::MailHeaderMap;
+        let cid = image.headers.get_first_value("Content-ID").unwrap();
+        let file = shown.join(format!("{i}.png"));
+        fs::write(&file, image.get_body_raw().unwrap()).unwrap();
+        html = html.replace(&format!("cid:{}", cid.trim_matches(['<', '>'])), &format!("{i}.png"));
+    }
+    assert!(!html.contains("cid:"), "every cid: has its image part");
+    let page = shown.join("email.html");
+    fs::write(&page, &html).unwrap();
+    let probe = shown.join("probe.html");
+    fs::write(&probe, html.replace("</body>", &format!("{EMAIL_PROBE}</body>"))).unwrap();
+    let out = chromium_at(600, &["--dump-dom", &format!("file://{}", probe.display())]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("the probe did not run: {}", String::from_utf8_lossy(&out.stderr)));
+    let m: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert!(m["scroll"].as_i64() <= m["width"].as_i64(), "the email scrolls sideways at 600 px: {m}");
+    assert!(m["images"].as_u64() >= Some(4), "{m}");
+    assert_eq!(m["shown"], m["images"], "an image was not shown: {m}");
+    assert!(m["widest"].as_f64() <= Some(600.0), "{m}");
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("email-600.png");
+    let taken = chromium_at(600, &[&format!("--screenshot={}", shot.display()), &format!("file://{}", page.display())]);
+    assert!(shot.is_file(), "no screenshot: {}", String::from_utf8_lossy(&taken.stderr));
+    println!("screenshot: {}", shot.display());
 }

@@ -150,7 +150,7 @@ fn rerunning_a_period_gives_identical_files() {
     let s = Scenario::fixture("revenue");
     s.run("2024-03", &[]);
     let dir = s.out().join("2024-03");
-    let first: Vec<(String, Vec<u8>)> = ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv"]
+    let first: Vec<(String, Vec<u8>)> = ["report.html", "report.md", "summary.md", "metrics.csv", "metrics.json", "series.csv", "email.eml"]
         .iter()
         .map(|f| (f.to_string(), fs::read(dir.join(f)).unwrap()))
         .collect();

@@ -4,5 +4,6 @@
 mod browser;
 mod charts;
 mod contract;
+mod email;
 mod support;
 mod unattended;

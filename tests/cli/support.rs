@@ -49,8 +49,14 @@ impl Scenario {
     }
 
     pub fn cs_report(&self, args: &[&str]) -> Output {
+        self.cs_report_env(args, &[])
+    }
+
+    /// The binary with extra environment variables.
+    pub fn cs_report_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_cs-report"))
             .args(args)
+            .envs(env.iter().copied())
             .current_dir(self.dir.path())
             .output()
             .expect("cs-report runs")

@@ -1,0 +1,192 @@
+//! Delivering a published report: `cs-report send` and `run --send` email
+//! the period's `email.eml` (the message as published, readdressed) over
+//! SMTP. Only a published report is sent; a report published from stale
+//! exports only when `email.send_on` lists `stale` or `--allow-stale` asks;
+//! the same report twice only with `--resend`. Each send is recorded in the
+//! history store and listed in the period's manifest.
+
+pub mod message;
+pub mod smtp;
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use crate::config::{Config, EmailConfig, SendOn};
+use crate::error::{Error, Result};
+use crate::period::Month;
+use crate::publish::history::{History, SendRecord};
+use crate::publish::lock::RootLock;
+use message::Addressing;
+
+/// What `cs-report send` (or `run --send`) was asked to do.
+#[derive(Debug, Clone)]
+pub struct SendRequest {
+    pub period: Month,
+    /// Recipients instead of the config's `to` and `cc`.
+    pub to: Vec<String>,
+    /// Check everything and show the message, but send nothing.
+    pub dry_run: bool,
+    /// Send a report that was already sent.
+    pub resend: bool,
+    /// Send a report published from stale exports.
+    pub allow_stale: bool,
+}
+
+/// How a send ended.
+#[derive(Debug)]
+pub enum SendOutcome {
+    Sent { message_id: String, recipients: Vec<String>, bytes: usize },
+    /// `--dry-run`: what would have been sent.
+    DryRun { subject: String, from: String, recipients: Vec<String>, bytes: usize, eml: PathBuf },
+    /// Sent before (same run or same content), and `--resend` was not given.
+    AlreadySent(SendRecord),
+}
+
+/// The `email:` section, or an error saying how to add it.
+pub fn email_config(config: &Config) -> Result<&EmailConfig> {
+    config.email.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "no `email:` section in {}: add the SMTP server, sender and recipients (README, \"Email\") to send the summary",
+            config.file_name()
+        ))
+    })
+}
+
+/// What a published folder's manifest says about its run.
+struct Published {
+    run_id: String,
+    /// The exports it was published without (stale), in words.
+    stale: Vec<String>,
+}
+
+fn read_manifest(folder: &Path) -> Result<(serde_json::Value, Published)> {
+    let path = folder.join("manifest.json");
+    let text = std::fs::read_to_string(&path).map_err(Error::io("reading", &path))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: not a cs-report manifest ({e})", path.display())))?;
+    let run_id = value["run"]["id"].as_str().ok_or_else(|| Error::Input(format!("{}: has no run id", path.display())))?.to_string();
+    let stale = value["freshness"]
+        .as_array()
+        .map(|verdicts| {
+            verdicts
+                .iter()
+                .filter(|v| v["stale"].as_bool() == Some(true))
+                .map(|v| v["table"].as_str().unwrap_or("?").to_string())
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok((value, Published { run_id, stale }))
+}
+
+/// Lists a send in the period's manifest (written beside and renamed in,
+/// so the manifest is whole at every moment).
+fn list_in_manifest(folder: &Path, mut manifest: serde_json::Value, record: &SendRecord) -> Result<()> {
+    let entry = serde_json::to_value(record).expect("a send record serialises");
+    match manifest.get_mut("sends").and_then(|s| s.as_array_mut()) {
+        Some(sends) => sends.push(entry),
+        None => manifest["sends"] = serde_json::Value::Array(vec![entry]),
+    }
+    let path = folder.join("manifest.json");
+    let part = folder.join(".manifest.json.part");
+    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises") + "\n";
+    std::fs::write(&part, text).map_err(Error::io("writing", &part))?;
+    std::fs::rename(&part, &path).map_err(Error::io("replacing", &path))
+}
+
+/// Sends the published report of `req.period`.
+pub fn send(config: &Config, req: &SendRequest) -> Result<SendOutcome> {
+    let email = email_config(config)?;
+    let period = req.period;
+    let folder = config.output.join(period.to_string());
+    if !folder.join("manifest.json").is_file() {
+        return Err(Error::Usage(format!(
+            "no published report of {period} in {}: run `cs-report run --period {period}` first (a run that fails \
+             or is refused publishes nothing, and nothing is sent for it)",
+            config.output.display()
+        )));
+    }
+    let password = smtp::password(email)?;
+    let _lock = RootLock::acquire(&config.output)?;
+    let history = History::open(&config.output, false)?;
+    let (manifest, published) = read_manifest(&folder)?;
+    if !published.stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
+        return Err(Error::Check(format!(
+            "the report of {period} was published from stale exports ({}), so it is not sent: rerun the period once \
+             they have caught up, or send it anyway with `cs-report send --period {period} --allow-stale` (or list \
+             `stale` in `email.send_on`)",
+            published.stale.join(", ")
+        )));
+    }
+    let eml = folder.join("email.eml");
+    let stored = std::fs::read(&eml).map_err(|e| {
+        Error::Input(format!("cannot read {} ({e}): rerun the period with this version of cs-report to write it", eml.display()))
+    })?;
+    let fingerprint = message::fingerprint(&stored);
+    if !req.resend {
+        if let Some(before) = history.sends(period)?.into_iter().find(|s| s.run_id == published.run_id || s.fingerprint == fingerprint) {
+            return Ok(SendOutcome::AlreadySent(before));
+        }
+    }
+    let addressing = if req.to.is_empty() {
+        Addressing::parse(&email.from, &email.to, &email.cc)?
+    } else {
+        Addressing::parse(&email.from, &req.to, &[])?
+    };
+    let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
+    let now = SystemTime::now();
+    let (bytes, message_id) = message::readdress(&stored, &addressing, now, period)?;
+    if req.dry_run {
+        return Ok(SendOutcome::DryRun {
+            subject: message::header_value(&stored, "Subject").unwrap_or_default(),
+            from: addressing.from.to_string(),
+            recipients,
+            bytes: bytes.len(),
+            eml,
+        });
+    }
+    let envelope = lettre::address::Envelope::new(Some(addressing.from.email.clone()), addressing.recipients())
+        .map_err(|e| Error::Usage(format!("the message has no recipient: {e}")))?;
+    smtp::send(email, password, &envelope, &bytes)?;
+    let record = SendRecord {
+        run_id: published.run_id,
+        period: period.to_string(),
+        message_id: message_id.clone(),
+        sent_at: chrono::DateTime::<chrono::Utc>::from(now).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        recipients: recipients.clone(),
+        fingerprint,
+    };
+    // Sent: from here on a failure must not read as "not sent" (exit 3
+    // invites a resend), so it is a warning.
+    if let Err(e) = history.record_send(&record) {
+        crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
+    }
+    if let Err(e) = list_in_manifest(&folder, manifest, &record) {
+        crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
+    }
+    Ok(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() })
+}
+
+impl std::fmt::Display for SendOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SendOutcome::Sent { message_id, recipients, bytes } => {
+                write!(f, "sent {message_id} ({} KB) to {}", bytes / 1024, recipients.join(", "))
+            }
+            SendOutcome::DryRun { subject, from, recipients, bytes, eml } => write!(
+                f,
+                "dry run, nothing sent: {subject:?} from {from} to {} ({} KB, {})",
+                recipients.join(", "),
+                bytes / 1024,
+                eml.display()
+            ),
+            SendOutcome::AlreadySent(s) => write!(
+                f,
+                "not sent again: this report of {} was sent at {} to {} ({}); pass --resend to send it again",
+                s.period,
+                s.sent_at,
+                s.recipients.join(", "),
+                s.message_id
+            ),
+        }
+    }
+}

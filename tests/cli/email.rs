@@ -1,0 +1,359 @@
+//! The executive summary by email: `email.eml` as written by the run, and
+//! sending it to a real SMTP server on loopback (aiosmtpd, which `make test`
+//! installs): STARTTLS with login, implicit TLS, once per report, failures
+//! with their own exit code and the report left published.
+
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mailparse::{DispositionType, MailHeaderMap, ParsedMail};
+
+use crate::support::*;
+
+const PASSWORD_ENV: &str = "CS_REPORT_TEST_SMTP_PASSWORD";
+const PASSWORD: &str = "s3cret pass";
+
+/// A scenario on the generated sample (charts, at-risk customers, surveys).
+fn sample_scenario() -> Scenario {
+    let s = Scenario::inline(&[]);
+    let data = s.data();
+    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    s
+}
+
+/// A config with data, output and an `email:` section for a server on
+/// loopback.
+fn config(s: &Scenario, smtp: &str) -> PathBuf {
+    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/ca.pem");
+    s.write(
+        "cs-report.yaml",
+        &format!(
+            "data: data\noutput: out\nemail:\n  smtp: {{host: 127.0.0.1, {smtp}, ca_file: {ca}, timeout_seconds: 20}}\n  user: reports\n  \
+             password_env: {PASSWORD_ENV}\n  from: \"Customer success report <reports@example.com>\"\n  to: [ceo@example.com, cfo@example.com]\n  \
+             cc: [cs-team@example.com]\n",
+            ca = ca.display()
+        ),
+    )
+}
+
+/// Checks the structure every email has and returns its HTML part.
+fn check_structure(bytes: &[u8], period: &str) -> String {
+    let mail = mailparse::parse_mail(bytes).unwrap();
+    assert_eq!(mail.ctype.mimetype, "multipart/mixed");
+    let alternative = &mail.subparts[0];
+    assert_eq!(alternative.ctype.mimetype, "multipart/alternative");
+    assert_eq!(alternative.subparts[0].ctype.mimetype, "text/plain");
+    let related = &alternative.subparts[1];
+    assert_eq!(related.ctype.mimetype, "multipart/related");
+    let html_part = &related.subparts[0];
+    assert_eq!(html_part.ctype.mimetype, "text/html");
+    let html = html_part.get_body().unwrap();
+    assert!(html.len() < 100 * 1024, "the HTML is {} bytes: Gmail clips it", html.len());
+    for banned in ["<style", "data:", "<svg", "<script", "http://", "https://"] {
+        assert!(!html.contains(banned), "the email HTML holds {banned}");
+    }
+    assert!(html.contains(r#"<meta name="color-scheme" content="light only">"#));
+    assert!(html.contains("style=") && html.contains("background-color: #ffffff"), "CSS inlined, white background");
+    // Every cid: of the HTML is an image part of the message, with a size.
+    let images: Vec<&ParsedMail> = related.subparts[1..].iter().collect();
+    assert!(images.len() >= 4, "{} images", images.len());
+    let cids: Vec<&str> = html.split("src=\"cid:").skip(1).map(|rest| rest.split('"').next().unwrap()).collect();
+    assert_eq!(cids.len(), images.len());
+    for (cid, image) in cids.iter().zip(&images) {
+        assert_eq!(image.ctype.mimetype, "image/png");
+        assert_eq!(image.headers.get_first_value("Content-ID").unwrap(), format!("<{cid}>"));
+        assert!(image.get_body_raw().unwrap().starts_with(b"\x89PNG"), "{cid} is a PNG");
+        let at = html.find(&format!("\"cid:{cid}\"")).unwrap();
+        let tag = &html[html[..at].rfind("<img").unwrap()..at + html[at..].find('>').unwrap()];
+        assert!(tag.contains("width=\"576\"") && tag.contains("height=\"270\"") && tag.contains("alt=\""), "{cid}: {tag}");
+    }
+    // The at-risk list, attached.
+    let csv = &mail.subparts[1];
+    assert_eq!(csv.ctype.mimetype, "text/csv");
+    let disposition = csv.get_content_disposition();
+    assert_eq!(disposition.disposition, DispositionType::Attachment);
+    assert_eq!(disposition.params["filename"], format!("at-risk-{period}.csv"));
+    let body = csv.get_body().unwrap();
+    assert!(body.starts_with("customer_id,name,segment,region,mrr,health,"), "{body}");
+    assert!(body.lines().count() > 1);
+    html
+}
+
+#[test]
+fn the_run_writes_the_email_as_a_complete_message() {
+    let s = sample_scenario();
+    let cfg = config(&s, "port: 2525, tls: starttls");
+    let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = s.out().join("2025-06");
+    let eml = fs::read(dir.join("email.eml")).unwrap();
+    let html = check_structure(&eml, "2025-06");
+    let mail = mailparse::parse_mail(&eml).unwrap();
+    let header = |name: &str| mail.headers.get_first_value(name).unwrap();
+    assert_eq!(header("To"), "ceo@example.com, cfo@example.com");
+    assert_eq!(header("Cc"), "cs-team@example.com");
+    assert!(header("From").contains("reports@example.com"));
+
+    // The subject and the figures, rounded the way people read them, from
+    // the published numbers.
+    let metrics = Metrics::read(&dir.join("metrics.csv"));
+    let mrr = metrics.get("mrr", "all", "all").unwrap();
+    let series = fs::read_to_string(dir.join("series.csv")).unwrap();
+    let row = series.lines().find(|l| l.starts_with("2025-06,mrr,v1,all,all,")).unwrap();
+    let header_row: Vec<&str> = series.lines().next().unwrap().split(',').collect();
+    let change_pct: f64 = row.split(',').nth(header_row.iter().position(|c| *c == "change_pct").unwrap()).unwrap().parse().unwrap();
+    let rounded = if mrr >= 1e6 { format!("{:.1}M", mrr / 1e6) } else { format!("{:.1}k", mrr / 1e3) };
+    let rounded = rounded.replace(".0k", "k").replace(".0M", "M");
+    let sign = if change_pct > 0.0 { "+" } else if change_pct < 0.0 { "−" } else { "" };
+    let expected = format!("Customer success report, June 2025: MRR {rounded} USD ({sign}{:.1} %)", change_pct.abs());
+    assert_eq!(header("Subject"), expected);
+    assert!(html.contains(&format!("MRR is <strong>{rounded} USD</strong>")), "{html}");
+
+    let text = mail.subparts[0].subparts[0].get_body().unwrap();
+    assert!(text.contains(&format!("MRR {rounded} USD")), "{text}");
+    assert!(text.contains("at-risk-2025-06.csv"));
+    // A value on few survey answers carries its caveat.
+    let low_sample = fs::read_to_string(dir.join("metrics.csv")).unwrap().lines().any(|l| l.contains(",nps,") && l.contains(",all,all,") && l.ends_with(",true"));
+    assert_eq!(text.contains("few survey answers"), low_sample);
+
+    // The same inputs give the same message.
+    let again = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
+    assert!(again.status.success());
+    assert!(fs::read(dir.join("email.eml")).unwrap() == eml, "email.eml changed on rerun");
+}
+
+#[test]
+fn a_restated_report_says_so_first() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    s.edit("subscriptions.csv", "month,100,USD", "month,120,USD");
+    s.run("2024-03", &[]);
+    let eml = fs::read(s.out().join("2024-03/email.eml")).unwrap();
+    let mail = mailparse::parse_mail(&eml).unwrap();
+    // Without an `email:` section the message is addressed to no one.
+    assert!(mail.headers.get_first_value("To").is_none());
+    let text = mail.subparts[0].subparts[0].get_body().unwrap();
+    let first = text.lines().filter(|l| !l.trim().is_empty()).nth(1).unwrap();
+    assert!(first.starts_with("RESTATED: this report changes"), "{text}");
+    let html = mail.subparts[0].subparts[1].subparts[0].get_body().unwrap();
+    assert!(html.find("Restated.").unwrap() < html.find("Headline numbers").unwrap());
+}
+
+/// The aiosmtpd server of `tests/fixtures/smtp/server.py`, on a free port.
+struct SmtpServer {
+    child: Child,
+    port: u16,
+    spool: tempfile::TempDir,
+}
+
+/// The Python that has aiosmtpd (Debian's, which `make test` installs it for).
+fn python_with_aiosmtpd() -> PathBuf {
+    for candidate in ["/usr/bin/python3", "python3"] {
+        let ok = Command::new(candidate).args(["-c", "import aiosmtpd"]).output().is_ok_and(|o| o.status.success());
+        if ok {
+            return PathBuf::from(candidate);
+        }
+    }
+    panic!("the SMTP tests need aiosmtpd and it is not installed: `make test` installs it (apt-get install python3-aiosmtpd)");
+}
+
+impl SmtpServer {
+    fn start(mode: &str) -> SmtpServer {
+        let spool = tempfile::tempdir().unwrap();
+        let port_file = spool.path().join("port");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/server.py");
+        let mail = spool.path().join("mail");
+        fs::create_dir(&mail).unwrap();
+        let child = Command::new(python_with_aiosmtpd())
+            .arg(script)
+            .args([mode, port_file.to_str().unwrap(), mail.to_str().unwrap(), "reports", PASSWORD])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the SMTP server starts");
+        let started = Instant::now();
+        while !port_file.is_file() {
+            assert!(started.elapsed() < Duration::from_secs(20), "the SMTP server did not start in 20 s");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let port = fs::read_to_string(&port_file).unwrap().trim().parse().unwrap();
+        SmtpServer { child, port, spool }
+    }
+
+    /// The messages received: (bytes, envelope as the server saw it).
+    fn received(&self) -> Vec<(Vec<u8>, serde_json::Value)> {
+        let mail = self.spool.path().join("mail");
+        (1..)
+            .map(|n| (mail.join(format!("{n}.eml")), mail.join(format!("{n}.json"))))
+            .take_while(|(eml, _)| eml.is_file())
+            .map(|(eml, json)| (fs::read(eml).unwrap(), serde_json::from_str(&fs::read_to_string(json).unwrap()).unwrap()))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.write_all(b"");
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn send(s: &Scenario, cfg: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec!["send", "--config", cfg.to_str().unwrap(), "--period", "2025-06"];
+    args.extend_from_slice(extra);
+    s.cs_report_env(&args, &[(PASSWORD_ENV, PASSWORD)])
+}
+
+#[test]
+fn run_send_delivers_over_starttls_with_login_once_and_resend_sends_again() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("sent <cs-report.2025-06."), "{stdout}");
+
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    let (bytes, envelope) = &received[0];
+    assert_eq!(envelope["rcpt_tos"], serde_json::json!(["ceo@example.com", "cfo@example.com", "cs-team@example.com"]));
+    assert_eq!(envelope["mail_from"], "reports@example.com");
+    assert_eq!(envelope["tls"], true);
+    assert_eq!(envelope["login"], "reports");
+    check_structure(bytes, "2025-06");
+    let mail = mailparse::parse_mail(bytes).unwrap();
+    let stored = mailparse::parse_mail(&fs::read(s.out().join("2025-06/email.eml")).unwrap()).unwrap().headers.get_first_value("Subject");
+    assert_eq!(mail.headers.get_first_value("Subject"), stored, "the message sent is the one published");
+    let message_id = mail.headers.get_first_value("Message-ID").unwrap();
+
+    // Recorded in the manifest and the history store.
+    let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(s.out().join("2025-06/manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["sends"][0]["message_id"], message_id.as_str());
+    assert_eq!(manifest["sends"][0]["recipients"].as_array().unwrap().len(), 3);
+    assert!(folder_is_complete(&s.out().join("2025-06")));
+    let db = duckdb::Connection::open(s.out().join("history.duckdb")).unwrap();
+    let recorded: String = db.query_row("SELECT message_id FROM sends", [], |r| r.get(0)).unwrap();
+    assert_eq!(recorded, message_id);
+    drop(db);
+
+    // Once: a second send, and a rerun of the same inputs with --send, send nothing.
+    let again = send(&s, &cfg, &[]);
+    assert!(again.status.success());
+    assert!(String::from_utf8_lossy(&again.stdout).contains("not sent again"), "{}", String::from_utf8_lossy(&again.stdout));
+    let rerun = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    assert!(rerun.status.success());
+    assert!(String::from_utf8_lossy(&rerun.stdout).contains("not sent again"));
+    assert_eq!(server.received().len(), 1);
+
+    // A dry run shows and sends nothing; --resend to another address sends.
+    let dry = send(&s, &cfg, &["--resend", "--dry-run", "--to", "me@example.com"]);
+    assert!(dry.status.success());
+    assert!(String::from_utf8_lossy(&dry.stdout).contains("dry run, nothing sent"));
+    assert_eq!(server.received().len(), 1);
+    let resent = send(&s, &cfg, &["--resend", "--to", "me@example.com"]);
+    assert!(resent.status.success(), "{}", String::from_utf8_lossy(&resent.stderr));
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[1].1["rcpt_tos"], serde_json::json!(["me@example.com"]));
+    let second = mailparse::parse_mail(&received[1].0).unwrap();
+    assert_eq!(second.headers.get_first_value("To").unwrap(), "me@example.com");
+    assert!(second.headers.get_first_value("Cc").is_none());
+    assert_ne!(second.headers.get_first_value("Message-ID").unwrap(), message_id);
+}
+
+#[test]
+fn send_delivers_over_implicit_tls() {
+    let server = SmtpServer::start("tls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: tls", server.port));
+    let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
+    assert!(out.status.success());
+    assert!(server.received().is_empty(), "run without --send sends nothing");
+    let sent = send(&s, &cfg, &[]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    let received = server.received();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].1["tls"], true);
+    check_structure(&received[0].0, "2025-06");
+}
+
+#[test]
+fn smtp_failures_exit_3_and_leave_the_report_published() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    // A wrong password: the server refuses the login.
+    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, "wrong")]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{}", server.port)) && err.contains("stays published"), "{err}");
+    assert!(folder_is_complete(&s.out().join("2025-06")));
+    assert!(server.received().is_empty());
+    // Nothing recorded as sent, so a later send goes out.
+    let sent = send(&s, &cfg, &[]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert_eq!(server.received().len(), 1);
+    drop(server);
+
+    // No server at all.
+    let gone = send(&s, &cfg, &["--resend"]);
+    assert_eq!(gone.status.code(), Some(3), "{}", String::from_utf8_lossy(&gone.stderr));
+    // A certificate nobody vouches for: no ca_file, so only the public roots.
+    let server = SmtpServer::start("tls");
+    let text = fs::read_to_string(&cfg).unwrap();
+    let ca_line = text.lines().find(|l| l.contains("smtp:")).unwrap().to_string();
+    let untrusted = s.write("untrusted.yaml", &text.replace(&ca_line, &format!("  smtp: {{host: 127.0.0.1, port: {}, tls: tls}}", server.port)));
+    let refused = send(&s, &untrusted, &["--resend"]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(3), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert!(server.received().is_empty());
+}
+
+#[test]
+fn nothing_is_sent_for_a_stale_report_or_without_the_password() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    // The password is checked before the run: nothing is published.
+    let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(PASSWORD_ENV), "{err}");
+    assert!(!s.out().join("2025-06").exists());
+
+    // Usage that stops early in the month: stale, published with
+    // --allow-stale, not sent unless asked.
+    let usage = s.data().join("usage_events.csv");
+    let text = fs::read_to_string(&usage).unwrap();
+    let kept: String = text.lines().filter(|l| !l.contains(",2025-06-2") && !l.contains(",2025-06-3")).map(|l| format!("{l}\n")).collect();
+    fs::write(&usage, kept).unwrap();
+    let env = [(PASSWORD_ENV, PASSWORD)];
+    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send", "--allow-stale"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("not sent") && err.contains("stale"), "{err}");
+    assert!(server.received().is_empty());
+    let refused = send(&s, &cfg, &[]);
+    assert_eq!(refused.status.code(), Some(1), "{}", String::from_utf8_lossy(&refused.stderr));
+    assert!(server.received().is_empty());
+    let eml = fs::read(s.out().join("2025-06/email.eml")).unwrap();
+    let subject = mailparse::parse_mail(&eml).unwrap().headers.get_first_value("Subject").unwrap();
+    assert!(subject.starts_with("[stale data] "), "{subject}");
+    let asked = send(&s, &cfg, &["--allow-stale"]);
+    assert!(asked.status.success(), "{}", String::from_utf8_lossy(&asked.stderr));
+    assert_eq!(server.received().len(), 1);
+
+    // No published report: nothing to send.
+    let none = s.cs_report_env(&["send", "--config", cfg.to_str().unwrap(), "--period", "2025-05"], &env);
+    assert_eq!(none.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no published report of 2025-05"));
+}
