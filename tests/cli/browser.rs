@@ -58,12 +58,31 @@ window.addEventListener('load', () => {
 });
 </script>"#;
 
+/// Opens `html` with `probe` added at `width` px and returns what the probe
+/// measured.
+fn measure(html: &str, probe: &str, at: &Path, width: u32) -> serde_json::Value {
+    fs::write(at, html.replace("</body>", &format!("{probe}</body>"))).unwrap();
+    let out = chromium_at(width, &["--dump-dom", &format!("file://{}", at.display())]);
+    let dom = String::from_utf8_lossy(&out.stdout);
+    let json = dom
+        .split("<pre id=\"probe\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .unwrap_or_else(|| panic!("at {width} px the probe did not run: {}", String::from_utf8_lossy(&out.stderr)));
+    serde_json::from_str(json).unwrap()
+}
+
+/// A screenshot of `page` at `width` px, kept as `<target>/tmp/<name>`.
+fn screenshot(page: &Path, width: u32, name: &str) {
+    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let taken = chromium_at(width, &[&format!("--screenshot={}", shot.display()), &format!("file://{}", page.display())]);
+    assert!(shot.is_file(), "no screenshot at {width} px: {}", String::from_utf8_lossy(&taken.stderr));
+    println!("screenshot: {}", shot.display());
+}
+
 #[test]
 fn the_report_page_fits_1280_and_768_pixels_with_every_chart_drawn() {
-    let s = Scenario::inline(&[]);
-    let data = s.data();
-    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
-    assert!(made.status.success());
+    let s = sample_scenario();
     s.run("2025-06", &[]);
     let dir = s.out().join("2025-06");
     let pngs = fs::read_dir(dir.join("charts")).unwrap().count();
@@ -71,25 +90,12 @@ fn the_report_page_fits_1280_and_768_pixels_with_every_chart_drawn() {
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     // A copy with the probe; the published page has no script at all.
     assert!(!html.contains("<script"));
-    let probe = dir.join("probe.html");
-    fs::write(&probe, html.replace("</body>", &format!("{PROBE}</body>"))).unwrap();
-    let artifacts = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
     for width in [1280u32, 768] {
-        let out = chromium_at(width, &["--dump-dom", &format!("file://{}", probe.display())]);
-        let dom = String::from_utf8_lossy(&out.stdout);
-        let json = dom
-            .split("<pre id=\"probe\">")
-            .nth(1)
-            .and_then(|rest| rest.split('<').next())
-            .unwrap_or_else(|| panic!("at {width} px the probe did not run: {}", String::from_utf8_lossy(&out.stderr)));
-        let m: serde_json::Value = serde_json::from_str(json).unwrap();
+        let m = measure(&html, PROBE, &dir.join("probe.html"), width);
         assert!(m["scroll"].as_i64() <= m["width"].as_i64(), "at {width} px the page scrolls sideways: {m}");
         assert_eq!(m["charts"].as_u64(), Some(pngs as u64), "at {width} px: {m}");
         assert_eq!(m["drawn"], m["charts"], "at {width} px a chart was not drawn: {m}");
-        let shot = artifacts.join(format!("report-{width}.png"));
-        let taken = chromium_at(width, &[&format!("--screenshot={}", shot.display()), &format!("file://{}", dir.join("report.html").display())]);
-        assert!(shot.is_file(), "no screenshot at {width} px: {}", String::from_utf8_lossy(&taken.stderr));
-        println!("screenshot: {}", shot.display());
+        screenshot(&dir.join("report.html"), width, &format!("report-{width}.png"));
     }
 }
 
@@ -111,10 +117,7 @@ window.addEventListener('load', () => {
 
 #[test]
 fn the_email_fits_600_pixels_with_every_chart_shown() {
-    let s = Scenario::inline(&[]);
-    let data = s.data();
-    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
-    assert!(made.status.success());
+    let s = sample_scenario();
     s.run("2025-06", &[]);
     let eml = fs::read(s.out().join("2025-06/email.eml")).unwrap();
     let mail = mailparse::parse_mail(&eml).unwrap();
@@ -133,22 +136,10 @@ fn the_email_fits_600_pixels_with_every_chart_shown() {
     assert!(!html.contains("cid:"), "every cid: has its image part");
     let page = shown.join("email.html");
     fs::write(&page, &html).unwrap();
-    let probe = shown.join("probe.html");
-    fs::write(&probe, html.replace("</body>", &format!("{EMAIL_PROBE}</body>"))).unwrap();
-    let out = chromium_at(600, &["--dump-dom", &format!("file://{}", probe.display())]);
-    let dom = String::from_utf8_lossy(&out.stdout);
-    let json = dom
-        .split("<pre id=\"probe\">")
-        .nth(1)
-        .and_then(|rest| rest.split('<').next())
-        .unwrap_or_else(|| panic!("the probe did not run: {}", String::from_utf8_lossy(&out.stderr)));
-    let m: serde_json::Value = serde_json::from_str(json).unwrap();
+    let m = measure(&html, EMAIL_PROBE, &shown.join("probe.html"), 600);
     assert!(m["scroll"].as_i64() <= m["width"].as_i64(), "the email scrolls sideways at 600 px: {m}");
     assert!(m["images"].as_u64() >= Some(4), "{m}");
     assert_eq!(m["shown"], m["images"], "an image was not shown: {m}");
     assert!(m["widest"].as_f64() <= Some(600.0), "{m}");
-    let shot = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("email-600.png");
-    let taken = chromium_at(600, &[&format!("--screenshot={}", shot.display()), &format!("file://{}", page.display())]);
-    assert!(shot.is_file(), "no screenshot: {}", String::from_utf8_lossy(&taken.stderr));
-    println!("screenshot: {}", shot.display());
+    screenshot(&page, 600, "email-600.png");
 }

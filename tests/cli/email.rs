@@ -16,15 +16,6 @@ use crate::support::*;
 const PASSWORD_ENV: &str = "CS_REPORT_TEST_SMTP_PASSWORD";
 const PASSWORD: &str = "s3cret pass";
 
-/// A scenario on the generated sample (charts, at-risk customers, surveys).
-fn sample_scenario() -> Scenario {
-    let s = Scenario::inline(&[]);
-    let data = s.data();
-    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
-    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
-    s
-}
-
 /// A config with data, output and an `email:` section for a server on
 /// loopback.
 fn config(s: &Scenario, smtp: &str) -> PathBuf {

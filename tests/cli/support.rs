@@ -79,6 +79,16 @@ impl Scenario {
     }
 }
 
+/// A scenario on a generated sample (120 customers to 2025-06): charts,
+/// at-risk customers, surveys with few answers.
+pub fn sample_scenario() -> Scenario {
+    let s = Scenario::inline(&[]);
+    let data = s.data();
+    let made = s.cs_report(&["sample", "--out", data.to_str().unwrap(), "--customers", "120", "--seed", "7", "--end", "2025-06", "--months", "18"]);
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    s
+}
+
 pub fn copy_dir(src: &Path, dst: &Path) {
     fs::create_dir_all(dst).unwrap();
     for entry in fs::read_dir(src).unwrap() {
