@@ -1,5 +1,5 @@
 -- The MRR identity, checked on every run for every month and slice:
--- MRR(m) = MRR(m-1) + new + reactivation + expansion - contraction - churn,
+-- MRR(m) = MRR(m-1) + new + reactivation + expansion - contraction - churn + fx,
 -- with MRR(m) and MRR(m-1) taken straight from `customer_month`, so the
 -- check is independent of the movement classification. Returns the breaks.
 with totals as (
@@ -14,7 +14,7 @@ bridge as (
         b.dimension,
         b.segment,
         coalesce(t_prev.mrr, 0) as mrr_start,
-        b.mrr_new + b.mrr_reactivation + b.mrr_expansion - b.mrr_contraction - b.mrr_churn as net_movement,
+        b.mrr_new + b.mrr_reactivation + b.mrr_expansion - b.mrr_contraction - b.mrr_churn + b.mrr_fx as net_movement,
         coalesce(t_now.mrr, 0) as mrr_end
     from mrr_slice_month as b
     left join totals as t_now

@@ -1,6 +1,35 @@
+-- An amount in `local_currency` at the given rate, in the reporting
+-- currency: exact, at scale 22, so that price × rate needs no rounding and
+-- every sum after this is exact (reruns give the same digits).
+create or replace macro to_reporting(local_amount, local_currency, rate_of_month) as (
+    case
+        when local_currency = (select p.currency from params as p) then cast(local_amount as decimal(38, 22))
+        else local_amount * rate_of_month
+    end
+);
+
+-- Each currency's rate of a month, of the month after and of a year later
+-- (a few rows: one join per subscription-month instead of three).
+create or replace table fx_ahead as
+select
+    f.currency,
+    f.month,
+    f.rate,
+    coalesce(n.rate, f.rate) as rate_next,
+    coalesce(y.rate, f.rate) as rate_year_later
+from fx_month as f
+left join fx_month as n on n.currency = f.currency and n.month = cast(f.month + interval 1 month as date)
+left join fx_month as y on y.currency = f.currency and y.month = cast(f.month + interval 12 month as date);
+
 -- mrr(c, m) for every customer and month in which the customer is active:
 -- the sum over its subscriptions active at the end of m of
 -- amount / months in the billing period, converted with the rate of m.
+-- The same amounts are also valued at the rates of m+1 (`mrr_at_next`, the
+-- a' of the contract's exchange-rate impact: a price that did not change is
+-- not expansion or contraction because a rate moved) and of m+12
+-- (`mrr_at_year_later`, for nrr_12m and grr_12m at constant currency).
+-- Where that month has no rate for a currency, m's rate is used: no rate,
+-- no FX movement.
 -- A subscription is active at the end of m when start_date <= m_end and
 -- end_date (exclusive) > m_end, i.e. for the months from the month of
 -- start_date up to the month before the month of end_date. Free rows never
@@ -25,30 +54,20 @@ with subs as (
     where s.amount > 0
 ),
 active as (
-    select subs.customer_id, h.month, subs.amount, subs.currency, subs.period_months, subs.local_mrr
+    select subs.customer_id, h.month, subs.currency, subs.local_mrr
     from subs
     join history_months as h on h.month between subs.first_month and subs.last_month
 ),
-converted as (
-    -- Each subscription's MRR is exact (quarterly and yearly prices rounded
-    -- once to 12 decimals before conversion), kept at scale 22 so that
-    -- price × rate needs no rounding; every sum after this is exact, so
-    -- reruns give the same digits.
+final as (
     select
         a.customer_id,
         a.month,
-        case
-            when a.currency = p.currency then cast(a.local_mrr as decimal(38, 22))
-            else a.local_mrr * fx.rate
-        end as mrr
+        sum(to_reporting(a.local_mrr, a.currency, fx.rate)) as mrr,
+        sum(to_reporting(a.local_mrr, a.currency, fx.rate_next)) as mrr_at_next,
+        sum(to_reporting(a.local_mrr, a.currency, fx.rate_year_later)) as mrr_at_year_later
     from active as a
-    cross join params as p
-    left join fx_month as fx on fx.currency = a.currency and fx.month = a.month
-),
-final as (
-    select customer_id, month, sum(mrr) as mrr
-    from converted
+    left join fx_ahead as fx on fx.currency = a.currency and fx.month = a.month
     group by all
-    having sum(mrr) > 0
+    having sum(to_reporting(a.local_mrr, a.currency, fx.rate)) > 0
 )
 select * from final;

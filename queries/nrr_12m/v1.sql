@@ -1,3 +1,3 @@
--- Customers active twelve months ago: what their MRR is now against then.
+-- Customers active twelve months ago: what their MRR is now against then. Each month at its own rates.
 select month, dimension, segment, 100.0 * cast(mrr_now as double) / nullif(cast(mrr_then as double), 0) as value
 from retention_12m

@@ -575,7 +575,7 @@ mod tests {
              CREATE TABLE mrr_slice_month AS SELECT * FROM (VALUES
                  (DATE '2024-01-01', 'all', 'all', 150, 0, 0, 0, 0, 0, 0),
                  (DATE '2024-02-01', 'all', 'all', 0, 0, 0, 0, 0, 0, 0))
-                 t(month, dimension, segment, mrr_new, mrr_reactivation, mrr_expansion, mrr_contraction, mrr_churn, x, y);",
+                 t(month, dimension, segment, mrr_new, mrr_reactivation, mrr_expansion, mrr_contraction, mrr_churn, mrr_fx, y);",
         )
         .unwrap();
         let err = run_checks(conn, &catalog).unwrap_err();

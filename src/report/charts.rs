@@ -173,11 +173,28 @@ pub fn build(
     for (id, bridge, what) in [("bridge_month", month, long_month(period)), ("bridge_window", window, window_text.clone())] {
         let (Some(start), Some(end)) = (bridge.start, bridge.end) else { continue };
         let step = |label: &str, value: f64, total: bool| Step { label: label.to_string(), value, total };
+        let mut steps = vec![
+            step("Start", start, true),
+            step("New", bridge.new, false),
+            step("Reactivation", bridge.reactivation, false),
+            step("Expansion", bridge.expansion, false),
+            step("Contraction", -bridge.contraction, false),
+            step("Churn", -bridge.churn, false),
+        ];
+        // Rate moves of other currencies: a bar of their own, never hidden
+        // in expansion or contraction (absent with one currency).
+        let fx_text = if bridge.fx != 0.0 {
+            steps.push(step("FX", bridge.fx, false));
+            format!(", exchange rates {}{}", if bridge.fx > 0.0 { "+" } else { "−" }, compact(bridge.fx.abs()))
+        } else {
+            String::new()
+        };
+        steps.push(step("End", end, true));
         out.push(Chart {
             id,
             title: format!("MRR bridge, {what}"),
             alt: format!(
-                "MRR from {} {currency} to {} {currency}: new +{}, reactivation +{}, expansion +{}, contraction −{}, churn −{}.",
+                "MRR from {} {currency} to {} {currency}: new +{}, reactivation +{}, expansion +{}, contraction −{}, churn −{}{fx_text}.",
                 compact(start),
                 compact(end),
                 compact(bridge.new),
@@ -188,15 +205,7 @@ pub fn build(
             ),
             y_label: format!("MRR ({currency})"),
             x: Vec::new(),
-            kind: Kind::Waterfall(vec![
-                step("Start", start, true),
-                step("New", bridge.new, false),
-                step("Reactivation", bridge.reactivation, false),
-                step("Expansion", bridge.expansion, false),
-                step("Contraction", -bridge.contraction, false),
-                step("Churn", -bridge.churn, false),
-                step("End", end, true),
-            ]),
+            kind: Kind::Waterfall(steps),
             marker: None,
             band: None,
             note: None,

@@ -34,6 +34,8 @@ pub struct Bridge {
     pub expansion: f64,
     pub contraction: f64,
     pub churn: f64,
+    /// The exchange-rate impact (`mrr_fx`): 0 with one currency.
+    pub fx: f64,
     pub end: Option<f64>,
 }
 
@@ -332,6 +334,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             expansion: sum("mrr_expansion"),
             contraction: sum("mrr_contraction"),
             churn: sum("mrr_churn"),
+            fx: sum("mrr_fx"),
             end: value("mrr", to),
         }
     };

@@ -18,7 +18,12 @@ fn mrr_movements_and_retention_match_the_hand_worked_fixture() {
     m.assert("churned_customers", Some(1.0));
     m.assert("mrr_new", Some(200.0));
     m.assert("mrr_reactivation", Some(90.0));
-    m.assert("mrr_expansion", Some(100.0));
+    // C's 1000 EUR a month is 1200 at February's rate and 1250 at March's:
+    // the price did not change, so its +50 is exchange-rate impact, not
+    // expansion (constant currency, the default v2).
+    m.assert("mrr_expansion", Some(50.0));
+    assert_eq!(m.versions["mrr_expansion"], "v2");
+    m.assert("mrr_fx", Some(50.0));
     m.assert("mrr_contraction", Some(60.0));
     m.assert("mrr_churn", Some(60.0));
     m.assert("net_new_mrr", Some(270.0));
@@ -26,9 +31,9 @@ fn mrr_movements_and_retention_match_the_hand_worked_fixture() {
     m.assert("churn_rate", Some(25.0));
     m.assert("revenue_churn_rate", Some(100.0 * 120.0 / 1460.0));
     assert_eq!(m.versions["revenue_churn_rate"], "v2");
-    m.assert("nrr", Some(100.0 * 1440.0 / 1460.0));
+    m.assert("nrr", Some(100.0 * 1390.0 / 1460.0));
     m.assert("grr", Some(100.0 * 1340.0 / 1460.0));
-    m.assert("quick_ratio", Some(3.25));
+    m.assert("quick_ratio", Some(340.0 / 120.0));
     m.assert("arpa", Some(346.0));
     // Nobody was active twelve months before: no cohort, so null, not 0.
     m.assert("nrr_12m", None);
@@ -46,7 +51,9 @@ fn segments_and_regions_are_computed_as_if_alone() {
     m.assert_in("nrr", "segment", "smb", Some(100.0 * 190.0 / 260.0));
     m.assert_in("churn_rate", "segment", "enterprise", Some(0.0));
     m.assert_in("customer_retention_rate", "segment", "enterprise", Some(100.0));
-    m.assert_in("nrr", "segment", "enterprise", Some(100.0 * 1250.0 / 1200.0));
+    m.assert_in("nrr", "segment", "enterprise", Some(100.0));
+    m.assert_in("mrr_fx", "segment", "enterprise", Some(50.0));
+    m.assert_in("mrr_fx", "segment", "smb", Some(0.0));
     m.assert_in("mrr", "region", "emea", Some(1400.0));
     m.assert_in("mrr", "region", "north_america", Some(200.0));
     m.assert_in("churn_rate", "region", "north_america", Some(100.0));
@@ -100,7 +107,13 @@ fn twelve_month_retention_follows_last_years_cohort() {
     let m = s.run("2024-11", &["--allow-stale"]);
     m.assert("nrr_12m", Some(100.0 * 90.0 / 70.0));
     m.assert("grr_12m", Some(100.0));
+    // C's 1000 EUR a month, valued in both months at December's rate
+    // (1.00): kept whole. At each month's own rate (v1) it fell 1100 → 1000.
     let m = s.run("2024-12", &["--allow-stale"]);
+    m.assert("nrr_12m", Some(100.0));
+    m.assert("grr_12m", Some(100.0));
+    let config = s.write("v1.yaml", "metrics:\n  nrr_12m: v1\n  grr_12m: v1\n");
+    let m = s.run("2024-12", &["--allow-stale", "--config", config.to_str().unwrap()]);
     m.assert("nrr_12m", Some(100.0 * 1000.0 / 1100.0));
     m.assert("grr_12m", Some(100.0 * 1000.0 / 1100.0));
 }
@@ -356,8 +369,93 @@ fn amounts_in_another_currency_use_the_rate_of_each_month() {
     jan.assert("mrr", Some(110.0));
     let feb = s.run("2024-02", &[]);
     feb.assert("mrr", Some(120.0));
-    // The rate moved, so the same subscription expanded by 10.
-    feb.assert("mrr_expansion", Some(10.0));
+    // The rate moved, not the price: exchange-rate impact, not expansion.
+    feb.assert("mrr_expansion", Some(0.0));
+    feb.assert("mrr_fx", Some(10.0));
+}
+
+/// Two currencies, worked by hand. EUR at 1.10 (Jan), 1.05 (Feb), 1.08
+/// (Mar); USD is the reporting currency.
+/// - a: 100 EUR a month throughout: 110, 105, 108 (the price never changes)
+/// - b: 200 USD, 250 from March (a real expansion of 50)
+/// - c: 50 EUR from February (new at February's rate, 52.5; 54 in March)
+/// - d: 80 EUR in January and February, gone in March (churn of 84, valued
+///   at February's rate)
+/// MRR: Jan 398, Feb 441.5, Mar 412.
+/// February: new 52.5; a 110 → 105 and d 88 → 84 at unchanged prices: FX
+/// −9, no contraction (v1 saw a contraction of 9). 398 + 52.5 − 9 = 441.5.
+/// March: expansion 50 (b); churn 84 (d); FX +3 (a) + 1.5 (c) = 4.5 (v1 saw
+/// an expansion of 54.5). 441.5 + 50 − 84 + 4.5 = 412.
+#[test]
+fn exchange_rate_moves_are_their_own_line_not_expansion_or_contraction() {
+    let rows = "s1,a,p,2024-01-01,,month,100,EUR\ns2,b,p,2024-01-01,2024-03-01,month,200,USD\ns3,b,p,2024-03-01,,month,250,USD\n\
+                s4,c,p,2024-02-01,,month,50,EUR\ns5,d,p,2024-01-01,2024-03-01,month,80,EUR\n";
+    let fx = "currency,month,rate\nEUR,2024-01-01,1.10\nEUR,2024-02-01,1.05\nEUR,2024-03-01,1.08\n";
+    let customers = "customer_id,name,signup_date,segment,region,acquisition_channel\n\
+                     a,A,2024-01-01,smb,emea,organic\nb,B,2024-01-01,smb,north_america,organic\n\
+                     c,C,2024-02-01,smb,emea,organic\nd,D,2024-01-01,smb,emea,organic\n";
+    let s = Scenario::inline(&[("customers.csv", customers), ("subscriptions.csv", &subscriptions(rows)), ("fx_rates.csv", fx)]);
+    let feb = s.run("2024-02", &[]);
+    feb.assert("mrr", Some(441.5));
+    feb.assert("mrr_new", Some(52.5));
+    feb.assert("mrr_fx", Some(-9.0));
+    feb.assert("mrr_expansion", Some(0.0));
+    feb.assert("mrr_contraction", Some(0.0));
+    feb.assert("nrr", Some(100.0));
+    feb.assert("grr", Some(100.0));
+    feb.assert("revenue_churn_rate", Some(0.0));
+    feb.assert("quick_ratio", None);
+    let mar = s.run("2024-03", &[]);
+    mar.assert("mrr", Some(412.0));
+    mar.assert("net_new_mrr", Some(412.0 - 441.5));
+    mar.assert("mrr_expansion", Some(50.0));
+    mar.assert("mrr_contraction", Some(0.0));
+    mar.assert("mrr_churn", Some(84.0));
+    mar.assert("mrr_fx", Some(4.5));
+    mar.assert("nrr", Some(100.0 * (441.5 + 50.0 - 84.0) / 441.5));
+    mar.assert("grr", Some(100.0 * (441.5 - 84.0) / 441.5));
+    mar.assert("quick_ratio", Some(50.0 / 84.0));
+    mar.assert("revenue_churn_rate", Some(100.0 * 84.0 / 441.5));
+    mar.assert_in("mrr_fx", "region", "emea", Some(4.5));
+    mar.assert_in("mrr_fx", "region", "north_america", Some(0.0));
+    // The values before the rule stay as v1.
+    let config = s.write(
+        "v1.yaml",
+        "metrics:\n  mrr_expansion: v1\n  mrr_contraction: v1\n  nrr: v1\n  grr: v1\n  quick_ratio: v1\n",
+    );
+    let feb = s.run("2024-02", &["--config", config.to_str().unwrap()]);
+    feb.assert("mrr_contraction", Some(9.0));
+    feb.assert("nrr", Some(100.0 * (398.0 - 9.0) / 398.0));
+    feb.assert("grr", Some(100.0 * (398.0 - 9.0) / 398.0));
+    let mar = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    mar.assert("mrr_expansion", Some(54.5));
+    mar.assert("nrr", Some(100.0 * (441.5 + 54.5 - 84.0) / 441.5));
+    mar.assert("quick_ratio", Some(54.5 / 84.0));
+    // The report's bridge carries the FX line.
+    let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    assert!(md.contains("| ± Exchange rates (FX) | +4.50 USD |"), "{md}");
+    let summary = fs::read_to_string(s.out().join("2024-03/summary.md")).unwrap();
+    assert!(summary.contains("− churn 84.00 USD + FX 4.50 USD = 412.00 USD"), "{summary}");
+}
+
+/// One currency: no exchange-rate impact, and every number as before it.
+#[test]
+fn one_currency_has_no_fx_line_and_the_same_numbers_in_both_versions() {
+    let s = Scenario::fixture("revenue");
+    s.remove("fx_rates.csv");
+    s.edit("subscriptions.csv", "12000,EUR", "12000,USD");
+    s.remove("invoices.csv");
+    s.remove("marketing_spend.csv");
+    let m = s.run("2024-03", &[]);
+    m.assert("mrr_fx", Some(0.0));
+    m.assert("mrr_expansion", Some(50.0));
+    let config = s.write("v1.yaml", "metrics:\n  mrr_expansion: v1\n  nrr: v1\n  nrr_12m: v1\n");
+    let v1 = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    for metric in ["mrr_expansion", "nrr", "nrr_12m"] {
+        assert_eq!(m.get(metric, "all", "all"), v1.get(metric, "all", "all"), "{metric}");
+    }
+    let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    assert!(!md.contains("Exchange rates (FX)"));
 }
 
 #[test]
