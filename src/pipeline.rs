@@ -229,6 +229,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         stale: stale_notices.clone(),
         customers: &computed.customers,
         restatements: &restatements,
+        cohorts: &computed.cohorts,
     });
     // The charts: drawn once as SVG (inline in the HTML report), and the
     // same SVG rasterised for the Markdown report.
@@ -269,6 +270,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
     files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));
     files.push(("customers.csv".into(), publish::customers_csv(&computed.customers).into_bytes()));
+    files.push(("cohorts.csv".into(), publish::cohorts_csv(&computed.cohorts).into_bytes()));
     if !restatements.is_empty() {
         files.push(("restatements.csv".into(), publish::restatements_csv(&restatements).into_bytes()));
     }

@@ -162,6 +162,51 @@ pub struct Computed {
     pub customers: Vec<CustomerRow>,
     /// How long each shared building block took, in milliseconds.
     pub shared_runs: Vec<(String, u128)>,
+    /// The cohort triangles of the trend window, every slice.
+    pub cohorts: Vec<CohortRow>,
+}
+
+/// One cell of a cohort triangle (METRICS.md, "Cohorts"): the customers
+/// first active in `cohort`, `age` months later, in one slice.
+#[derive(Debug, Clone, Serialize)]
+pub struct CohortRow {
+    pub dimension: String,
+    pub segment: String,
+    pub cohort: Month,
+    pub age: u32,
+    pub customers: i64,
+    pub active: i64,
+    pub logo_retention: Option<f64>,
+    pub mrr: f64,
+    pub revenue_retention: Option<f64>,
+}
+
+fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT dimension, segment, strftime(cohort, '%Y-%m'), age, customers, active, logo_retention, \
+                    CAST(mrr AS DOUBLE), revenue_retention \
+             FROM cohorts \
+             ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 ELSE 2 END, dimension, segment, cohort, age",
+        )
+        .map_err(Error::db("reading cohorts"))?;
+    let rows = stmt
+        .query_map([], |r| {
+            let cohort: String = r.get(2)?;
+            Ok(CohortRow {
+                dimension: r.get(0)?,
+                segment: r.get(1)?,
+                cohort: cohort.parse().expect("strftime writes YYYY-MM"),
+                age: r.get::<_, i64>(3)? as u32,
+                customers: r.get(4)?,
+                active: r.get(5)?,
+                logo_retention: r.get(6)?,
+                mrr: r.get(7)?,
+                revenue_retention: r.get(8)?,
+            })
+        })
+        .map_err(Error::db("reading cohorts"))?;
+    rows.collect::<std::result::Result<_, _>>().map_err(Error::db("reading cohorts"))
 }
 
 /// One active customer of the period: MRR, health and its components, and
@@ -353,7 +398,8 @@ pub fn compute(
     let mut rows = read_rows(conn, catalog)?;
     flag_low_samples(catalog, &mut rows, config.parameters.low_sample_responses);
     let customers = read_customers(conn, period)?;
-    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs })
+    let cohorts = read_cohorts(conn)?;
+    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs, cohorts })
 }
 
 fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<String>) -> Result<()> {

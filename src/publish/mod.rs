@@ -13,7 +13,7 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::Catalog;
-use crate::metrics::engine::{CustomerRow, MetricRow};
+use crate::metrics::engine::{CohortRow, CustomerRow, MetricRow};
 use crate::metrics::trend::SeriesRow;
 use crate::period::Month;
 use crate::publish::history::Restatement;
@@ -134,6 +134,28 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
             plain(c.revenue),
             plain(c.prev_health),
             c.prev_band.clone().unwrap_or_default(),
+        ];
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// `cohorts.csv`: the cohort triangles (METRICS.md's columns first, then
+/// the slice as in metrics.csv).
+pub fn cohorts_csv(cohorts: &[CohortRow]) -> String {
+    let mut out = String::from("cohort,age,customers,active,logo_retention,mrr,revenue_retention,dimension,segment\n");
+    for c in cohorts {
+        let cells = [
+            c.cohort.to_string(),
+            c.age.to_string(),
+            c.customers.to_string(),
+            c.active.to_string(),
+            plain(c.logo_retention),
+            plain(Some(c.mrr)),
+            plain(c.revenue_retention),
+            csv_field(&c.dimension),
+            csv_field(&c.segment),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
-use crate::metrics::engine::{CustomerRow, MetricRun, Unavailable};
+use crate::metrics::engine::{CohortRow, CustomerRow, MetricRun, Unavailable};
 use crate::metrics::trend::{SeriesRow, Trend};
 use crate::period::Month;
 use crate::publish::history::Restatement;
@@ -144,6 +144,97 @@ pub struct Attention {
     pub advice: String,
 }
 
+/// A cohort triangle as a heatmap table: cohorts as rows, age in months as
+/// columns, each cell shaded by its value.
+#[derive(Debug, Clone, Serialize)]
+pub struct Heatmap {
+    pub id: &'static str,
+    pub title: &'static str,
+    /// What a cell is, in words.
+    pub caption: &'static str,
+    pub ages: Vec<u32>,
+    pub rows: Vec<HeatRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatRow {
+    /// `Oct 2025`.
+    pub cohort: String,
+    pub customers: i64,
+    /// One per age; None past the period.
+    pub cells: Vec<Option<HeatCell>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeatCell {
+    pub text: String,
+    /// Background and text colour, from a light-to-dark blue scale
+    /// (readable with colour blindness and in grey print).
+    pub bg: String,
+    pub fg: &'static str,
+}
+
+/// A blue for 0–100 (% retained): white-ish at 0, dark at 100 and above.
+fn shade(value: f64) -> (String, &'static str) {
+    const STOPS: [(f64, [u8; 3]); 5] =
+        [(0.0, [247, 251, 255]), (25.0, [198, 219, 239]), (50.0, [107, 174, 214]), (75.0, [33, 113, 181]), (100.0, [8, 48, 107])];
+    let v = value.clamp(0.0, 100.0);
+    let i = STOPS.iter().rposition(|(at, _)| *at <= v).unwrap_or(0).min(STOPS.len() - 2);
+    let ((a, ca), (b, cb)) = (STOPS[i], STOPS[i + 1]);
+    let t = (v - a) / (b - a);
+    let mix = |k: usize| (ca[k] as f64 + (cb[k] as f64 - ca[k] as f64) * t).round() as u8;
+    (format!("#{:02x}{:02x}{:02x}", mix(0), mix(1), mix(2)), if v >= 55.0 { "#ffffff" } else { "#1d2330" })
+}
+
+/// The logo and revenue retention triangles of the company as a whole.
+pub fn cohort_heatmaps(cohorts: &[CohortRow]) -> Vec<Heatmap> {
+    let totals: Vec<&CohortRow> = cohorts.iter().filter(|c| c.dimension == "all").collect();
+    let max_age = totals.iter().map(|c| c.age).max().unwrap_or(0);
+    let ages: Vec<u32> = (0..=max_age).collect();
+    let mut months: Vec<Month> = totals.iter().map(|c| c.cohort).collect();
+    months.dedup();
+    let build = |id, title, caption, value: fn(&CohortRow) -> Option<f64>| Heatmap {
+        id,
+        title,
+        caption,
+        ages: ages.clone(),
+        rows: months
+            .iter()
+            .map(|m| {
+                let row: Vec<&&CohortRow> = totals.iter().filter(|c| c.cohort == *m).collect();
+                HeatRow {
+                    cohort: m.first_day().format("%b %Y").to_string(),
+                    customers: row.first().map_or(0, |c| c.customers),
+                    cells: ages
+                        .iter()
+                        .map(|a| {
+                            row.iter().find(|c| c.age == *a).map(|c| match value(c) {
+                                Some(v) => {
+                                    let (bg, fg) = shade(v);
+                                    HeatCell { text: format::grouped(v, 0), bg, fg }
+                                }
+                                None => HeatCell { text: format::NA.to_string(), bg: "#ffffff".into(), fg: "#8a93a3" },
+                            })
+                        })
+                        .collect(),
+                }
+            })
+            .collect(),
+    };
+    if totals.is_empty() {
+        return Vec::new();
+    }
+    vec![
+        build("cohort_logo", "Logo retention by cohort", "% of each cohort's customers still active, by months since they started", |c| c.logo_retention),
+        build(
+            "cohort_revenue",
+            "Revenue retention by cohort",
+            "Each cohort's MRR as % of its first month's (net: expansion counts, so it can pass 100)",
+            |c| c.revenue_retention,
+        ),
+    ]
+}
+
 /// A metric's definition, for the definitions every metric name links to.
 #[derive(Debug, Clone, Serialize)]
 pub struct Definition {
@@ -215,6 +306,8 @@ pub struct ReportContext {
     pub email_charts: Vec<email::EmailChart>,
     /// The name of the at-risk attachment of the email.
     pub at_risk_file: String,
+    /// The cohort triangles (logo and revenue retention).
+    pub cohorts: Vec<Heatmap>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -264,10 +357,11 @@ pub struct Inputs<'a> {
     pub stale: Vec<String>,
     pub customers: &'a [CustomerRow],
     pub restatements: &'a [Restatement],
+    pub cohorts: &'a [CohortRow],
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements } = inp;
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts } = inp;
     let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
@@ -490,6 +584,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         subject: String::new(),
         email_charts: Vec::new(),
         at_risk_file: String::new(),
+        cohorts: cohort_heatmaps(cohorts),
         restatements,
         restatements_top,
         definitions,

@@ -845,3 +845,58 @@ fn a_header_name_with_a_comma_does_not_confuse_the_error_report() {
     let err = String::from_utf8_lossy(&result.stderr);
     assert!(err.contains("column `amount`") && err.contains("line 8: subscription_id \"s7\": \"2oo\""), "{err}");
 }
+
+/// The cohort triangles of the revenue fixture in March 2024 (README.md,
+/// "Cohorts"): (cohort, age, dimension, segment) -> the other columns.
+#[test]
+fn cohort_tables_match_the_hand_worked_fixture() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let text = fs::read_to_string(s.out().join("2024-03/cohorts.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "cohort,age,customers,active,logo_retention,mrr,revenue_retention,dimension,segment");
+    let rows: std::collections::BTreeMap<(String, String, String, String), String> = lines
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            ((c[0].into(), c[1].into(), c[7].into(), c[8].into()), c[2..7].join(","))
+        })
+        .collect();
+    let row = |cohort: &str, age: u32, dim: &str, seg: &str| {
+        rows.get(&(cohort.to_string(), age.to_string(), dim.to_string(), seg.to_string()))
+            .unwrap_or_else(|| panic!("no row {cohort} {age} {dim} {seg}"))
+            .as_str()
+    };
+    // customers,active,logo_retention,mrr,revenue_retention
+    // H: first active 2023-10 at 70, gone Dec–Feb, back in March at 90.
+    assert_eq!(row("2023-10", 0, "all", "all"), "1,1,100,70,100");
+    assert_eq!(row("2023-10", 1, "all", "all"), "1,1,100,70,100");
+    assert_eq!(row("2023-10", 2, "all", "all"), "1,0,0,0,0");
+    assert_eq!(row("2023-10", 5, "all", "all"), "1,1,100,90,128.5714285714");
+    // C: 1000 EUR a month, at each month's rate (1.10, 1.10, 1.20, 1.25).
+    assert_eq!(row("2023-12", 0, "all", "all"), "1,1,100,1100,100");
+    assert_eq!(row("2023-12", 2, "all", "all"), "1,1,100,1200,109.0909090909");
+    assert_eq!(row("2023-12", 3, "all", "all"), "1,1,100,1250,113.6363636364");
+    // A and B start in January (160); B leaves at the end of February.
+    assert_eq!(row("2024-01", 0, "all", "all"), "2,2,100,160,100");
+    assert_eq!(row("2024-01", 1, "all", "all"), "2,2,100,160,100");
+    assert_eq!(row("2024-01", 2, "all", "all"), "2,1,50,150,93.75");
+    // D: 100 in February, 40 in March (downgrade).
+    assert_eq!(row("2024-02", 1, "all", "all"), "1,1,100,40,40");
+    assert_eq!(row("2024-03", 0, "all", "all"), "1,1,100,200,100");
+    // A month in which nobody started: no customers, so no rates.
+    assert_eq!(row("2023-11", 0, "all", "all"), "0,0,,0,");
+    // Every cohort of the window (2023-03 to 2024-03) up to the period, no further.
+    assert!(rows.contains_key(&("2023-03".into(), "12".into(), "all".into(), "all".into())));
+    assert!(!rows.keys().any(|(c, a, _, _)| c == "2024-03" && a != "0"));
+    assert!(!rows.keys().any(|(c, _, _, _)| c.as_str() < "2023-03"));
+    // Per slice: C is enterprise, A and B smb.
+    assert_eq!(row("2023-12", 3, "segment", "enterprise"), "1,1,100,1250,113.6363636364");
+    assert_eq!(row("2024-01", 2, "segment", "smb"), "2,1,50,150,93.75");
+    assert_eq!(row("2023-12", 0, "segment", "smb"), "0,0,,0,");
+    assert_eq!(row("2024-01", 2, "region", "north_america"), "1,0,0,0,0");
+    // The report shows both triangles.
+    let html = fs::read_to_string(s.out().join("2024-03/report.html")).unwrap();
+    assert!(html.contains("id=\"cohort_logo\"") && html.contains("id=\"cohort_revenue\""));
+    let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    assert!(md.contains("| Jan 2024 | 2 | 100 | 100 | 50 |"), "{md}");
+}
