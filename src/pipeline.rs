@@ -230,6 +230,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         customers: &computed.customers,
         restatements: &restatements,
         cohorts: &computed.cohorts,
+        finance: &computed.finance,
+        gross_margin: config.parameters.gross_margin,
     });
     // The charts: drawn once as SVG (inline in the HTML report), and the
     // same SVG rasterised for the Markdown report.

@@ -164,6 +164,69 @@ pub struct Computed {
     pub shared_runs: Vec<(String, u128)>,
     /// The cohort triangles of the trend window, every slice.
     pub cohorts: Vec<CohortRow>,
+    /// The period's acquisition channels and revenue by invoice kind.
+    pub finance: Finance,
+}
+
+/// What the finance section of the report reads besides the metrics.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Finance {
+    /// Per acquisition channel in the period: spend (None where none is
+    /// recorded), new customers and their MRR.
+    pub channels: Vec<ChannelRow>,
+    /// Paid revenue per invoice kind: the period, the month before and a
+    /// year before.
+    pub kinds: Vec<KindRow>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelRow {
+    pub channel: String,
+    pub spend: Option<f64>,
+    pub new_customers: i64,
+    pub new_mrr: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct KindRow {
+    pub kind: String,
+    pub revenue: Option<f64>,
+    pub prev: Option<f64>,
+    pub year_ago: Option<f64>,
+}
+
+fn read_finance(conn: &Connection, period: Month) -> Result<Finance> {
+    let failed = || Error::db("reading the finance tables");
+    let month = period.first_day().to_string();
+    let mut stmt = conn
+        .prepare(
+            "SELECT channel, CAST(spend AS DOUBLE), new_customers, CAST(new_mrr AS DOUBLE) FROM channel_month \
+             WHERE month = CAST(? AS DATE) ORDER BY spend DESC NULLS LAST, new_customers DESC, channel",
+        )
+        .map_err(failed())?;
+    let channels = stmt
+        .query_map([&month], |r| Ok(ChannelRow { channel: r.get(0)?, spend: r.get(1)?, new_customers: r.get(2)?, new_mrr: r.get(3)? }))
+        .map_err(failed())?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(failed())?;
+    let mut stmt = conn
+        .prepare(
+            "WITH m AS (SELECT CAST(? AS DATE) AS now) \
+             SELECT kind, \
+                 CAST(sum(revenue) FILTER (WHERE month = m.now) AS DOUBLE), \
+                 CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 1 MONTH) AS DOUBLE), \
+                 CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 12 MONTH) AS DOUBLE) \
+             FROM revenue_kind_month, m \
+             WHERE month IN (m.now, m.now - INTERVAL 1 MONTH, m.now - INTERVAL 12 MONTH) \
+             GROUP BY kind ORDER BY 2 DESC NULLS LAST, kind",
+        )
+        .map_err(failed())?;
+    let kinds = stmt
+        .query_map([&month], |r| Ok(KindRow { kind: r.get(0)?, revenue: r.get(1)?, prev: r.get(2)?, year_ago: r.get(3)? }))
+        .map_err(failed())?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(failed())?;
+    Ok(Finance { channels, kinds })
 }
 
 /// One cell of a cohort triangle (METRICS.md, "Cohorts"): the customers
@@ -399,7 +462,8 @@ pub fn compute(
     flag_low_samples(catalog, &mut rows, config.parameters.low_sample_responses);
     let customers = read_customers(conn, period)?;
     let cohorts = read_cohorts(conn)?;
-    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs, cohorts })
+    let finance = read_finance(conn, period)?;
+    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs, cohorts, finance })
 }
 
 fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<String>) -> Result<()> {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
-use crate::metrics::engine::{CohortRow, CustomerRow, MetricRun, Unavailable};
+use crate::metrics::engine::{ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Unavailable};
 use crate::metrics::trend::{SeriesRow, Trend};
 use crate::period::Month;
 use crate::publish::history::Restatement;
@@ -37,6 +37,72 @@ pub struct Bridge {
     /// The exchange-rate impact (`mrr_fx`): 0 with one currency.
     pub fx: f64,
     pub end: Option<f64>,
+}
+
+impl Bridge {
+    /// The same bridge times `k` (12: the ARR bridge).
+    pub fn scaled(&self, k: f64) -> Bridge {
+        Bridge {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            start: self.start.map(|v| v * k),
+            new: self.new * k,
+            reactivation: self.reactivation * k,
+            expansion: self.expansion * k,
+            contraction: self.contraction * k,
+            churn: self.churn * k,
+            fx: self.fx * k,
+            end: self.end.map(|v| v * k),
+        }
+    }
+}
+
+/// The finance section: the ARR bridge, the period against last month and
+/// a year ago, acquisition by channel and revenue by invoice kind.
+#[derive(Debug, Clone, Serialize)]
+pub struct FinanceView {
+    pub arr_bridge_month: Bridge,
+    pub arr_bridge_window: Bridge,
+    pub table: Vec<MetricView>,
+    pub channels: Vec<ChannelView>,
+    pub kinds: Vec<KindRow>,
+}
+
+/// One acquisition channel of the period: what it cost and what it won.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelView {
+    pub channel: String,
+    /// None where no spend is recorded for the channel.
+    pub spend: Option<f64>,
+    pub new_customers: i64,
+    pub new_mrr: f64,
+    /// spend ÷ new customers (as the `cac` metric per channel).
+    pub cac: Option<f64>,
+    /// CAC ÷ (new MRR per new customer × gross margin).
+    pub payback_months: Option<f64>,
+    /// The company's CLV ÷ the channel's CAC.
+    pub ltv_cac: Option<f64>,
+}
+
+/// Metrics of the finance table, in order.
+const FINANCE: [&str; 16] = [
+    "arr", "mrr", "revenue", "net_new_mrr", "mrr_new", "mrr_expansion", "mrr_contraction", "mrr_churn", "mrr_fx", "nrr", "grr",
+    "nrr_12m", "cac", "cac_payback_months", "clv", "ltv_cac_ratio",
+];
+
+fn channel_view(row: &ChannelRow, clv: Option<f64>, gross_margin: f64) -> ChannelView {
+    let n = row.new_customers as f64;
+    let cac = row.spend.filter(|_| row.new_customers > 0).map(|s| s / n);
+    let per_customer = (row.new_customers > 0).then(|| row.new_mrr / n * gross_margin).filter(|v| *v > 0.0);
+    ChannelView {
+        channel: row.channel.clone(),
+        spend: row.spend,
+        new_customers: row.new_customers,
+        new_mrr: row.new_mrr,
+        cac,
+        payback_months: cac.zip(per_customer).map(|(c, p)| c / p),
+        ltv_cac: clv.zip(cac).filter(|(_, c)| *c > 0.0).map(|(l, c)| l / c),
+    }
 }
 
 /// One metric as the report shows it.
@@ -308,6 +374,7 @@ pub struct ReportContext {
     pub at_risk_file: String,
     /// The cohort triangles (logo and revenue retention).
     pub cohorts: Vec<Heatmap>,
+    pub finance: FinanceView,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -358,10 +425,12 @@ pub struct Inputs<'a> {
     pub customers: &'a [CustomerRow],
     pub restatements: &'a [Restatement],
     pub cohorts: &'a [CohortRow],
+    pub finance: &'a Finance,
+    pub gross_margin: f64,
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts } = inp;
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin } = inp;
     let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
@@ -580,7 +649,17 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         .map(|m| Definition { id: m.id.clone(), title: m.title.clone(), formula: m.formula.clone() })
         .collect();
 
+    let bridge_month = bridge(period, period);
+    let bridge_window = bridge(window_start, period);
+    let finance = FinanceView {
+        arr_bridge_month: bridge_month.scaled(12.0),
+        arr_bridge_window: bridge_window.scaled(12.0),
+        table: FINANCE.iter().filter_map(|id| view(id)).collect(),
+        channels: finance.channels.iter().map(|c| channel_view(c, value("clv", period), gross_margin)).collect(),
+        kinds: finance.kinds.clone(),
+    };
     let mut context = ReportContext {
+        finance,
         subject: String::new(),
         email_charts: Vec::new(),
         at_risk_file: String::new(),
@@ -597,8 +676,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         window_start,
         currency: currency.to_string(),
         tool_version: env!("CARGO_PKG_VERSION"),
-        bridge_month: bridge(period, period),
-        bridge_window: bridge(window_start, period),
+        bridge_month,
+        bridge_window,
         groups,
         breakdowns,
         flags,

@@ -900,3 +900,46 @@ fn cohort_tables_match_the_hand_worked_fixture() {
     let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
     assert!(md.contains("| Jan 2024 | 2 | 100 | 100 | 50 |"), "{md}");
 }
+
+/// The finance section of March 2024 (README.md, "Finance"): the ARR
+/// bridge, acquisition by channel and revenue by invoice kind.
+#[test]
+fn the_finance_section_matches_the_hand_worked_fixture() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let md = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
+    let finance = md.split("## Finance").nth(1).unwrap().split("## Trend").next().unwrap();
+    // ARR = 12 × the MRR bridge: 1460 → 1730 with FX +50 (C's euros).
+    for line in [
+        "| Starting ARR | 17,520.00 USD |",
+        "| + New | 2,400.00 USD |",
+        "| + Reactivation | 1,080.00 USD |",
+        "| + Expansion | 600.00 USD |",
+        "| − Contraction | 720.00 USD |",
+        "| − Churn | 720.00 USD |",
+        "| ± Exchange rates (FX) | +600.00 USD |",
+        "| **Ending ARR** | **20,760.00 USD** |",
+    ] {
+        assert!(finance.contains(line), "{line} in\n{finance}");
+    }
+    // Every channel with spend, and every channel that won a customer: E
+    // came through partner (100 spent, 200 of new MRR); the others spent
+    // and won nobody. 200 EUR of events at 1.25.
+    for line in [
+        "| paid\\_search | 300.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        "| events | 250.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        "| content | 50.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        // CAC 100; payback 100 / (200 × 1.0) = 0.5; LTV:CAC (14465 / 18) / 100.
+        &format!("| partner | 100.00 USD | 1 | 200.00 USD | 100.00 USD | 0.5 months | {:.2} |", 14465.0 / 18.0 / 100.0),
+    ] {
+        assert!(finance.contains(line), "{line} in\n{finance}");
+    }
+    // Paid revenue by kind: subscriptions 100 + 40 + 200 + 90; upsell 50;
+    // cross-sell 20 EUR × 1.25 (the refunded one does not count).
+    assert!(finance.contains("| subscription | 430.00 USD | 460.00 USD | n/a |"), "{finance}");
+    assert!(finance.contains("| upsell | 50.00 USD |"), "{finance}");
+    assert!(finance.contains("| cross\\_sell | 25.00 USD |"), "{finance}");
+    assert!(!finance.contains("| one\\_time |"), "a void invoice is no revenue");
+    // Against last month: revenue 505 against February's paid invoices.
+    assert!(finance.contains("| Revenue (paid invoices) | 505.00 USD |"), "{finance}");
+}
