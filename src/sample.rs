@@ -2,8 +2,9 @@
 //! every table of the input contract, with the edge cases the contract names:
 //! mid-month starts, subscriptions starting and ending inside one month, end
 //! dates on the 1st, overlapping add-ons, gaps then reactivation, quarterly
-//! and annual plans, free plans, refunds and void invoices, a second
-//! currency, awkward names, timestamps with offsets.
+//! and annual plans, free plans, refunds and void invoices, prices fixed in
+//! two other currencies (EUR, GBP) whose rates move every month, awkward
+//! names, timestamps with offsets.
 
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
@@ -223,6 +224,10 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
         // The subscription history: a main plan, churn, maybe a comeback,
         // add-ons that overlap, and plan changes.
         let currency = if rng.chance(0.15) { "EUR" } else if rng.chance(0.5) { "USD" } else { "" };
+        // Every third euro customer pays in pounds instead: a third currency
+        // without drawing from the random stream, so the rest of the sample
+        // stays as it was.
+        let currency = if currency == "EUR" && c % 3 == 0 { "GBP" } else { currency };
         let mut plan = plan_for(&mut rng, segment);
         let churn = match segment {
             "enterprise" => 0.006,
@@ -416,6 +421,9 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
             spend.line(&format!("{},{channel},{amount:.2},{currency}", day_in(&mut rng, m)))?;
         }
         fx.line(&format!("EUR,{},{:.4}", m.first_day(), 1.05 + rng.below(800) as f64 / 10_000.0))?;
+        // The pound drifts on a slow wave, a cent or two a month.
+        let step = m.since(first) as f64;
+        fx.line(&format!("GBP,{},{:.4}", m.first_day(), 1.25 + 0.04 * (step / 3.0).sin() + 0.002 * step))?;
         m = m.plus(1);
     }
     for t in [customers, subs, invoices, surveys, tickets, usage, trials, spend, fx] {
