@@ -196,36 +196,30 @@ pub struct KindRow {
 }
 
 fn read_finance(conn: &Connection, period: Month) -> Result<Finance> {
-    let failed = || Error::db("reading the finance tables");
+    let step = "reading the finance tables";
     let month = period.first_day().to_string();
-    let mut stmt = conn
-        .prepare(
-            "SELECT channel, CAST(spend AS DOUBLE), new_customers, CAST(new_mrr AS DOUBLE) FROM channel_month \
-             WHERE month = CAST(? AS DATE) ORDER BY spend DESC NULLS LAST, new_customers DESC, channel",
-        )
-        .map_err(failed())?;
-    let channels = stmt
-        .query_map([&month], |r| Ok(ChannelRow { channel: r.get(0)?, spend: r.get(1)?, new_customers: r.get(2)?, new_mrr: r.get(3)? }))
-        .map_err(failed())?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(failed())?;
-    let mut stmt = conn
-        .prepare(
-            "WITH m AS (SELECT CAST(? AS DATE) AS now) \
-             SELECT kind, \
-                 CAST(sum(revenue) FILTER (WHERE month = m.now) AS DOUBLE), \
-                 CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 1 MONTH) AS DOUBLE), \
-                 CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 12 MONTH) AS DOUBLE) \
-             FROM revenue_kind_month, m \
-             WHERE month IN (m.now, m.now - INTERVAL 1 MONTH, m.now - INTERVAL 12 MONTH) \
-             GROUP BY kind ORDER BY 2 DESC NULLS LAST, kind",
-        )
-        .map_err(failed())?;
-    let kinds = stmt
-        .query_map([&month], |r| Ok(KindRow { kind: r.get(0)?, revenue: r.get(1)?, prev: r.get(2)?, year_ago: r.get(3)? }))
-        .map_err(failed())?
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(failed())?;
+    let channels = query_all(
+        conn,
+        step,
+        "SELECT channel, CAST(spend AS DOUBLE), new_customers, CAST(new_mrr AS DOUBLE) FROM channel_month \
+         WHERE month = CAST(? AS DATE) ORDER BY spend DESC NULLS LAST, new_customers DESC, channel",
+        [&month],
+        |r| Ok(ChannelRow { channel: r.get(0)?, spend: r.get(1)?, new_customers: r.get(2)?, new_mrr: r.get(3)? }),
+    )?;
+    let kinds = query_all(
+        conn,
+        step,
+        "WITH m AS (SELECT CAST(? AS DATE) AS now) \
+         SELECT kind, \
+             CAST(sum(revenue) FILTER (WHERE month = m.now) AS DOUBLE), \
+             CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 1 MONTH) AS DOUBLE), \
+             CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 12 MONTH) AS DOUBLE) \
+         FROM revenue_kind_month, m \
+         WHERE month IN (m.now, m.now - INTERVAL 1 MONTH, m.now - INTERVAL 12 MONTH) \
+         GROUP BY kind ORDER BY 2 DESC NULLS LAST, kind",
+        [&month],
+        |r| Ok(KindRow { kind: r.get(0)?, revenue: r.get(1)?, prev: r.get(2)?, year_ago: r.get(3)? }),
+    )?;
     Ok(Finance { channels, kinds })
 }
 
@@ -244,17 +238,29 @@ pub struct CohortRow {
     pub revenue_retention: Option<f64>,
 }
 
+/// Every row of a query, each turned into a `T` by `row`; errors name `step`.
+fn query_all<T, P: duckdb::Params>(
+    conn: &Connection,
+    step: &str,
+    sql: &str,
+    params: P,
+    row: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare(sql).map_err(Error::db(step))?;
+    let rows = stmt.query_map(params, row).map_err(Error::db(step))?;
+    rows.collect::<std::result::Result<_, _>>().map_err(Error::db(step))
+}
+
 fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT dimension, segment, strftime(cohort, '%Y-%m'), age, customers, active, logo_retention, \
-                    CAST(mrr AS DOUBLE), revenue_retention \
-             FROM cohorts \
-             ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 ELSE 2 END, dimension, segment, cohort, age",
-        )
-        .map_err(Error::db("reading cohorts"))?;
-    let rows = stmt
-        .query_map([], |r| {
+    query_all(
+        conn,
+        "reading cohorts",
+        "SELECT dimension, segment, strftime(cohort, '%Y-%m'), age, customers, active, logo_retention, \
+                CAST(mrr AS DOUBLE), revenue_retention \
+         FROM cohorts \
+         ORDER BY CASE dimension WHEN 'all' THEN 0 WHEN 'segment' THEN 1 ELSE 2 END, dimension, segment, cohort, age",
+        [],
+        |r| {
             let cohort: String = r.get(2)?;
             Ok(CohortRow {
                 dimension: r.get(0)?,
@@ -267,9 +273,8 @@ fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
                 mrr: r.get(7)?,
                 revenue_retention: r.get(8)?,
             })
-        })
-        .map_err(Error::db("reading cohorts"))?;
-    rows.collect::<std::result::Result<_, _>>().map_err(Error::db("reading cohorts"))
+        },
+    )
 }
 
 /// One active customer of the period: MRR, health and its components, and
@@ -312,9 +317,10 @@ fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
 }
 
 fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> {
-    let mut stmt = conn
-        .prepare(
-            "SELECT h.customer_id, c.name, cc.cell_segment, cc.cell_region, CAST(h.mrr AS DOUBLE), h.health, h.band, \
+    query_all(
+        conn,
+        "reading customer health",
+        "SELECT h.customer_id, c.name, cc.cell_segment, cc.cell_region, CAST(h.mrr AS DOUBLE), h.health, h.band, \
                     h.usage, h.sentiment, h.support, h.revenue, \
                     p.health, p.band, p.usage, p.sentiment, p.support, p.revenue \
              FROM customer_health AS h \
@@ -324,10 +330,8 @@ fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> 
                  ON p.customer_id = h.customer_id AND p.month = CAST(h.month - INTERVAL 1 MONTH AS DATE) \
              WHERE h.month = CAST(? AS DATE) \
              ORDER BY h.customer_id",
-        )
-        .map_err(Error::db("reading customer health"))?;
-    let rows = stmt
-        .query_map([period.first_day().to_string()], |r| {
+        [period.first_day().to_string()],
+        |r| {
             Ok(CustomerRow {
                 customer_id: r.get(0)?,
                 name: r.get(1)?,
@@ -347,9 +351,8 @@ fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> 
                 prev_support: r.get(15)?,
                 prev_revenue: r.get(16)?,
             })
-        })
-        .map_err(Error::db("reading customer health"))?;
-    rows.collect::<std::result::Result<_, _>>().map_err(Error::db("reading customer health"))
+        },
+    )
 }
 
 /// The months the metrics are computed for: the trend window (the period and
