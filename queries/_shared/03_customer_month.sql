@@ -1,13 +1,3 @@
--- An amount in `local_currency` at the given rate, in the reporting
--- currency: exact, at scale 22, so that price × rate needs no rounding and
--- every sum after this is exact (reruns give the same digits).
-create or replace macro to_reporting(local_amount, local_currency, rate_of_month) as (
-    case
-        when local_currency = (select p.currency from params as p) then cast(local_amount as decimal(38, 22))
-        else local_amount * rate_of_month
-    end
-);
-
 -- Each currency's rate of a month, of the month after and of a year later
 -- (a few rows: one join per subscription-month instead of three).
 create or replace table fx_ahead as
@@ -58,16 +48,34 @@ active as (
     from subs
     join history_months as h on h.month between subs.first_month and subs.last_month
 ),
-final as (
+converted as (
+    -- The other two valuations differ from mrr only by the rate moves of
+    -- other currencies, summed over those rows alone (exact: decimal
+    -- differences of rates).
     select
         a.customer_id,
         a.month,
-        sum(to_reporting(a.local_mrr, a.currency, fx.rate)) as mrr,
-        sum(to_reporting(a.local_mrr, a.currency, fx.rate_next)) as mrr_at_next,
-        sum(to_reporting(a.local_mrr, a.currency, fx.rate_year_later)) as mrr_at_year_later
+        -- Exact, at scale 22, so that price × rate needs no rounding and
+        -- every sum after this is exact (reruns give the same digits).
+        sum(case
+            when a.currency = p.currency then cast(a.local_mrr as decimal(38, 22))
+            else a.local_mrr * fx.rate
+        end) as mrr,
+        sum(a.local_mrr * (fx.rate_next - fx.rate)) filter (where a.currency <> p.currency) as next_move,
+        sum(a.local_mrr * (fx.rate_year_later - fx.rate)) filter (where a.currency <> p.currency) as year_move
     from active as a
+    cross join params as p
     left join fx_ahead as fx on fx.currency = a.currency and fx.month = a.month
     group by all
-    having sum(to_reporting(a.local_mrr, a.currency, fx.rate)) > 0
+),
+final as (
+    select
+        customer_id,
+        month,
+        mrr,
+        mrr + coalesce(next_move, 0) as mrr_at_next,
+        mrr + coalesce(year_move, 0) as mrr_at_year_later
+    from converted
+    where mrr > 0
 )
 select * from final;
