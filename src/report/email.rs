@@ -25,6 +25,8 @@ pub const HTML_LIMIT: usize = 100 * 1024;
 #[derive(Debug, Clone, Serialize)]
 pub struct EmailChart {
     pub cid: String,
+    /// The chart's PNG in the output folder (`charts/<id>.png`).
+    pub png: String,
     pub title: String,
     pub alt: String,
     pub width: u32,
@@ -82,6 +84,7 @@ pub fn charts(context: &ReportContext) -> Vec<EmailChart> {
         .filter_map(|id| context.charts.iter().find(|c| c.id == *id))
         .map(|c| EmailChart {
             cid: format!("{}@cs-report", c.id),
+            png: c.png.clone(),
             title: c.title.clone(),
             alt: c.alt.clone(),
             width: IMAGE_WIDTH,
@@ -153,11 +156,9 @@ pub fn build(env: &Environment<'_>, context: &ReportContext, pngs: &[(String, Ve
         .email_charts
         .iter()
         .filter_map(|c| {
-            let id = c.cid.trim_end_matches("@cs-report");
-            let file = format!("charts/{id}.png");
-            pngs.iter().find(|(name, _)| *name == file).map(|(_, png)| Image {
+            pngs.iter().find(|(name, _)| *name == c.png).map(|(_, png)| Image {
                 cid: c.cid.clone(),
-                file_name: format!("{id}.png"),
+                file_name: c.png.trim_start_matches("charts/").to_string(),
                 png: png.clone(),
             })
         })
