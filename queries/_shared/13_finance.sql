@@ -3,10 +3,7 @@
 -- new customer, or new customers and no spend, is listed too); and paid
 -- revenue per invoice kind and month. Report tables, not metrics.
 create or replace table channel_month as
-with spend as (
-    select month, channel, sum(amount) as spend from spend_month group by all
-),
-won as (
+with won as (
     select mv.month, coalesce(nullif(trim(c.acquisition_channel), ''), 'unknown') as channel,
         count(*) as new_customers, sum(mv.mrr_cur) as new_mrr
     from mrr_movements as mv
@@ -19,10 +16,10 @@ final as (
     select
         coalesce(s.month, w.month) as month,
         coalesce(s.channel, w.channel) as channel,
-        s.spend,
+        s.amount as spend,
         coalesce(w.new_customers, 0) as new_customers,
         coalesce(w.new_mrr, 0) as new_mrr
-    from spend as s
+    from spend_month as s
     full outer join won as w on w.month = s.month and w.channel = s.channel
 )
 select * from final;
