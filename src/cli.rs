@@ -181,20 +181,22 @@ pub fn execute(cli: Cli) -> Result<()> {
             );
             if send {
                 let request = SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false };
-                match deliver::send(&config, &request) {
-                    Ok(sent) => println!("{sent}"),
+                match deliver::send(&config, &request)? {
                     // Published from stale exports and `send_on` does not
                     // list `stale`: published as asked, not sent, said so.
-                    Err(Error::Check(why)) => log::warn(&format!("not sent: {why}")),
-                    Err(e) => return Err(e),
+                    stale @ deliver::SendOutcome::Stale(_) => log::warn(&stale.to_string()),
+                    sent => println!("{sent}"),
                 }
             }
         }
         Command::Send { config, period, to, dry_run, resend, allow_stale } => {
             let period = month_arg(Some(period), "--period")?;
             let config = config_with(config, None, None)?;
-            let outcome = deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale })?;
-            println!("{outcome}");
+            match deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale })? {
+                // Nothing sent, as for a failed check: exit 1.
+                deliver::SendOutcome::Stale(why) => return Err(Error::Check(why)),
+                outcome => println!("{outcome}"),
+            }
         }
         Command::Validate { config, data, period } => {
             let period = month_arg(period, "--period")?;

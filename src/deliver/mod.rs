@@ -40,6 +40,9 @@ pub enum SendOutcome {
     DryRun { subject: String, from: String, recipients: Vec<String>, bytes: usize, eml: PathBuf },
     /// Sent before (same run or same content), and `--resend` was not given.
     AlreadySent(SendRecord),
+    /// Published from stale exports, and neither `send_on` nor
+    /// `--allow-stale` allows sending it: why, in words.
+    Stale(String),
 }
 
 /// The `email:` section, or an error saying how to add it.
@@ -110,7 +113,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<SendOutcome> {
     let history = History::open(&config.output, false)?;
     let (manifest, published) = read_manifest(&folder)?;
     if !published.stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
-        return Err(Error::Check(format!(
+        return Ok(SendOutcome::Stale(format!(
             "the report of {period} was published from stale exports ({}), so it is not sent: rerun the period once \
              they have caught up, or send it anyway with `cs-report send --period {period} --allow-stale` (or list \
              `stale` in `email.send_on`)",
@@ -179,6 +182,7 @@ impl std::fmt::Display for SendOutcome {
                 bytes / 1024,
                 eml.display()
             ),
+            SendOutcome::Stale(why) => write!(f, "not sent: {why}"),
             SendOutcome::AlreadySent(s) => write!(
                 f,
                 "not sent again: this report of {} was sent at {} to {} ({}); pass --resend to send it again",
