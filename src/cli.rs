@@ -9,7 +9,7 @@ use crate::deliver::{self, SendRequest};
 use crate::error::{Error, Result};
 use crate::log;
 use crate::metrics::catalog::Catalog;
-use crate::period::Month;
+use crate::period::{Month, Period};
 use crate::pipeline::{self, RunRequest};
 use crate::sample::{self, SampleRequest};
 
@@ -42,7 +42,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Compute the month's metrics and publish <output>/<period>/.
+    /// Compute a period's metrics and publish <output>/<period>/.
     Run {
         /// Config file (default: config/cs-report.yaml if present, else built-in defaults).
         #[arg(long)]
@@ -50,7 +50,9 @@ pub enum Command {
         /// Data directory; overrides `data:` in the config.
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Month to report, YYYY-MM (default: the last complete month, UTC).
+        /// Period to report: YYYY-MM, YYYY-Qn, YYYY, FYyyyy, FYyyyy-Qn,
+        /// last-month, last-quarter or last-year (default: the last complete
+        /// month, UTC).
         #[arg(long)]
         period: Option<String>,
         /// Output root; overrides `output:` in the config.
@@ -83,7 +85,7 @@ pub enum Command {
     Send {
         #[arg(long)]
         config: Option<PathBuf>,
-        /// Month whose published report to send, YYYY-MM.
+        /// Period whose published report to send (as for `run --period`).
         #[arg(long)]
         period: String,
         /// Send to these addresses instead of `email.to` and `email.cc`
@@ -107,7 +109,8 @@ pub enum Command {
         config: Option<PathBuf>,
         #[arg(long)]
         data: Option<PathBuf>,
-        /// Month whose exchange rates must exist (default: the last complete month).
+        /// Period whose exports must be fresh and rates exist (default: the
+        /// last complete month).
         #[arg(long)]
         period: Option<String>,
     },
@@ -140,6 +143,13 @@ fn month_arg(value: Option<String>, flag: &str) -> Result<Month> {
     }
 }
 
+/// `--period`: a period id, or the last complete month (UTC) when absent.
+fn period_arg(value: Option<String>, config: &Config) -> Result<Period> {
+    let today = chrono::Utc::now().date_naive();
+    let text = value.unwrap_or_else(|| "last-month".to_string());
+    Period::parse(&text, config.fiscal_year_start_month, today).map_err(|e| Error::Usage(format!("--period: {e}")))
+}
+
 fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathBuf>) -> Result<Config> {
     let mut config = Config::load(config.as_deref())?;
     if let Some(data) = data {
@@ -157,8 +167,8 @@ pub fn execute(cli: Cli) -> Result<()> {
     log::set_verbose(cli.verbose);
     match cli.command {
         Command::Run { config, data, period, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
-            let period = month_arg(period, "--period")?;
             let config = config_with(config, data, out)?;
+            let period = period_arg(period, &config)?;
             if send {
                 // Whatever would stop the send is found before the run.
                 deliver::smtp::password(deliver::email_config(&config)?)?;
@@ -190,8 +200,8 @@ pub fn execute(cli: Cli) -> Result<()> {
             }
         }
         Command::Send { config, period, to, dry_run, resend, allow_stale } => {
-            let period = month_arg(Some(period), "--period")?;
             let config = config_with(config, None, None)?;
+            let period = period_arg(Some(period), &config)?;
             match deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale })? {
                 // Nothing sent, as for a failed check: exit 1.
                 deliver::SendOutcome::Stale(why) => return Err(Error::Check(why)),
@@ -199,8 +209,8 @@ pub fn execute(cli: Cli) -> Result<()> {
             }
         }
         Command::Validate { config, data, period } => {
-            let period = month_arg(period, "--period")?;
             let config = config_with(config, data, None)?;
+            let period = period_arg(period, &config)?;
             let found = pipeline::validate(&config, period)?;
             for line in &found.lines {
                 println!("{line}");
@@ -210,7 +220,7 @@ pub fn execute(cli: Cli) -> Result<()> {
             }
             let stale: Vec<&crate::load::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
             if !stale.is_empty() {
-                return Err(crate::load::freshness::not_ready(&stale, period));
+                return Err(crate::load::freshness::not_ready(&stale, period.last_month()));
             }
             println!("no problems found");
         }

@@ -19,6 +19,7 @@ struct RawConfig {
     output: Option<PathBuf>,
     currency: Option<String>,
     trend_months: Option<u32>,
+    fiscal_year_start_month: Option<u32>,
     templates: Option<PathBuf>,
     memory_limit: Option<String>,
     #[serde(default)]
@@ -226,6 +227,9 @@ pub struct Config {
     pub currency: String,
     /// How many months before the period the trend window reaches back.
     pub trend_months: u32,
+    /// The month (1-12) the fiscal year starts in; enables `FYyyyy` periods
+    /// and makes `last-quarter` / `last-year` fiscal.
+    pub fiscal_year_start_month: Option<u32>,
     pub templates: Option<PathBuf>,
     pub memory_limit: String,
     pub parameters: Parameters,
@@ -272,6 +276,9 @@ impl Config {
         if !(1..=120).contains(&trend_months) {
             return Err(format!("key `trend_months`: must be between 1 and 120 (got {trend_months})"));
         }
+        if let Some(m) = raw.fiscal_year_start_month.filter(|m| !(1..=12).contains(m)) {
+            return Err(format!("key `fiscal_year_start_month`: must be a month number from 1 to 12 (got {m})"));
+        }
         check_parameters(&raw.parameters)?;
         for (table, mapping) in &raw.tables {
             let Some(spec) = TABLES.iter().find(|t| t.name == table) else {
@@ -298,6 +305,7 @@ impl Config {
             output: abs(raw.output.unwrap_or_else(|| PathBuf::from("reports"))),
             currency,
             trend_months,
+            fiscal_year_start_month: raw.fiscal_year_start_month,
             templates: raw.templates.map(abs),
             // Leaves room under 1 GiB for what DuckDB does not count.
             memory_limit: raw.memory_limit.unwrap_or_else(|| "640MB".to_string()),

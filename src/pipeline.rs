@@ -18,7 +18,7 @@ use crate::log;
 use crate::metrics::catalog::{sha256_bytes, Catalog, Direction};
 use crate::metrics::engine;
 use crate::metrics::trend;
-use crate::period::Month;
+use crate::period::{Month, Period};
 use crate::publish::fault;
 use crate::publish::history::{History, Restatement};
 use crate::publish::lock::RootLock;
@@ -30,7 +30,7 @@ use crate::report::{self, charts, Inputs};
 #[derive(Debug, Clone)]
 pub struct RunRequest {
     pub config: Config,
-    pub period: Month,
+    pub period: Period,
     /// Exit 1 and publish nothing if a published number would change.
     pub fail_on_restatement: bool,
     /// Publish even when an export does not reach the period's end, saying so
@@ -102,14 +102,14 @@ impl Checked {
     /// (exit 75; a missing exchange rate of a month whose rates have not
     /// arrived yet is that too), then missing rates of months that have
     /// rates (exit 2). Returns the stale verdicts it let through.
-    fn gate(&self, period: Month, allow_stale: bool) -> Result<Vec<&freshness::Verdict>> {
+    fn gate(&self, period: Period, allow_stale: bool) -> Result<Vec<&freshness::Verdict>> {
         let (rates, broken): (Vec<&Problem>, Vec<&Problem>) = self.problems.iter().partition(|p| p.is_missing_rate());
         if !broken.is_empty() {
             return Err(problems_error(&broken));
         }
         let stale: Vec<&freshness::Verdict> = self.verdicts.iter().filter(|v| v.stale).collect();
         if !stale.is_empty() && !allow_stale {
-            return Err(freshness::not_ready(&stale, period));
+            return Err(freshness::not_ready(&stale, period.last_month()));
         }
         if !rates.is_empty() {
             return Err(problems_error(&rates));
@@ -120,16 +120,17 @@ impl Checked {
 
 /// Loads the exports, checks them against the contract and judges their
 /// freshness; DuckDB then loses all file access.
-fn load_and_check(config: &Config, period: Month, timings: &mut Timings) -> Result<Checked> {
+fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
     let db = engine::open(&config.memory_limit)?;
     let conn = &db.conn;
     let tables = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
-    let first = engine::first_month(period, config.trend_months);
-    let problems = timings.time("check", || validate::check(conn, &tables, period, first, &config.currency))?;
-    let verdicts = freshness::check(conn, &tables, &config.freshness, period)?;
+    let first = engine::first_period(period, config.trend_months).first_month();
+    let last = period.last_month();
+    let problems = timings.time("check", || validate::check(conn, &tables, last, first, &config.currency))?;
+    let verdicts = freshness::check(conn, &tables, &config.freshness, last)?;
     engine::lock_down(conn)?;
     Ok(Checked { db, tables, problems, verdicts })
 }
@@ -150,7 +151,7 @@ fn refuse_empty_tables(tables: &[LoadedTable], allow_empty: bool) -> Result<()> 
 
 /// A period that had active customers when last published and has none now
 /// is far more likely a broken export than a company that lost everyone.
-fn refuse_vanished_customers(history: &History, period: Month, rows: &[&engine::MetricRow], allow_empty: bool) -> Result<()> {
+fn refuse_vanished_customers(history: &History, period: Period, rows: &[&engine::MetricRow], allow_empty: bool) -> Result<()> {
     let now = rows.iter().find(|r| r.metric == "active_customers" && r.dimension == "all").and_then(|r| r.value).unwrap_or(0.0);
     if now > 0.0 || allow_empty {
         return Ok(());
@@ -189,15 +190,14 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let stale = checked.gate(period, *allow_stale)?;
     let (conn, tables) = (&checked.db.conn, &checked.tables);
     // Read before computing: the usage building block drops the raw events.
-    let mut data_warnings = validate::warnings(conn, tables, period)?;
-    let first = engine::first_month(period, config.trend_months);
-    let empty_months = freshness::empty_months(conn, tables, first, period)?;
+    let mut data_warnings = validate::warnings(conn, tables, period.last_month())?;
+    let first = engine::first_period(period, config.trend_months).first_month();
+    let empty_months = freshness::empty_months(conn, tables, first, period.last_month())?;
     let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, tables, &empty_months))?;
     data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
-    let window_start = period.plus(-(config.trend_months as i32));
-    let series = timings.time("trend", || {
-        trend::compute(&catalog, &computed.rows, computed.first_month, period, config.trend_months)
-    })?;
+    let window = engine::window_periods(period, config.trend_months);
+    let window_start = period.plus(-window);
+    let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, computed.first_period, period, window))?;
     // Numbers already published for this period that this run would change.
     let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
     refuse_vanished_customers(&history, period, &current, *allow_empty)?;
@@ -334,7 +334,7 @@ fn empty_month_warnings(catalog: &Catalog, computed: &engine::Computed, empty: &
 }
 
 /// Things a reader should know that do not stop the run.
-fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow], period: Month) -> Vec<String> {
+fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow], period: Period) -> Vec<String> {
     let mut out = Vec::new();
     for t in tables {
         if !t.missing_columns.is_empty() {
@@ -353,7 +353,7 @@ fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow
             .and_then(|s| rows.iter().find(|r| &r.metric == s && r.period == period && r.dimension == "all"))
             .and_then(|r| r.value)
             .unwrap_or(0.0);
-        out.push(format!("{} rests on {answers} answer(s) this month: too few to read much into", metric.title));
+        out.push(format!("{} rests on {answers} answer(s) this {}: too few to read much into", metric.title, period.kind().noun()));
     }
     out
 }
@@ -408,7 +408,7 @@ fn manifest(
             "timings_ms": timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
         },
         "config": req.config,
-        "months_computed": {"first": computed.first_month, "last": req.period},
+        "periods_computed": {"first": computed.first_period, "last": req.period},
         "inputs": inputs,
         "shared_sql": catalog
             .shared
@@ -439,7 +439,7 @@ pub struct Validation {
 
 /// `cs-report validate`: loads and checks, as `run` would, and says why a
 /// run would refuse.
-pub fn validate(config: &Config, period: Month) -> Result<Validation> {
+pub fn validate(config: &Config, period: Period) -> Result<Validation> {
     let checked = load_and_check(config, period, &mut Timings::default())?;
     let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
     for (line, table) in lines.iter_mut().zip(&checked.tables) {

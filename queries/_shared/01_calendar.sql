@@ -1,5 +1,8 @@
 -- The calendar: `months` are the months every metric is computed for (the
--- trend window plus the 12 months the trends look back on); `history_months`
+-- trend window plus the year the trends look back on); `periods` are the
+-- report periods over them (METRICS.md, "Quarters and years"): months for a
+-- monthly report, else quarters or years, each with its first and last
+-- month (m1, mk) and the month before it (m0); `history_months`
 -- reach back to the first subscription, because "new" and "reactivated" need
 -- the whole history. Bounds come from the `params` row, never from SQL text.
 create or replace table months as
@@ -11,6 +14,22 @@ final as (
         cast(m as date) as month,
         cast(m + interval 1 month - interval 1 day as date) as month_end
     from bounds, generate_series(bounds.first_month, bounds.report_month, interval 1 month) as t(m)
+)
+select * from final;
+
+create or replace table periods as
+with bounds as (
+    select first_month, report_month, period_months from params
+),
+final as (
+    select
+        cast(p as date) as month,
+        cast(p + to_months(bounds.period_months) - interval 1 day as date) as month_end,
+        cast(p as date) as first_month,
+        cast(p + to_months(bounds.period_months - 1) as date) as last_month,
+        cast(p - interval 1 month as date) as m0,
+        bounds.period_months as n_months
+    from bounds, generate_series(bounds.first_month, bounds.report_month, to_months(bounds.period_months)) as t(p)
 )
 select * from final;
 

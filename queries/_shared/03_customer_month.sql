@@ -11,6 +11,26 @@ from fx_month as f
 left join fx_month as n on n.currency = f.currency and n.month = cast(f.month + interval 1 month as date)
 left join fx_month as y on y.currency = f.currency and y.month = cast(f.month + interval 12 month as date);
 
+-- Every priced subscription with its price per month in its own currency
+-- and the months it is active at the end of (capped at the report month).
+create or replace view priced_subscriptions as
+select
+    s.customer_id,
+    s.amount,
+    coalesce(s.currency, p.currency) as currency,
+    case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end as period_months,
+    -- The price per month in the subscription's currency, once per
+    -- subscription; converted per month where it is read.
+    price_per_month(s.amount, case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
+        as local_mrr,
+    cast(date_trunc('month', s.start_date) as date) as first_month,
+    case
+        when s.end_date is null then p.report_month
+        else least(p.report_month, cast(date_trunc('month', s.end_date) - interval 1 month as date))
+    end as last_month
+from subscriptions as s, params as p
+where s.amount > 0;
+
 -- mrr(c, m) for every customer and month in which the customer is active:
 -- the sum over its subscriptions active at the end of m of
 -- amount / months in the billing period, converted with the rate of m.
@@ -25,27 +45,9 @@ left join fx_month as y on y.currency = f.currency and y.month = cast(f.month + 
 -- start_date up to the month before the month of end_date. Free rows never
 -- make a customer active.
 create or replace table customer_month as
-with subs as (
-    select
-        s.customer_id,
-        s.amount,
-        coalesce(s.currency, p.currency) as currency,
-        case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end as period_months,
-        -- The price per month in the subscription's currency, once per
-        -- subscription; converted per month below.
-        price_per_month(s.amount, case s.billing_period when 'month' then 1 when 'quarter' then 3 when 'year' then 12 end)
-            as local_mrr,
-        cast(date_trunc('month', s.start_date) as date) as first_month,
-        case
-            when s.end_date is null then p.report_month
-            else least(p.report_month, cast(date_trunc('month', s.end_date) - interval 1 month as date))
-        end as last_month
-    from subscriptions as s, params as p
-    where s.amount > 0
-),
-active as (
+with active as (
     select subs.customer_id, h.month, subs.currency, subs.local_mrr
-    from subs
+    from priced_subscriptions as subs
     join history_months as h on h.month between subs.first_month and subs.last_month
 ),
 converted as (

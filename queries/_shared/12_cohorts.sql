@@ -5,7 +5,7 @@
 -- the logo and revenue retention against age 0 (net: expansion counts).
 create or replace table cohorts as
 with bounds as (
-    select cast(first_month + interval 12 month as date) as window_start, report_month from params
+    select window_start, report_month from params
 ),
 firsts as (
     select customer_id, min(month) as cohort

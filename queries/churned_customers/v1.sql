@@ -1,3 +1,3 @@
 -- Count of churn movements.
 select month, dimension, segment, churned_customers as value
-from mrr_month
+from mrr_period

@@ -1,3 +1,4 @@
--- Seed CRR: 100 x (E - N) / S; null when S = 0.
-select month, dimension, segment, 100.0 * (active_customers - new_customers - reactivated_customers) / nullif(start_customers, 0) as value
-from mrr_month
+-- Seed CRR: 100 x (E - N) / S; null when S = 0. Over a quarter or year:
+-- 100 x (E(mk) - N) / E(m0), N = new or reactivated in P and active in mk.
+select month, dimension, segment, 100.0 * kept_customers / nullif(start_customers, 0) as value
+from mrr_period

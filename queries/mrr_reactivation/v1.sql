@@ -1,3 +1,3 @@
 -- Sum of mrr(c, m) over reactivated customers.
 select month, dimension, segment, cast(mrr_reactivation as double) as value
-from mrr_month
+from mrr_period

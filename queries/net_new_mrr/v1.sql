@@ -1,3 +1,3 @@
 -- MRR(m) - MRR(m-1).
 select month, dimension, segment, cast(mrr - mrr_prev as double) as value
-from mrr_month
+from mrr_period

@@ -1,3 +1,3 @@
 -- Count of new movements.
 select month, dimension, segment, new_customers as value
-from mrr_month
+from mrr_period

@@ -1,3 +1,3 @@
 -- Detractors: NPS answers of 0-6.
 select month, dimension, segment, detractors as value
-from survey_slice_month
+from survey_slice_period

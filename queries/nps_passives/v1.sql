@@ -1,3 +1,3 @@
 -- Passives: NPS answers of 7-8.
 select month, dimension, segment, passives as value
-from survey_slice_month
+from survey_slice_period

@@ -1,3 +1,3 @@
 -- NPS answers dated in the month.
 select month, dimension, segment, nps_responses as value
-from survey_slice_month
+from survey_slice_period

@@ -1,3 +1,3 @@
--- Monthly NRR. As before the exchange-rate rule: m-1 and m each at its own rates.
-select month, dimension, segment, 100.0 * cast(mrr_prev + mrr_expansion_v1 - mrr_contraction_v1 - mrr_churn as double) / nullif(cast(mrr_prev as double), 0) as value
-from mrr_month
+-- NRR as before the exchange-rate rule: each month at its own rates.
+select month, dimension, segment, 100.0 * cast(nrr_kept_v1 as double) / nullif(cast(nrr_base_v1 as double), 0) as value
+from mrr_period

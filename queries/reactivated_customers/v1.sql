@@ -1,3 +1,3 @@
 -- Count of reactivation movements.
 select month, dimension, segment, reactivated_customers as value
-from mrr_month
+from mrr_period

@@ -1,3 +1,3 @@
 -- Tickets created in the month.
 select month, dimension, segment, tickets as value
-from ticket_slice_month
+from ticket_slice_period

@@ -16,7 +16,7 @@ use lettre::Address;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::sha256_bytes;
-use crate::period::Month;
+use crate::period::Period;
 use crate::report::email::Email;
 
 /// The sender of a message written without an `email:` config.
@@ -58,7 +58,7 @@ fn domain(addressing: &Addressing) -> String {
 
 /// The stored message: addressed as configured, dated the first moment
 /// after the period, identified by its content.
-pub fn compose(email: &Email, addressing: &Addressing, period: Month) -> Result<Vec<u8>> {
+pub fn compose(email: &Email, addressing: &Addressing, period: Period) -> Result<Vec<u8>> {
     let mut hasher_input = Vec::new();
     for part in [email.subject.as_bytes(), email.text.as_bytes(), email.html.as_bytes()] {
         hasher_input.extend_from_slice(part);
@@ -160,7 +160,7 @@ pub fn fingerprint(message: &[u8]) -> String {
 /// The stored message with the sender, the recipients, the date of sending
 /// and a new message id; every other header and the body unchanged (the
 /// message sent is the message published).
-pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, period: Month) -> Result<(Vec<u8>, String)> {
+pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, period: Period) -> Result<(Vec<u8>, String)> {
     let (head, body) = split(message).ok_or_else(|| failed("email.eml has no header block"))?;
     let replaced = ["from", "to", "cc", "bcc", "date", "message-id"];
     let mut kept = Vec::new();
@@ -219,7 +219,7 @@ mod tests {
     #[test]
     fn the_stored_message_is_the_same_on_every_run_and_has_every_part() {
         let to = Addressing::parse("Reports <r@example.com>", &["lead@example.com".into()], &[]).unwrap();
-        let period: Month = "2026-10".parse().unwrap();
+        let period = Period::month("2026-10".parse().unwrap());
         let a = compose(&email(), &to, period).unwrap();
         assert_eq!(a, compose(&email(), &to, period).unwrap(), "deterministic");
         let text = String::from_utf8_lossy(&a);
@@ -242,7 +242,7 @@ mod tests {
 
     #[test]
     fn readdressing_changes_the_envelope_headers_and_nothing_else() {
-        let period: Month = "2026-10".parse().unwrap();
+        let period = Period::month("2026-10".parse().unwrap());
         let stored = compose(&email(), &Addressing::parse(DEFAULT_FROM, &[], &[]).unwrap(), period).unwrap();
         let to = Addressing::parse("Reports <r@example.com>", &["a@example.com".into(), "b@example.com".into()], &["c@example.com".into()]).unwrap();
         let (sent, id) = readdress(&stored, &to, SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000), period).unwrap();

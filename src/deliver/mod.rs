@@ -13,7 +13,7 @@ use std::time::SystemTime;
 
 use crate::config::{Config, EmailConfig, SendOn};
 use crate::error::{Error, Result};
-use crate::period::Month;
+use crate::period::Period;
 use crate::publish::history::{History, SendRecord};
 use crate::publish::lock::RootLock;
 use message::Addressing;
@@ -21,7 +21,7 @@ use message::Addressing;
 /// What `cs-report send` (or `run --send`) was asked to do.
 #[derive(Debug, Clone)]
 pub struct SendRequest {
-    pub period: Month,
+    pub period: Period,
     /// Recipients instead of the config's `to` and `cc`.
     pub to: Vec<String>,
     /// Check everything and show the message, but send nothing.

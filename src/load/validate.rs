@@ -360,7 +360,7 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
                 )
                 .map_err(Error::db(format!("checking dates of {}", t.table)))?;
             if n > 0 {
-                out.push(format!("{}: {n} row(s) with {} after {period}, left out of this month", t.table, c.name));
+                out.push(format!("{}: {n} row(s) with {} after {period}, left out of this report", t.table, c.name));
             }
         }
     }

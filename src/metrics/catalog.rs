@@ -96,14 +96,15 @@ pub struct Benchmark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Transform {
-    /// A monthly churn percentage turned into an annual one: 100 × (1 - (1 - c/100)^12).
+    /// A period's churn percentage turned into an annual one:
+    /// 100 × (1 - (1 - c/100)^n), n periods a year (12 for a month).
     Annualised,
 }
 
 impl Transform {
-    pub fn apply(self, v: f64) -> f64 {
+    pub fn apply(self, v: f64, per_year: i32) -> f64 {
         match self {
-            Transform::Annualised => 100.0 * (1.0 - (1.0 - v / 100.0).powi(12)),
+            Transform::Annualised => 100.0 * (1.0 - (1.0 - v / 100.0).powi(per_year)),
         }
     }
 }
@@ -128,6 +129,8 @@ struct RawMetric {
     /// the summary's headline movements.
     #[serde(default)]
     supporting: bool,
+    #[serde(default)]
+    period: PeriodRule,
     versions: BTreeMap<String, RawVersion>,
 }
 
@@ -186,7 +189,23 @@ pub struct Metric {
     pub sample: Option<String>,
     /// A supporting figure, left out of the summary's biggest movements.
     pub supporting: bool,
+    /// How a quarter's or a year's value comes from its SQL.
+    pub period: PeriodRule,
     pub versions: BTreeMap<String, Version>,
+}
+
+/// How a metric's SQL gives the value of a period longer than a month
+/// (METRICS.md, "Quarters and years").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodRule {
+    /// The SQL computes over the `periods` calendar itself (sums, all rows,
+    /// retention over P).
+    #[default]
+    Sql,
+    /// The value of the period's last month: the SQL stays monthly and the
+    /// engine keeps the row of each period's last month.
+    End,
 }
 
 /// A shared building block: SQL run once before the metrics.
@@ -399,6 +418,7 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
         breakdowns: raw.breakdowns,
         sample: raw.sample,
         supporting: raw.supporting,
+        period: raw.period,
         versions,
     })
 }

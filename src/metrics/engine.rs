@@ -12,8 +12,8 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::load::LoadedTable;
-use crate::metrics::catalog::{Catalog, Metric};
-use crate::period::Month;
+use crate::metrics::catalog::{Catalog, Metric, PeriodRule};
+use crate::period::{Month, Period};
 
 /// `utc_timestamp(text)`: an ISO 8601 timestamp (optional `T`, fraction, `Z`
 /// or a `±hh:mm`, `±hhmm`, `±hh` offset) as a UTC TIMESTAMP, NULL when it does
@@ -121,12 +121,12 @@ pub fn lock_down(conn: &Connection) -> Result<()> {
         .map_err(Error::db("locking DuckDB's file access"))
 }
 
-/// One computed value: a metric for one month and one slice.
+/// One computed value: a metric for one period and one slice.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricRow {
     pub metric: String,
     pub version: String,
-    pub period: Month,
+    pub period: Period,
     pub dimension: String,
     pub segment: String,
     pub value: Option<f64>,
@@ -156,8 +156,8 @@ pub struct Computed {
     pub rows: Vec<MetricRow>,
     pub runs: Vec<MetricRun>,
     pub unavailable: Vec<Unavailable>,
-    /// Months computed: the trend window and the 12 months before it.
-    pub first_month: Month,
+    /// Periods computed: the trend window and the year before it.
+    pub first_period: Period,
     /// Every customer active in the period, with health and last month's.
     pub customers: Vec<CustomerRow>,
     /// How long each shared building block took, in milliseconds.
@@ -174,9 +174,25 @@ pub struct Finance {
     /// Per acquisition channel in the period: spend (None where none is
     /// recorded), new customers and their MRR.
     pub channels: Vec<ChannelRow>,
-    /// Paid revenue per invoice kind: the period, the month before and a
+    /// Paid revenue per invoice kind: the period, the one before and a
     /// year before.
     pub kinds: Vec<KindRow>,
+    /// The MRR bridge of each month of the period (all customers).
+    pub months: Vec<MonthBridge>,
+}
+
+/// One month's MRR bridge, in the reporting currency.
+#[derive(Debug, Clone, Serialize)]
+pub struct MonthBridge {
+    pub month: Month,
+    pub start: f64,
+    pub new: f64,
+    pub reactivation: f64,
+    pub expansion: f64,
+    pub contraction: f64,
+    pub churn: f64,
+    pub fx: f64,
+    pub end: f64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -195,32 +211,66 @@ pub struct KindRow {
     pub year_ago: Option<f64>,
 }
 
-fn read_finance(conn: &Connection, period: Month) -> Result<Finance> {
+fn read_finance(conn: &Connection, period: Period) -> Result<Finance> {
     let step = "reading the finance tables";
-    let month = period.first_day().to_string();
+    let (first, last) = (period.first_day().to_string(), period.last_month().first_day().to_string());
     let channels = query_all(
         conn,
         step,
-        "SELECT channel, CAST(spend AS DOUBLE), new_customers, CAST(new_mrr AS DOUBLE) FROM channel_month \
-         WHERE month = CAST(? AS DATE) ORDER BY spend DESC NULLS LAST, new_customers DESC, channel",
-        [&month],
+        "SELECT channel, CAST(sum(spend) AS DOUBLE), CAST(sum(new_customers) AS BIGINT), CAST(sum(new_mrr) AS DOUBLE) \
+         FROM channel_month WHERE month BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) \
+         GROUP BY channel ORDER BY 2 DESC NULLS LAST, 3 DESC, channel",
+        [&first, &last],
         |r| Ok(ChannelRow { channel: r.get(0)?, spend: r.get(1)?, new_customers: r.get(2)?, new_mrr: r.get(3)? }),
     )?;
+    let (prev, year_ago) = (period.plus(-1), period.plus(-period.per_year()));
     let kinds = query_all(
         conn,
         step,
-        "WITH m AS (SELECT CAST(? AS DATE) AS now) \
+        "WITH m AS (SELECT CAST(? AS DATE) AS now_from, CAST(? AS DATE) AS now_to, CAST(? AS DATE) AS prev_from, \
+                           CAST(? AS DATE) AS prev_to, CAST(? AS DATE) AS ago_from, CAST(? AS DATE) AS ago_to) \
          SELECT kind, \
-             CAST(sum(revenue) FILTER (WHERE month = m.now) AS DOUBLE), \
-             CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 1 MONTH) AS DOUBLE), \
-             CAST(sum(revenue) FILTER (WHERE month = m.now - INTERVAL 12 MONTH) AS DOUBLE) \
+             CAST(sum(revenue) FILTER (WHERE month BETWEEN m.now_from AND m.now_to) AS DOUBLE), \
+             CAST(sum(revenue) FILTER (WHERE month BETWEEN m.prev_from AND m.prev_to) AS DOUBLE), \
+             CAST(sum(revenue) FILTER (WHERE month BETWEEN m.ago_from AND m.ago_to) AS DOUBLE) \
          FROM revenue_kind_month, m \
-         WHERE month IN (m.now, m.now - INTERVAL 1 MONTH, m.now - INTERVAL 12 MONTH) \
+         WHERE month BETWEEN m.now_from AND m.now_to OR month BETWEEN m.prev_from AND m.prev_to \
+             OR month BETWEEN m.ago_from AND m.ago_to \
          GROUP BY kind ORDER BY 2 DESC NULLS LAST, kind",
-        [&month],
+        [
+            first.clone(),
+            last.clone(),
+            prev.first_day().to_string(),
+            prev.last_month().first_day().to_string(),
+            year_ago.first_day().to_string(),
+            year_ago.last_month().first_day().to_string(),
+        ],
         |r| Ok(KindRow { kind: r.get(0)?, revenue: r.get(1)?, prev: r.get(2)?, year_ago: r.get(3)? }),
     )?;
-    Ok(Finance { channels, kinds })
+    let months = query_all(
+        conn,
+        step,
+        "SELECT strftime(month, '%Y-%m'), CAST(mrr_prev AS DOUBLE), CAST(mrr_new AS DOUBLE), \
+                CAST(mrr_reactivation AS DOUBLE), CAST(mrr_expansion AS DOUBLE), CAST(mrr_contraction AS DOUBLE), \
+                CAST(mrr_churn AS DOUBLE), CAST(mrr_fx AS DOUBLE), CAST(mrr AS DOUBLE) \
+         FROM mrr_slice_month WHERE dimension = 'all' AND month BETWEEN CAST(? AS DATE) AND CAST(? AS DATE) ORDER BY month",
+        [&first, &last],
+        |r| {
+            let month: String = r.get(0)?;
+            Ok(MonthBridge {
+                month: month.parse().expect("strftime writes YYYY-MM"),
+                start: r.get(1)?,
+                new: r.get(2)?,
+                reactivation: r.get(3)?,
+                expansion: r.get(4)?,
+                contraction: r.get(5)?,
+                churn: r.get(6)?,
+                fx: r.get(7)?,
+                end: r.get(8)?,
+            })
+        },
+    )?;
+    Ok(Finance { channels, kinds, months })
 }
 
 /// One cell of a cohort triangle (METRICS.md, "Cohorts"): the customers
@@ -277,8 +327,9 @@ fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
     )
 }
 
-/// One active customer of the period: MRR, health and its components, and
-/// the same a month before (None when it was not active then).
+/// One customer active at the end of the period: MRR, health and its
+/// components, and the same at the end of the period before (None when it
+/// was not active then).
 #[derive(Debug, Clone, Serialize)]
 pub struct CustomerRow {
     pub customer_id: String,
@@ -301,9 +352,9 @@ pub struct CustomerRow {
 }
 
 /// Flags values resting on fewer answers than `threshold` (the metric's
-/// `sample` counts them, in the same month and slice).
+/// `sample` counts them, in the same period and slice).
 fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
-    let counts: BTreeMap<(String, Month, String, String), f64> = rows
+    let counts: BTreeMap<(String, Period, String, String), f64> = rows
         .iter()
         .filter(|r| catalog.metrics.iter().any(|m| m.sample.as_deref() == Some(r.metric.as_str())))
         .map(|r| ((r.metric.clone(), r.period, r.dimension.clone(), r.segment.clone()), r.value.unwrap_or(0.0)))
@@ -316,7 +367,7 @@ fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
     }
 }
 
-fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> {
+fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>> {
     query_all(
         conn,
         "reading customer health",
@@ -327,10 +378,10 @@ fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> 
              JOIN customers AS c USING (customer_id) \
              JOIN customer_cells AS cc USING (customer_id) \
              LEFT JOIN customer_health AS p \
-                 ON p.customer_id = h.customer_id AND p.month = CAST(h.month - INTERVAL 1 MONTH AS DATE) \
+                 ON p.customer_id = h.customer_id AND p.month = CAST(? AS DATE) \
              WHERE h.month = CAST(? AS DATE) \
              ORDER BY h.customer_id",
-        [period.first_day().to_string()],
+        [period.first_month().plus(-1).first_day().to_string(), period.last_month().first_day().to_string()],
         |r| {
             Ok(CustomerRow {
                 customer_id: r.get(0)?,
@@ -355,10 +406,16 @@ fn read_customers(conn: &Connection, period: Month) -> Result<Vec<CustomerRow>> 
     )
 }
 
-/// The months the metrics are computed for: the trend window (the period and
-/// `trend_months` before it) plus 12 more, which trends compare against.
-pub fn first_month(period: Month, trend_months: u32) -> Month {
-    period.plus(-(trend_months as i32) - 12)
+/// The periods before `period` in its trend window: `trend_months` worth,
+/// rounded up to whole periods (12 months, 4 quarters, 1 year by default).
+pub fn window_periods(period: Period, trend_months: u32) -> i32 {
+    trend_months.div_ceil(period.months()) as i32
+}
+
+/// The first period the metrics are computed for: the trend window plus a
+/// year before it, which the trends compare against.
+pub fn first_period(period: Period, trend_months: u32) -> Period {
+    period.plus(-window_periods(period, trend_months) - period.per_year())
 }
 
 /// What the loaded exports offer the metrics' `needs`: each present table,
@@ -375,10 +432,18 @@ fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
     out
 }
 
+/// Clears a metric's values in every period holding one of `months`.
 fn null_months(conn: &Connection, metric: &str, months: &[Month]) -> Result<()> {
     let list: Vec<String> = months.iter().map(|m| format!("DATE '{}'", m.first_day())).collect();
-    conn.execute(&format!("UPDATE metric_values SET value = NULL WHERE metric = ? AND month IN ({})", list.join(", ")), [metric])
-        .map_err(Error::db(format!("clearing {metric} for months without input rows")))?;
+    conn.execute(
+        &format!(
+            "UPDATE metric_values SET value = NULL WHERE metric = ? AND month IN \
+             (SELECT month FROM periods WHERE EXISTS (SELECT 1 FROM (VALUES ({})) AS e(m) WHERE e.m BETWEEN first_month AND last_month))",
+            list.join("), (")
+        ),
+        [metric],
+    )
+    .map_err(Error::db(format!("clearing {metric} for months without input rows")))?;
     Ok(())
 }
 
@@ -390,11 +455,11 @@ pub fn compute(
     catalog: &Catalog,
     versions: &BTreeMap<String, String>,
     config: &Config,
-    period: Month,
+    period: Period,
     tables: &[LoadedTable],
     empty_months: &BTreeMap<&'static str, Vec<Month>>,
 ) -> Result<Computed> {
-    let first = first_month(period, config.trend_months);
+    let first = first_period(period, config.trend_months);
     let present = present_inputs(tables);
     write_params(conn, config, period, first, &present)?;
     let mut shared_runs = Vec::new();
@@ -461,21 +526,22 @@ pub fn compute(
         done.insert(metric.id.clone());
     }
     check_unique_rows(conn)?;
-    let mut rows = read_rows(conn, catalog)?;
+    let mut rows = read_rows(conn, catalog, period)?;
     flag_low_samples(catalog, &mut rows, config.parameters.low_sample_responses);
     let customers = read_customers(conn, period)?;
     let cohorts = read_cohorts(conn)?;
     let finance = read_finance(conn, period)?;
-    Ok(Computed { rows, runs, unavailable, first_month: first, customers, shared_runs, cohorts, finance })
+    Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance })
 }
 
-fn write_params(conn: &Connection, config: &Config, period: Month, first: Month, present: &BTreeSet<String>) -> Result<()> {
+fn write_params(conn: &Connection, config: &Config, period: Period, first: Period, present: &BTreeSet<String>) -> Result<()> {
     let p = &config.parameters;
     let h = &p.health;
     let e = &p.engagement;
     conn.execute(
         "CREATE OR REPLACE TABLE params AS SELECT \
-            CAST(? AS DATE) AS report_month, CAST(? AS DATE) AS first_month, CAST(? AS VARCHAR) AS currency, \
+            CAST(? AS DATE) AS report_month, CAST(? AS DATE) AS first_month, CAST(? AS BIGINT) AS period_months, \
+            CAST(? AS DATE) AS window_start, CAST(? AS VARCHAR) AS currency, \
             CAST(? AS BIGINT) AS csat_satisfied_min, CAST(? AS BOOLEAN) AS ces_higher_is_better, \
             CAST(? AS BIGINT) AS low_sample_responses, \
             CAST(? AS DOUBLE) AS target_active_days, CAST(? AS DOUBLE) AS target_features, \
@@ -487,8 +553,10 @@ fn write_params(conn: &Connection, config: &Config, period: Month, first: Month,
             CAST(? AS BOOLEAN) AS has_usage_events, CAST(? AS BOOLEAN) AS has_survey_responses, \
             CAST(? AS BOOLEAN) AS has_tickets",
         params![
-            period.first_day().to_string(),
+            period.last_month().first_day().to_string(),
             first.first_day().to_string(),
+            period.months(),
+            period.plus(-window_periods(period, config.trend_months)).first_day().to_string(),
             config.currency,
             p.csat_satisfied_min,
             p.ces_higher_is_better,
@@ -551,21 +619,29 @@ fn run_checks(conn: &Connection, catalog: &Catalog) -> Result<()> {
     Ok(())
 }
 
+/// Runs one metric's SQL into `metric_values`, one row per period. A
+/// metric whose period value is its last month's (`period: end`) keeps the
+/// rows of each period's last month, under the period's first; in a monthly
+/// report the two are the same month.
 fn run_metric(conn: &Connection, metric: &Metric, version: &str, sql: &str) -> Result<()> {
     let body = sql.trim().trim_end_matches(';');
+    let keep = match metric.period {
+        PeriodRule::End => "JOIN periods AS p ON p.last_month = CAST(q.month AS DATE)",
+        PeriodRule::Sql => "JOIN periods AS p ON p.month = CAST(q.month AS DATE)",
+    };
     let insert = format!(
         "INSERT INTO metric_values \
-         SELECT ?, ?, CAST(q.month AS DATE), CAST(q.dimension AS VARCHAR), CAST(q.segment AS VARCHAR), \
+         SELECT ?, ?, p.month, CAST(q.dimension AS VARCHAR), CAST(q.segment AS VARCHAR), \
                 CAST(q.value AS DOUBLE) \
-         FROM (\n{body}\n) AS q WHERE CAST(q.month AS DATE) IN (SELECT month FROM months)"
+         FROM (\n{body}\n) AS q {keep}"
     );
     conn.execute(&insert, params![metric.id, version])
         .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{version}.sql failed: {e}") })?;
     Ok(())
 }
 
-/// Each metric may give one value per month and slice; a second is a bug in
-/// its SQL.
+/// Each metric may give one value per period and slice; a second is a bug
+/// in its SQL.
 fn check_unique_rows(conn: &Connection) -> Result<()> {
     let mut stmt = conn
         .prepare(
@@ -589,7 +665,7 @@ fn check_unique_rows(conn: &Connection) -> Result<()> {
 
 const DIMENSION_ORDER: [&str; 5] = ["all", "segment", "region", "channel", "feature"];
 
-fn read_rows(conn: &Connection, catalog: &Catalog) -> Result<Vec<MetricRow>> {
+fn read_rows(conn: &Connection, catalog: &Catalog, period: Period) -> Result<Vec<MetricRow>> {
     let mut stmt = conn
         .prepare(
             "SELECT metric, version, CAST(year(month) AS INTEGER), CAST(month(month) AS INTEGER), \
@@ -603,7 +679,7 @@ fn read_rows(conn: &Connection, catalog: &Catalog) -> Result<Vec<MetricRow>> {
             Ok(MetricRow {
                 metric: r.get(0)?,
                 version: r.get(1)?,
-                period: Month::new(year, month as u32).expect("DuckDB months are valid"),
+                period: period.plus(Month::new(year, month as u32).expect("DuckDB months are valid").since(period.first_month()) / period.months() as i32),
                 dimension: r.get(4)?,
                 segment: r.get(5)?,
                 value: r.get::<_, Option<f64>>(6)?.filter(|v| v.is_finite()),

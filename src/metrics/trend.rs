@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::error::Result;
 use crate::metrics::catalog::{Catalog, Direction};
 use crate::metrics::engine::MetricRow;
-use crate::period::Month;
+use crate::period::Period;
 
 /// One month of one series, with its trend columns.
 #[derive(Debug, Clone, Serialize)]
@@ -48,11 +48,13 @@ pub struct Trend {
     pub flag_reasons: Vec<String>,
 }
 
-/// The series of the trend window (`period` and `trend_months` before it),
-/// computed from `rows`, which reach further back.
-pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Month, trend_months: u32) -> Result<Vec<SeriesRow>> {
+/// The series of the trend window (`period` and the periods before it that
+/// `window` counts), computed from `rows`, which reach further back. Every
+/// window counts periods: for a quarter report the 3-period mean is three
+/// quarters, the year-ago value four quarters back.
+pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Period, period: Period, window: i32) -> Result<Vec<SeriesRow>> {
     let grid = complete_grid(rows, first, period);
-    let frame = trend_frame(&grid, first, catalog)?;
+    let frame = trend_frame(&grid, first, period.per_year(), catalog)?;
     let col = |name: &str| -> Result<Vec<Option<f64>>> {
         Ok(frame.column(name)?.as_materialized_series().f64()?.iter().collect())
     };
@@ -61,7 +63,8 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
     let (mean3, slope6, anomaly, worse) = (col("mean3")?, col("slope6")?, col("anomaly")?, col("worse3")?);
     let zscore = col("zscore")?;
 
-    let window_start = period.plus(-(trend_months as i32));
+    let window_start = period.plus(-window);
+    let noun = period.kind().noun();
     let mut out = Vec::new();
     for (i, row) in grid.into_iter().enumerate() {
         if row.period < window_start {
@@ -70,7 +73,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
         let metric = catalog.metric(&row.metric).expect("rows come from the catalog");
         let benchmark_status = match (&metric.benchmark, row.value) {
             (Some(b), Some(v)) => {
-                let v = b.transform.map_or(v, |t| t.apply(v));
+                let v = b.transform.map_or(v, |t| t.apply(v, period.per_year()));
                 Some(if b.min.is_some_and(|min| v < min) {
                     "below"
                 } else if b.max.is_some_and(|max| v > max) {
@@ -89,7 +92,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
         }
         if worse_3m {
             let way = if metric.direction == Direction::Up { "down" } else { "up" };
-            flag_reasons.push(format!("moved {way} (the wrong way) three months running"));
+            flag_reasons.push(format!("moved {way} (the wrong way) three {noun}s running"));
         }
         let trend = Trend {
             prev_value: prev[i],
@@ -112,10 +115,10 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Month, period: Mont
     Ok(out)
 }
 
-/// Every series gets a row for every month from `first` to `period` (null
-/// where the SQL gave none), so that shifting by n rows is n months.
-fn complete_grid(rows: &[MetricRow], first: Month, period: Month) -> Vec<MetricRow> {
-    let mut series: BTreeMap<(usize, &str, &str, &str), BTreeMap<Month, &MetricRow>> = BTreeMap::new();
+/// Every series gets a row for every period from `first` to `period` (null
+/// where the SQL gave none), so that shifting by n rows is n periods.
+fn complete_grid(rows: &[MetricRow], first: Period, period: Period) -> Vec<MetricRow> {
+    let mut series: BTreeMap<(usize, &str, &str, &str), BTreeMap<Period, &MetricRow>> = BTreeMap::new();
     let mut order = BTreeMap::new();
     for row in rows {
         let next = order.len();
@@ -153,7 +156,7 @@ fn fixed(window_size: usize) -> RollingOptionsFixedWindow {
 }
 
 /// The trend columns, computed per series with window expressions.
-fn trend_frame(grid: &[MetricRow], first: Month, catalog: &Catalog) -> Result<DataFrame> {
+fn trend_frame(grid: &[MetricRow], first: Period, per_year: i32, catalog: &Catalog) -> Result<DataFrame> {
     let key: Vec<String> = grid.iter().map(|r| format!("{}\u{1f}{}\u{1f}{}", r.metric, r.dimension, r.segment)).collect();
     let t: Vec<f64> = grid.iter().map(|r| r.period.since(first) as f64).collect();
     let value: Vec<Option<f64>> = grid.iter().map(|r| r.value).collect();
@@ -181,7 +184,7 @@ fn trend_frame(grid: &[MetricRow], first: Month, catalog: &Catalog) -> Result<Da
     let over = |e: Expr| e.over([col("key")]);
     let (prev, year_ago, mean3, slope6, mean12, std12_expr) = (
         over(v().shift(lit(1)))?,
-        over(v().shift(lit(12)))?,
+        over(v().shift(lit(per_year)))?,
         over(v().rolling_mean(fixed(3)))?,
         over(slope)?,
         over(v().shift(lit(1)).rolling_mean(fixed(12)))?,
@@ -229,7 +232,7 @@ fn trend_frame(grid: &[MetricRow], first: Month, catalog: &Catalog) -> Result<Da
 mod tests {
     use super::*;
 
-    fn rows(metric: &str, first: Month, values: &[Option<f64>]) -> Vec<MetricRow> {
+    fn rows(metric: &str, first: Period, values: &[Option<f64>]) -> Vec<MetricRow> {
         values
             .iter()
             .enumerate()
@@ -252,7 +255,7 @@ mod tests {
     #[test]
     fn changes_means_slopes_and_anomalies() {
         let catalog = Catalog::embedded().unwrap();
-        let first: Month = "2023-01".parse().unwrap();
+        let first = Period::month("2023-01".parse().unwrap());
         // 12 flat months at 100 with a little noise, then 13 months rising by 10.
         let mut values: Vec<Option<f64>> = (0..12).map(|i| Some(if i % 2 == 0 { 99.0 } else { 101.0 })).collect();
         values.extend((1..=13).map(|i| Some(100.0 + 10.0 * i as f64)));
@@ -279,7 +282,7 @@ mod tests {
     #[test]
     fn wrong_way_three_months_and_benchmarks_flag() {
         let catalog = Catalog::embedded().unwrap();
-        let first: Month = "2024-01".parse().unwrap();
+        let first = Period::month("2024-01".parse().unwrap());
         // Logo churn rising three months in a row: 1, 1, 2, 3, 4 %.
         let values = [Some(1.0), Some(1.0), Some(2.0), Some(3.0), Some(4.0)];
         let period = first.plus(4);
@@ -304,7 +307,7 @@ mod tests {
     #[test]
     fn percent_change_from_zero_is_null_and_from_negative_uses_its_size() {
         let catalog = Catalog::embedded().unwrap();
-        let first: Month = "2024-01".parse().unwrap();
+        let first = Period::month("2024-01".parse().unwrap());
         let values = [Some(0.0), Some(5.0), Some(-10.0), Some(-5.0)];
         let series = compute(&catalog, &rows("net_new_mrr", first, &values), first, first.plus(3), 12).unwrap();
         assert_eq!(series[1].trend.change_pct, None);

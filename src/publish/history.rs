@@ -16,7 +16,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::engine::MetricRow;
-use crate::period::Month;
+use crate::period::Period;
 use crate::publish::fault;
 use crate::report::format::plain;
 
@@ -55,7 +55,7 @@ pub struct History {
     path: PathBuf,
 }
 
-/// The period folders already published in `root` (a month name holding a
+/// The period folders already published in `root` (a period id holding a
 /// manifest).
 pub fn published_periods(root: &Path) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir(root) else { return Vec::new() };
@@ -63,7 +63,7 @@ pub fn published_periods(root: &Path) -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let name = e.file_name().to_string_lossy().to_string();
-            (name.parse::<Month>().is_ok() && e.path().join("manifest.json").is_file()).then_some(name)
+            (Period::is_id(&name) && e.path().join("manifest.json").is_file()).then_some(name)
         })
         .collect();
     out.sort();
@@ -168,7 +168,7 @@ impl History {
     }
 
     /// The last published run of `period`.
-    fn last_published(&self, period: Month) -> Result<Option<String>> {
+    fn last_published(&self, period: Period) -> Result<Option<String>> {
         self.conn
             .query_row(
                 "SELECT run_id FROM runs WHERE period = ? AND state = 'published' ORDER BY published_at DESC, run_id DESC LIMIT 1",
@@ -181,7 +181,7 @@ impl History {
 
     /// A value of the last published run of `period` (`None` when there is
     /// no such run or row).
-    pub fn published_value(&self, period: Month, metric: &str) -> Result<Option<f64>> {
+    pub fn published_value(&self, period: Period, metric: &str) -> Result<Option<f64>> {
         let Some(run) = self.last_published(period)? else { return Ok(None) };
         self.conn
             .query_row(
@@ -196,7 +196,7 @@ impl History {
 
     /// The numbers of the last published run of `period` that `rows` change.
     /// Values compare as published (the text of metrics.csv).
-    pub fn restatements(&self, period: Month, rows: &[&MetricRow]) -> Result<Vec<Restatement>> {
+    pub fn restatements(&self, period: Period, rows: &[&MetricRow]) -> Result<Vec<Restatement>> {
         let Some(run) = self.last_published(period)? else { return Ok(Vec::new()) };
         let mut stmt = self
             .conn
@@ -233,7 +233,7 @@ impl History {
 
     /// Records a run as pending, committed and synced to disk before its
     /// folder is published; [`History::confirm`] marks it published.
-    pub fn record_pending(&self, run_id: &str, period: Month, inputs_sha256: &str, rows: &[&MetricRow]) -> Result<()> {
+    pub fn record_pending(&self, run_id: &str, period: Period, inputs_sha256: &str, rows: &[&MetricRow]) -> Result<()> {
         let conn = &self.conn;
         conn.execute_batch("BEGIN TRANSACTION").map_err(self.step("writing"))?;
         let written = (|| -> Result<()> {
@@ -295,7 +295,7 @@ impl History {
     }
 
     /// The emails sent of `period`, oldest first.
-    pub fn sends(&self, period: Month) -> Result<Vec<SendRecord>> {
+    pub fn sends(&self, period: Period) -> Result<Vec<SendRecord>> {
         let mut stmt = self
             .conn
             .prepare("SELECT run_id, period, message_id, sent_at, array_to_string(recipients, chr(10)), fingerprint FROM sends WHERE period = ? ORDER BY sent_at")

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::metrics::catalog::Catalog;
 use crate::metrics::engine::{CohortRow, CustomerRow, MetricRow};
 use crate::metrics::trend::SeriesRow;
-use crate::period::Month;
+use crate::period::Period;
 use crate::publish::history::Restatement;
 use crate::report::format::{csv_field, json_number, plain, plain_diff};
 
@@ -188,7 +188,7 @@ pub fn restatements_csv(restatements: &[Restatement]) -> String {
 /// Writes `files` as `<root>/<period>/`, all or nothing: they go into a
 /// hidden staging folder in `root` first, which then replaces the old folder
 /// in one atomic step. The caller holds the root's [`crate::publish::lock::RootLock`].
-pub fn publish(root: &Path, period: Month, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+pub fn publish(root: &Path, period: Period, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
     fs::create_dir_all(root).map_err(Error::io("creating output folder", root))?;
     let final_dir = root.join(period.to_string());
     // The caller holds the root's lock, so any staging folder left here is

@@ -17,7 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::metrics::engine::CustomerRow;
 use crate::metrics::trend::SeriesRow;
-use crate::period::Month;
+use crate::period::Period;
 use crate::report::format::compact;
 use crate::report::Bridge;
 
@@ -94,8 +94,8 @@ pub struct Chart {
     /// One label per category (month or bridge step).
     pub x: Vec<String>,
     pub kind: Kind,
-    /// The category of the report's period, marked.
-    pub marker: Option<usize>,
+    /// The category of the report's period, marked, and the mark's words.
+    pub marker: Option<(usize, String)>,
     pub band: Option<Band>,
     /// A note in the top-right corner (e.g. the ARR).
     pub note: Option<String>,
@@ -127,28 +127,29 @@ impl Chart {
 pub fn build(
     series: &[SeriesRow],
     customers: &[CustomerRow],
-    period: Month,
-    window_start: Month,
+    period: Period,
+    window_start: Period,
     currency: &str,
     month: &Bridge,
     window: &Bridge,
 ) -> Vec<Chart> {
-    let values: BTreeMap<(&str, Month), Option<f64>> = series
+    let values: BTreeMap<(&str, Period), Option<f64>> = series
         .iter()
         .filter(|s| s.row.dimension == "all")
         .map(|s| ((s.row.metric.as_str(), s.row.period), s.row.value))
         .collect();
-    let sliced: BTreeMap<(&str, &str, &str, Month), Option<f64>> = series
+    let sliced: BTreeMap<(&str, &str, &str, Period), Option<f64>> = series
         .iter()
         .filter(|s| s.row.dimension == "segment" || s.row.dimension == "region")
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s.row.value))
         .collect();
-    let months: Vec<Month> = (0..=period.since(window_start)).map(|i| window_start.plus(i)).collect();
-    let x: Vec<String> = months.iter().map(|m| short_month(*m)).collect();
+    let months: Vec<Period> = (0..=period.since(window_start)).map(|i| window_start.plus(i)).collect();
+    let x: Vec<String> = months.iter().map(|m| m.short_label()).collect();
+    let noun = period.kind().noun();
     let line = |metric: &str| -> Vec<Option<f64>> { months.iter().map(|m| values.get(&(metric, *m)).copied().flatten()).collect() };
     let has = |metric: &str| months.iter().any(|m| values.get(&(metric, *m)).copied().flatten().is_some());
-    let marker = Some(months.len() - 1);
-    let window_text = format!("{} to {}", long_month(window_start), long_month(period));
+    let marker = Some((months.len() - 1, format!("report {noun}")));
+    let window_text = format!("{} to {}", window_start.label(), period.label());
     let mut out = Vec::new();
 
     if has("mrr") {
@@ -158,19 +159,19 @@ pub fn build(
             id: "mrr",
             title: format!("MRR, {window_text}"),
             alt: format!(
-                "Monthly recurring revenue by month from {window_text}; {} in {}.",
+                "Monthly recurring revenue by {noun} from {window_text}; {} in {}.",
                 last.map_or("not available".into(), |v| format!("{} {currency}", compact(v))),
-                long_month(period)
+                period.label()
             ),
             y_label: format!("MRR ({currency})"),
             x: x.clone(),
             kind: Kind::Lines(vec![Series { name: "MRR".into(), color: BLUE, dashed: false, values: mrr }]),
-            marker,
+            marker: marker.clone(),
             band: None,
             note: values.get(&("arr", period)).copied().flatten().map(|arr| format!("ARR {} {currency}", compact(arr))),
         });
     }
-    for (id, bridge, what) in [("bridge_month", month, long_month(period)), ("bridge_window", window, window_text.clone())] {
+    for (id, bridge, what) in [("bridge_month", month, period.label()), ("bridge_window", window, window_text.clone())] {
         let (Some(start), Some(end)) = (bridge.start, bridge.end) else { continue };
         let step = |label: &str, value: f64, total: bool| Step { label: label.to_string(), value, total };
         let mut steps = vec![
@@ -214,8 +215,8 @@ pub fn build(
     if has("nrr") || has("nrr_12m") {
         let mut lines = Vec::new();
         for (metric, name, color, dashed) in [
-            ("nrr", "NRR (month)", BLUE, false),
-            ("grr", "GRR (month)", BLUE, true),
+            ("nrr", if noun == "year" { "NRR (year)" } else if noun == "quarter" { "NRR (quarter)" } else { "NRR (month)" }, BLUE, false),
+            ("grr", if noun == "year" { "GRR (year)" } else if noun == "quarter" { "GRR (quarter)" } else { "GRR (month)" }, BLUE, true),
             ("nrr_12m", "NRR (12 months)", ORANGE, false),
             ("grr_12m", "GRR (12 months)", ORANGE, true),
         ] {
@@ -226,28 +227,28 @@ pub fn build(
         out.push(Chart {
             id: "retention",
             title: format!("Net and gross revenue retention, {window_text}"),
-            alt: format!("Net (solid) and gross (dashed) revenue retention by month, month over month and over 12 months, {window_text}."),
+            alt: format!("Net (solid) and gross (dashed) revenue retention by {noun}, {noun} over {noun} and over 12 months, {window_text}."),
             y_label: "retention (%)".into(),
             x: x.clone(),
             kind: Kind::Lines(lines),
-            marker,
+            marker: marker.clone(),
             band: None,
             note: None,
         });
     }
     if has("churn_rate") {
-        // 7 % a year is 1 − 0.93^(1/12) a month.
-        let monthly = 100.0 * (1.0 - 0.93f64.powf(1.0 / 12.0));
+        // 7 % a year is 1 − 0.93^(1/12) a month (1 − 0.93^(1/4) a quarter).
+        let monthly = 100.0 * (1.0 - 0.93f64.powf(1.0 / f64::from(period.per_year())));
         out.push(Chart {
             id: "churn",
             title: format!("Logo churn, {window_text}"),
             alt: format!(
-                "Share of customers lost each month, {window_text}, against the SaaS benchmark of at most 7 % a year ({monthly:.2} % a month)."
+                "Share of customers lost each {noun}, {window_text}, against the SaaS benchmark of at most 7 % a year ({monthly:.2} % a {noun})."
             ),
-            y_label: "customers lost (% a month)".into(),
+            y_label: format!("customers lost (% a {noun})"),
             x: x.clone(),
             kind: Kind::Lines(vec![Series { name: "Logo churn".into(), color: VERMILLION, dashed: false, values: line("churn_rate") }]),
-            marker,
+            marker: marker.clone(),
             band: Some(Band { low: 0.0, high: monthly, label: "benchmark: ≤ 7 % a year".into() }),
             note: None,
         });
@@ -265,7 +266,7 @@ pub fn build(
         out.push(Chart {
             id: "nps_split",
             title: format!("NPS answers, {window_text}"),
-            alt: format!("Promoters, passives and detractors as shares of each month's NPS answers, {window_text}."),
+            alt: format!("Promoters, passives and detractors as shares of each {noun}'s NPS answers, {window_text}."),
             y_label: "share of answers (%)".into(),
             x: x.clone(),
             kind: Kind::Stacked(vec![
@@ -273,7 +274,7 @@ pub fn build(
                 Series { name: "Passives (7–8)".into(), color: SKY, dashed: false, values: share("nps_passives") },
                 Series { name: "Detractors (0–6)".into(), color: VERMILLION, dashed: false, values: share("nps_detractors") },
             ]),
-            marker,
+            marker: marker.clone(),
             band: None,
             note: None,
         });
@@ -286,8 +287,8 @@ pub fn build(
             bands.iter().map(|(id, name, _)| format!("{name}: {} customers, {} {currency} MRR", count(id), compact(mrr(id)))).collect();
         out.push(Chart {
             id: "health",
-            title: format!("Customer health, {}", long_month(period)),
-            alt: format!("Active customers by health band in {}. {}.", long_month(period), words.join("; ")),
+            title: format!("Customer health, {}", period.label()),
+            alt: format!("Active customers by health band in {}. {}.", period.label(), words.join("; ")),
             y_label: "customers".into(),
             x: bands.iter().map(|(_, name, _)| name.to_string()).collect(),
             kind: Kind::Stacked(
@@ -339,27 +340,16 @@ pub fn build(
                 _ => "nrr_by_region",
             },
             title: format!("{name} by {dimension}, {window_text}"),
-            alt: format!("{name} ({unit}) of each {dimension} by month, {window_text}; in {}: {}.", long_month(period), last.join(", ")),
+            alt: format!("{name} ({unit}) of each {dimension} by {noun}, {window_text}; in {}: {}.", period.label(), last.join(", ")),
             y_label: format!("{name} ({unit})"),
             x: x.clone(),
             kind: Kind::Small(lines),
-            marker,
+            marker: marker.clone(),
             band: None,
             note: None,
         });
     }
     out
-}
-
-fn short_month(m: Month) -> String {
-    const NAMES: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    format!("{} {:02}", NAMES[m.month() as usize - 1], m.year().rem_euclid(100))
-}
-
-fn long_month(m: Month) -> String {
-    const NAMES: [&str; 12] =
-        ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
-    format!("{} {}", NAMES[m.month() as usize - 1], m.year())
 }
 
 fn escape(text: &str) -> String {
@@ -575,11 +565,11 @@ impl Chart {
                 let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" fill="{INK}">{}</text>"#, self.x_center(i), HEIGHT - BOTTOM + 16.0, escape(label));
             }
         }
-        if let Some(m) = self.marker {
-            let x = self.x_center(m);
+        if let Some((m, text)) = &self.marker {
+            let x = self.x_center(*m);
             let _ = write!(s, r#"<line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{:.1}" stroke="{GREY}" stroke-dasharray="3 3"/>"#, HEIGHT - BOTTOM);
             // Above the plot, where no line can run through it.
-            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{GREY}">report month</text>"#, x + 4.0, TOP - 6.0);
+            let _ = write!(s, r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{GREY}">{}</text>"#, x + 4.0, TOP - 6.0, escape(text));
         }
     }
 
@@ -704,7 +694,7 @@ mod tests {
             y_label: "MRR (USD)".into(),
             x: vec!["Jan 24".into(), "Feb 24".into(), "Mar 24".into()],
             kind: Kind::Lines(vec![Series { name: "MRR".into(), color: BLUE, dashed: false, values: vec![Some(100.0), None, Some(140.0)] }]),
-            marker: Some(2),
+            marker: Some((2, "report month".into())),
             band: Some(Band { low: 0.0, high: 50.0, label: "band".into() }),
             note: Some("ARR 1.7k USD".into()),
         }

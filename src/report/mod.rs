@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
 use crate::metrics::engine::{ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Unavailable};
 use crate::metrics::trend::{SeriesRow, Trend};
-use crate::period::Month;
+use crate::period::{Month, Period};
 use crate::publish::history::Restatement;
 
 /// The files rendered from templates, in the output folder.
@@ -57,12 +57,14 @@ impl Bridge {
     }
 }
 
-/// The finance section: the ARR bridge, the period against last month and
-/// a year ago, acquisition by channel and revenue by invoice kind.
+/// The finance section: the ARR bridge, the period against the one before
+/// and a year ago, acquisition by channel and revenue by invoice kind.
 #[derive(Debug, Clone, Serialize)]
 pub struct FinanceView {
     pub arr_bridge_month: Bridge,
     pub arr_bridge_window: Bridge,
+    /// The ARR bridge of each month of a quarter or year (empty for a month).
+    pub arr_bridge_months: Vec<Bridge>,
     pub table: Vec<MetricView>,
     pub channels: Vec<ChannelView>,
     pub kinds: Vec<KindRow>,
@@ -330,9 +332,13 @@ pub struct VersionView {
 /// Everything the templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportContext {
-    pub period: Month,
+    pub period: Period,
     pub period_label: String,
-    pub window_start: Month,
+    /// "month", "quarter" or "year": what the report covers.
+    pub period_noun: &'static str,
+    /// The period before, as the comparisons name it: "last month"...
+    pub prev_label: &'static str,
+    pub window_start: Period,
     pub currency: String,
     pub tool_version: &'static str,
     pub bridge_month: Bridge,
@@ -392,7 +398,7 @@ pub struct RestatementView {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct HistoryRow {
-    pub period: Month,
+    pub period: Period,
     pub mrr: Option<f64>,
     pub net_new_mrr: Option<f64>,
     pub active_customers: Option<f64>,
@@ -414,8 +420,8 @@ const HEADLINE: [&str; 12] = [
 pub struct Inputs<'a> {
     pub catalog: &'a Catalog,
     pub series: &'a [SeriesRow],
-    pub period: Month,
-    pub window_start: Month,
+    pub period: Period,
+    pub window_start: Period,
     pub currency: &'a str,
     pub runs: &'a [MetricRun],
     pub unavailable: &'a [Unavailable],
@@ -431,12 +437,12 @@ pub struct Inputs<'a> {
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin } = inp;
-    let lookup: BTreeMap<(&str, &str, &str, Month), &SeriesRow> = series
+    let lookup: BTreeMap<(&str, &str, &str, Period), &SeriesRow> = series
         .iter()
         .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
         .collect();
-    let total = |metric: &str, month: Month| lookup.get(&(metric, "all", "all", month)).copied();
-    let value = |metric: &str, month: Month| total(metric, month).and_then(|s| s.row.value);
+    let total = |metric: &str, month: Period| lookup.get(&(metric, "all", "all", month)).copied();
+    let value = |metric: &str, month: Period| total(metric, month).and_then(|s| s.row.value);
     let view = |id: &str| -> Option<MetricView> {
         let metric = catalog.metric(id)?;
         let s = total(id, period)?;
@@ -478,7 +484,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         })
         .collect();
 
-    let bridge = |from: Month, to: Month| {
+    let bridge = |from: Period, to: Period| {
         let sum = |metric: &str| {
             let mut total = 0.0;
             let mut m = from;
@@ -654,6 +660,29 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let finance = FinanceView {
         arr_bridge_month: bridge_month.scaled(12.0),
         arr_bridge_window: bridge_window.scaled(12.0),
+        arr_bridge_months: if period.is_month() {
+            Vec::new()
+        } else {
+            finance
+                .months
+                .iter()
+                .map(|m| {
+                    Bridge {
+                        from: m.month.to_string(),
+                        to: m.month.to_string(),
+                        start: Some(m.start),
+                        new: m.new,
+                        reactivation: m.reactivation,
+                        expansion: m.expansion,
+                        contraction: m.contraction,
+                        churn: m.churn,
+                        fx: m.fx,
+                        end: Some(m.end),
+                    }
+                    .scaled(12.0)
+                })
+                .collect()
+        },
         table: FINANCE.iter().filter_map(|id| view(id)).collect(),
         channels: finance.channels.iter().map(|c| channel_view(c, value("clv", period), gross_margin)).collect(),
         kinds: finance.kinds.clone(),
@@ -672,7 +701,13 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         at_risk,
         at_risk_total,
         period,
-        period_label: period.first_day().format("%B %Y").to_string(),
+        period_label: period.label(),
+        period_noun: period.kind().noun(),
+        prev_label: match period.kind() {
+            crate::period::Kind::Month => "last month",
+            crate::period::Kind::Quarter => "last quarter",
+            crate::period::Kind::Year => "last year",
+        },
         window_start,
         currency: currency.to_string(),
         tool_version: env!("CARGO_PKG_VERSION"),
