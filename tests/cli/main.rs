@@ -5,5 +5,6 @@ mod browser;
 mod charts;
 mod contract;
 mod email;
+mod periods;
 mod support;
 mod unattended;
