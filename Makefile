@@ -9,7 +9,7 @@ DUCKDB_NPM       := @duckdb/node-bindings-linux-x64@$(DUCKDB_VERSION)-r.1
 CACHE            ?= $(HOME)/.cache/cs-report
 DUCKDB_LIB_DIR   ?= $(CACHE)/duckdb-$(DUCKDB_VERSION)
 CARGO_TARGET_DIR ?= $(CACHE)/target
-SAMPLE_PERIOD    ?= 2026-10
+SAMPLE_PERIOD    ?= 2027-01
 BIN              := $(CARGO_TARGET_DIR)/release/cs-report
 
 export DUCKDB_LIB_DIR CARGO_TARGET_DIR
@@ -55,7 +55,7 @@ smtp:
 
 # Regenerate the shipped sample (deterministic: same seed, same files).
 sample: build
-	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_PERIOD) --months 24
+	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_PERIOD) --months 36
 
 # The benchmark of bench/README.md: 50,000 customers, 5M+ usage events.
 bench: build

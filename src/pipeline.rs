@@ -177,6 +177,11 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     if config.parameters.ces_higher_is_better {
         catalog.set_direction("ces", Direction::Up);
     }
+    match period.kind() {
+        crate::period::Kind::Month => {}
+        crate::period::Kind::Quarter => catalog.retitle_period("quarterly"),
+        crate::period::Kind::Year => catalog.retitle_period("yearly"),
+    }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
     // One run at a time writes into the output root; it settles what a run

@@ -297,6 +297,14 @@ impl Catalog {
         }
     }
 
+    /// Titles for a report over `adjective` periods ("quarterly", "yearly"):
+    /// NRR and GRR "(monthly)" are then over the quarter or the year.
+    pub fn retitle_period(&mut self, adjective: &str) {
+        for m in &mut self.metrics {
+            m.title = m.title.replace("(monthly)", &format!("({adjective})"));
+        }
+    }
+
     /// Every `uses` names a metric, and there is no cycle.
     fn check_uses(&self) -> Result<()> {
         for m in &self.metrics {
