@@ -1,5 +1,6 @@
 # cs-report: the two commands of the README, and the set-up they need.
 #   make report   build, then run the monthly job on the shipped sample
+#                 (PERIOD=2026-Q3 or PERIOD=FY2027 for a quarter or the fiscal year)
 #   make test     build and run every test
 # Both fetch DuckDB's official prebuilt library (1.5.6) on first use; the
 # build links to it with an rpath, so the binary needs no LD_LIBRARY_PATH.
@@ -9,7 +10,8 @@ DUCKDB_NPM       := @duckdb/node-bindings-linux-x64@$(DUCKDB_VERSION)-r.1
 CACHE            ?= $(HOME)/.cache/cs-report
 DUCKDB_LIB_DIR   ?= $(CACHE)/duckdb-$(DUCKDB_VERSION)
 CARGO_TARGET_DIR ?= $(CACHE)/target
-SAMPLE_PERIOD    ?= 2027-01
+SAMPLE_END       := 2027-01
+PERIOD           ?= $(SAMPLE_END)
 BIN              := $(CARGO_TARGET_DIR)/release/cs-report
 
 export DUCKDB_LIB_DIR CARGO_TARGET_DIR
@@ -17,7 +19,7 @@ export DUCKDB_LIB_DIR CARGO_TARGET_DIR
 .PHONY: report test build duckdb browser smtp sample bench clean
 
 report: build
-	$(BIN) run --config config/cs-report.yaml --period $(SAMPLE_PERIOD)
+	$(BIN) run --config config/cs-report.yaml --period $(PERIOD)
 
 test: duckdb browser smtp
 	cargo test --release --locked
@@ -55,7 +57,7 @@ smtp:
 
 # Regenerate the shipped sample (deterministic: same seed, same files).
 sample: build
-	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_PERIOD) --months 36
+	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_END) --months 36
 
 # The benchmark of bench/README.md: 50,000 customers, 5M+ usage events.
 bench: build

@@ -158,7 +158,8 @@ pub struct Computed {
     pub unavailable: Vec<Unavailable>,
     /// Periods computed: the trend window and the year before it.
     pub first_period: Period,
-    /// Every customer active in the period, with health and last month's.
+    /// Every customer active at the end of the period, with health at the
+    /// end of the period before.
     pub customers: Vec<CustomerRow>,
     /// How long each shared building block took, in milliseconds.
     pub shared_runs: Vec<(String, u128)>,

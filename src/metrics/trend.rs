@@ -1,8 +1,9 @@
-//! Trends and judgement with polars, over the aggregated monthly series of
-//! every (metric, dimension, segment): change against last month and a year
-//! before, 3-month rolling mean, 6-month least-squares slope, the anomaly
-//! flag, and whether the value misses its benchmark or has moved the wrong
-//! way three months running.
+//! Trends and judgement with polars, over the aggregated series of every
+//! (metric, dimension, segment), one row per period (month, quarter or
+//! year): change against the period before and a year before, 3-period
+//! rolling mean, 6-period least-squares slope, the anomaly flag, and whether
+//! the value misses its benchmark or has moved the wrong way three periods
+//! running.
 
 use std::collections::BTreeMap;
 

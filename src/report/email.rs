@@ -100,12 +100,12 @@ pub fn at_risk_file(context: &ReportContext) -> String {
 
 /// Every at-risk customer, most MRR first, with what moved: the list a CSM
 /// works through.
-pub fn at_risk_csv(customers: &[CustomerRow]) -> String {
+pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
     let mut rows: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
     rows.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,changes\n");
     for c in rows {
-        let view = at_risk_view(c);
+        let view = at_risk_view(c, before);
         let cells = [
             csv_field(&c.customer_id),
             csv_field(c.name.as_deref().unwrap_or("")),
@@ -168,7 +168,7 @@ pub fn build(env: &Environment<'_>, context: &ReportContext, pngs: &[(String, Ve
         attachments.push(Attachment {
             file_name: at_risk_file(context),
             content_type: "text/csv; charset=utf-8",
-            bytes: at_risk_csv(customers).into_bytes(),
+            bytes: at_risk_csv(customers, context.prev_label).into_bytes(),
         });
     }
     Ok(Email { subject: context.subject.clone(), text, html, images, attachments })

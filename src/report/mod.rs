@@ -127,7 +127,7 @@ pub struct MetricView {
 }
 
 /// An at-risk customer a CSM should call: who, how much MRR, the score and
-/// its parts, and what moved since last month.
+/// its parts, and what moved since the end of the period before.
 #[derive(Debug, Clone, Serialize)]
 pub struct AtRiskView {
     pub customer_id: String,
@@ -139,7 +139,7 @@ pub struct AtRiskView {
     pub sentiment: Option<f64>,
     pub support: Option<f64>,
     pub revenue: Option<f64>,
-    /// What changed since last month, in words.
+    /// What changed since the end of the period before, in words.
     pub changes: String,
 }
 
@@ -621,7 +621,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
     let at_risk_total = at_risk.len();
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(at_risk_view).collect();
+    let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, prev_label(period))).collect();
 
     let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| view(id)).collect();
     let restatements: Vec<RestatementView> = restatements
@@ -703,11 +703,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         period,
         period_label: period.label(),
         period_noun: period.kind().noun(),
-        prev_label: match period.kind() {
-            crate::period::Kind::Month => "last month",
-            crate::period::Kind::Quarter => "last quarter",
-            crate::period::Kind::Year => "last year",
-        },
+        prev_label: prev_label(period),
         window_start,
         currency: currency.to_string(),
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -779,11 +775,21 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
     out
 }
 
-pub(crate) fn at_risk_view(c: &CustomerRow) -> AtRiskView {
+/// "last month", "last quarter" or "last year".
+pub(crate) fn prev_label(period: Period) -> &'static str {
+    match period.kind() {
+        crate::period::Kind::Month => "last month",
+        crate::period::Kind::Quarter => "last quarter",
+        crate::period::Kind::Year => "last year",
+    }
+}
+
+/// `before`: when the previous values are from, "last month"...
+pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
     let mut changes = Vec::new();
     match (c.prev_health, c.health) {
         (Some(before), Some(now)) => changes.push(format!("health {before:.0} → {now:.0}")),
-        (None, _) => changes.push("not active last month".to_string()),
+        (None, _) => changes.push(format!("not active {before}")),
         _ => {}
     }
     for (name, before, now) in [
