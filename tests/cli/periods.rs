@@ -166,3 +166,30 @@ fn period_ids_are_checked_and_fiscal_ones_need_the_setting() {
     let err = s.run_fails("2024-Q5", &[], 2);
     assert!(err.contains("YYYY-Qn"), "{err}");
 }
+
+#[test]
+fn a_quarter_is_published_rerun_and_restated_under_its_id() {
+    let (s, config) = periods();
+    s.run("2024-Q2", &["--config", &config]);
+    let dir = s.out().join("2024-Q2");
+    let first: Vec<(String, Vec<u8>)> = ["report.html", "report.md", "metrics.csv", "series.csv", "email.eml"]
+        .iter()
+        .map(|f| (f.to_string(), fs::read(dir.join(f)).unwrap()))
+        .collect();
+    s.run("2024-Q2", &["--config", &config]);
+    for (name, bytes) in first {
+        assert!(fs::read(dir.join(&name)).unwrap() == bytes, "{name} changed on rerun");
+    }
+    assert!(!dir.join("restatements.csv").exists());
+    // A later correction of a June invoice restates the quarter's revenue,
+    // and --fail-on-restatement refuses to publish it.
+    s.edit("invoices.csv", "i3,c,2024-06-05,1000,EUR,paid", "i3,c,2024-06-05,900,EUR,paid");
+    let err = s.run_fails("2024-Q2", &["--config", &config, "--fail-on-restatement"], 1);
+    assert!(err.contains("of 2024-Q2 would change"), "{err}");
+    s.run("2024-Q2", &["--config", &config]);
+    let restated = fs::read_to_string(dir.join("restatements.csv")).unwrap();
+    assert!(restated.lines().any(|l| l.starts_with("revenue,v1,v1,all,all,1530,1410,")), "{restated}");
+    let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"period\": \"2024-Q2\""), "{manifest}");
+    assert_eq!(history_runs(&s.out()), 3);
+}
