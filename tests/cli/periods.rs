@@ -193,3 +193,19 @@ fn a_quarter_is_published_rerun_and_restated_under_its_id() {
     assert!(manifest.contains("\"period\": \"2024-Q2\""), "{manifest}");
     assert_eq!(history_runs(&s.out()), 3);
 }
+
+#[test]
+fn a_quarter_with_a_month_of_spend_missing_has_no_cac_rather_than_a_low_one() {
+    let (s, config) = periods();
+    s.edit("marketing_spend.csv", "2024-05-01,paid_search,200,USD\n", "");
+    let q = s.run("2024-Q2", &["--config", &config]);
+    q.assert("cac", None);
+    q.assert("cac_payback_months", None);
+    q.assert("ltv_cac_ratio", None);
+    q.assert("revenue", Some(1530.0));
+    let summary = fs::read_to_string(s.out().join("2024-Q2/report.md")).unwrap();
+    assert!(summary.contains("marketing_spend has no rows for") && summary.contains("2024-05"), "{summary}");
+    // April alone still has its spend.
+    let april = s.run("2024-04", &["--config", &config]);
+    april.assert("cac", Some(360.0));
+}
