@@ -342,11 +342,13 @@ fn empty_month_warnings(catalog: &Catalog, computed: &engine::Computed, empty: &
 fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow], period: Period) -> Vec<String> {
     let mut out = Vec::new();
     for t in tables {
-        if !t.missing_columns.is_empty() {
+        // Without an `owner` column there are simply no books of business.
+        let missing: Vec<&str> = t.missing_columns.iter().copied().filter(|c| !(t.table == "customers" && *c == "owner")).collect();
+        if !missing.is_empty() {
             out.push(format!(
                 "{} has no column {}: read as empty",
                 t.table,
-                t.missing_columns.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
+                missing.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
             ));
         }
     }

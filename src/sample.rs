@@ -92,6 +92,15 @@ fn quote(text: &str) -> String {
 
 const SEGMENTS: [(&str, f64); 3] = [("smb", 0.6), ("mid_market", 0.3), ("enterprise", 0.1)];
 const REGIONS: [&str; 4] = ["emea", "north_america", "apac", "latam"];
+
+/// Account managers of the sample: (owner id, name).
+const OWNERS: [(&str, &str); 20] = [
+    ("ana.silva", "Ana Silva"), ("ben.okafor", "Ben Okafor"), ("chloe.martin", "Chloé Martin"), ("dev.patel", "Dev Patel"),
+    ("eva.novak", "Eva Novak"), ("femi.adeyemi", "Femi Adeyemi"), ("gus.larsen", "Gus Larsen"), ("hana.sato", "Hana Sato"),
+    ("ivan.petrov", "Ivan Petrov"), ("jade.wong", "Jade Wong"), ("kofi.mensah", "Kofi Mensah"), ("lea.fischer", "Lea Fischer"),
+    ("mateo.ruiz", "Mateo Ruiz"), ("nina.berg", "Nina Berg"), ("omar.haddad", "Omar Haddad"), ("pia.rossi", "Pia Rossi"),
+    ("quinn.obrien", "Quinn O'Brien"), ("rosa.lima", "Rosa Lima"), ("sam.cohen", "Sam Cohen"), ("tara.singh", "Tara Singh"),
+];
 const CHANNELS: [&str; 5] = ["paid_search", "content", "events", "referral", "partner"];
 const FEATURES: [&str; 8] =
     ["dashboard_view", "report_created", "report_shared", "data_import", "alert_set", "api_call", "comment", "export"];
@@ -181,7 +190,17 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
     let horizon = req.end.last_day();
     let dir = req.out.as_path();
 
-    let mut customers = Table::create(dir, "customers", "customer_id,name,signup_date,segment,region,acquisition_channel")?;
+    let mut customers = Table::create(dir, "customers", "customer_id,name,signup_date,segment,region,acquisition_channel,owner")?;
+    // Customer-success managers: 5 for a small sample, 20 from 1,000
+    // customers. The fifth has no row in owners (a warning, no email), and
+    // about one customer in eleven has no owner.
+    let n_owners = if req.customers >= 1000 { OWNERS.len() } else { (req.customers / 40).clamp(1, 5) };
+    let mut owners = Table::create(dir, "owners", "owner,name,email")?;
+    for (i, (id, name)) in OWNERS.iter().take(n_owners).enumerate() {
+        if i != 4 {
+            owners.line(&format!("{id},{name},{id}@example.com"))?;
+        }
+    }
     let mut subs = Table::create(dir, "subscriptions", "subscription_id,customer_id,plan,start_date,end_date,billing_period,amount,currency")?;
     let mut invoices = Table::create(dir, "invoices", "invoice_id,customer_id,invoice_date,amount,currency,status,kind")?;
     let mut surveys = Table::create(dir, "survey_responses", "response_id,customer_id,survey,score,responded_at")?;
@@ -210,7 +229,10 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
         let segment_cell = if c % 53 == 7 { "" } else { segment };
         let region_cell = if c % 61 == 5 { "" } else { region };
         let channel_cell = if c % 43 == 3 { "" } else { channel };
-        customers.line(&format!("{cid},{},{signup},{segment_cell},{region_cell},{channel_cell}", quote(&name)))?;
+        // From the customer's number, not the random stream, so every other
+        // column is what it was before owners existed.
+        let owner_cell = if c % 11 == 4 { "" } else { OWNERS[(c * 7 + 3) % n_owners].0 };
+        customers.line(&format!("{cid},{},{signup},{segment_cell},{region_cell},{channel_cell},{owner_cell}", quote(&name)))?;
 
         // A trial before signing up for about half the customers.
         if rng.chance(0.5) {
@@ -426,7 +448,7 @@ pub fn generate(req: &SampleRequest) -> Result<()> {
         fx.line(&format!("GBP,{},{:.4}", m.first_day(), 1.25 + 0.04 * (step / 3.0).sin() + 0.002 * step))?;
         m = m.plus(1);
     }
-    for t in [customers, subs, invoices, surveys, tickets, usage, trials, spend, fx] {
+    for t in [customers, owners, subs, invoices, surveys, tickets, usage, trials, spend, fx] {
         t.finish()?;
     }
     Ok(())

@@ -1,6 +1,8 @@
 -- Every customer belongs to three slices: the total (all/all), its segment
--- and its region (null or blank = 'unknown'). A metric grouped by slice is
--- "computed as if the data held only that value's customers".
+-- and its region (null or blank = 'unknown'); and, when the customers
+-- export has an `owner` column, a fourth: its owner (null or blank =
+-- 'unassigned'). A metric grouped by slice is "computed as if the data held
+-- only that value's customers".
 create or replace table customer_slices as
 with final as (
     select customer_id, 'all' as dimension, 'all' as segment from customers
@@ -8,6 +10,9 @@ with final as (
     select customer_id, 'segment', coalesce(nullif(trim(segment), ''), 'unknown') from customers
     union all
     select customer_id, 'region', coalesce(nullif(trim(region), ''), 'unknown') from customers
+    union all
+    select customer_id, 'owner', coalesce(nullif(trim(owner), ''), 'unassigned') from customers
+    where (select has_owner from params)
 )
 select * from final;
 
@@ -16,8 +21,8 @@ select distinct dimension, segment from customer_slices
 union
 select 'all', 'all';
 
--- Customers with the same segment and region form a cell, and every slice is
--- a union of cells. Additive figures (sums, counts) are aggregated per cell
+-- Customers with the same segment, region and owner form a cell, and every
+-- slice is a union of cells. Additive figures (sums, counts) are aggregated per cell
 -- first, then rolled up through `cell_slices`: three times fewer rows to
 -- group than joining `customer_slices`. Medians and other non-additive
 -- figures use `customer_slices`.
@@ -25,25 +30,30 @@ create or replace table customer_cells as
 select
     customer_id,
     coalesce(nullif(trim(segment), ''), 'unknown') as cell_segment,
-    coalesce(nullif(trim(region), ''), 'unknown') as cell_region
+    coalesce(nullif(trim(region), ''), 'unknown') as cell_region,
+    coalesce(nullif(trim(owner), ''), 'unassigned') as cell_owner
 from customers;
 
 create or replace table cell_slices as
 with cells as (
-    select distinct cell_segment, cell_region from customer_cells
+    select distinct cell_segment, cell_region, cell_owner from customer_cells
 )
-select cell_segment, cell_region, 'all' as dimension, 'all' as segment from cells
+select cell_segment, cell_region, cell_owner, 'all' as dimension, 'all' as segment from cells
 union all
-select cell_segment, cell_region, 'segment', cell_segment from cells
+select cell_segment, cell_region, cell_owner, 'segment', cell_segment from cells
 union all
-select cell_segment, cell_region, 'region', cell_region from cells;
+select cell_segment, cell_region, cell_owner, 'region', cell_region from cells
+union all
+select cell_segment, cell_region, cell_owner, 'owner', cell_owner from cells
+where (select has_owner from params);
 
--- Rolls per-cell sums and counts (cell_segment, cell_region, month, figures...)
+-- Rolls per-cell sums and counts (cell_segment, cell_region, cell_owner,
+-- month, figures...)
 -- up to every slice: each figure is summed over the slice's cells.
 create or replace macro slice_rollup(per_cell) as table
-select s.dimension, s.segment, c.month, sum(columns(c.* exclude (cell_segment, cell_region, month)))
+select s.dimension, s.segment, c.month, sum(columns(c.* exclude (cell_segment, cell_region, cell_owner, month)))
 from query_table(per_cell) as c
-join cell_slices as s using (cell_segment, cell_region)
+join cell_slices as s using (cell_segment, cell_region, cell_owner)
 group by all;
 
 -- Every row of `grid` (month, dimension, segment and any columns to carry)

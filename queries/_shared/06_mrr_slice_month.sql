@@ -6,7 +6,7 @@
 -- restriction to the computed months.
 create or replace table mrr_slice_month as
 with moves as (
-    select c.cell_segment, c.cell_region, m.month, m.mrr_prev, m.mrr_prev_cc, m.mrr_cur, m.movement
+    select c.cell_segment, c.cell_region, c.cell_owner, m.month, m.mrr_prev, m.mrr_prev_cc, m.mrr_cur, m.movement
     from mrr_movements as m
     join customer_cells as c using (customer_id)
 ),
@@ -14,6 +14,7 @@ per_cell as (
     select
         cell_segment,
         cell_region,
+        cell_owner,
         month,
         sum(mrr_cur) as mrr,
         sum(mrr_prev) as mrr_prev,

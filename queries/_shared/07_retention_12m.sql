@@ -26,6 +26,7 @@ per_cell as (
     select
         c.cell_segment,
         c.cell_region,
+        c.cell_owner,
         p.month,
         sum(p.mrr_then) as mrr_then,
         sum(p.mrr_now) as mrr_now,

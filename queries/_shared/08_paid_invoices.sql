@@ -53,6 +53,7 @@ with per_cell as (
     select
         c.cell_segment,
         c.cell_region,
+        c.cell_owner,
         p.month,
         sum(p.revenue) as revenue,
         sum(p.expansion_revenue) as expansion_revenue,

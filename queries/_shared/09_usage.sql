@@ -98,6 +98,7 @@ with per_cell as (
     select
         c.cell_segment,
         c.cell_region,
+        c.cell_owner,
         u.month,
         count(*) filter (where u.active_days > 0) as adopters,
         sum(u.users) as users,

@@ -90,6 +90,7 @@ with per_cell as (
     select
         c.cell_segment,
         c.cell_region,
+        c.cell_owner,
         h.month,
         sum(cast(h.health as decimal(38, 12))) as health_sum,
         count(h.health) as scored,

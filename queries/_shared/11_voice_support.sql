@@ -10,6 +10,7 @@ per_cell as (
     select
         c.cell_segment,
         c.cell_region,
+        c.cell_owner,
         a.month,
         count(*) filter (where a.survey = 'nps') as nps_responses,
         count(*) filter (where a.survey = 'nps' and a.score >= 9) as promoters,

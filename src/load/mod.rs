@@ -125,6 +125,7 @@ pub static TABLES: &[TableSpec] = &[
             col("segment", Text, true),
             col("region", Text, true),
             col("acquisition_channel", Code, true),
+            col("owner", Text, true),
         ],
         date_column: None,
         monthly: false,
@@ -224,6 +225,13 @@ pub static TABLES: &[TableSpec] = &[
             col("converted_at", Date, true),
         ],
         date_column: Some("started_at"),
+        monthly: false,
+    },
+    TableSpec {
+        name: "owners",
+        required: false,
+        columns: &[col("owner", Text, false), col("name", Text, true), col("email", Text, false)],
+        date_column: None,
         monthly: false,
     },
     TableSpec {

@@ -76,6 +76,7 @@ fn key_of(table: &str) -> Option<&'static str> {
         "survey_responses" => Some("response_id"),
         "tickets" => Some("ticket_id"),
         "trials" => Some("trial_id"),
+        "owners" => Some("owner"),
         _ => None,
     }
 }
@@ -152,6 +153,14 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
     add("usage_events", "duration_seconds", "must be 0 or more", "duration_seconds < 0");
     add("trials", "ended_at", "must not be before started_at", "ended_at < started_at");
     add("fx_rates", "rate", "must be greater than 0", "rate <= 0");
+    // One address, as a mail server takes it: local part @ domain with a
+    // dot, no blanks, brackets, commas or quotes (no display names, no lists).
+    add(
+        "owners",
+        "email",
+        "must be one valid email address (name@example.com)",
+        "email <> '' AND NOT regexp_full_match(trim(email), '[^@\\s<>(),;:\"\\[\\]]+@[^@\\s<>(),;:\"\\[\\]]+\\.[^@\\s<>(),;:\"\\[\\].]+')",
+    );
     add(
         "fx_rates",
         "month",
@@ -373,6 +382,26 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
         .map_err(Error::db("checking customers without subscriptions"))?;
     if orphans > 0 {
         out.push(format!("customers: {orphans} customer(s) have no subscription at all"));
+    }
+    let has = |table: &str, column: &str| tables.iter().any(|t| t.table == table && t.present() && !t.missing_columns.contains(&column));
+    if has("customers", "owner") && has("owners", "email") {
+        let mut stmt = conn
+            .prepare(
+                "SELECT DISTINCT trim(c.owner) FROM customers AS c WHERE nullif(trim(c.owner), '') IS NOT NULL \
+                 AND trim(c.owner) NOT IN (SELECT trim(owner) FROM owners) ORDER BY 1",
+            )
+            .map_err(Error::db("checking owners"))?;
+        let unknown: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .map_err(Error::db("checking owners"))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(Error::db("checking owners"))?;
+        if !unknown.is_empty() {
+            out.push(format!(
+                "customers: owner(s) {} have no row in owners, so no email address: their books are written but not sent",
+                unknown.join(", ")
+            ));
+        }
     }
     Ok(out)
 }

@@ -552,7 +552,7 @@ fn write_params(conn: &Connection, config: &Config, period: Period, first: Perio
             CAST(? AS DOUBLE) AS healthy_min, CAST(? AS DOUBLE) AS at_risk_below, \
             CAST(? AS DOUBLE) AS clv_max_lifespan_years, CAST(? AS DOUBLE) AS gross_margin, \
             CAST(? AS BOOLEAN) AS has_usage_events, CAST(? AS BOOLEAN) AS has_survey_responses, \
-            CAST(? AS BOOLEAN) AS has_tickets",
+            CAST(? AS BOOLEAN) AS has_tickets, CAST(? AS BOOLEAN) AS has_owner",
         params![
             period.last_month().first_day().to_string(),
             first.first_day().to_string(),
@@ -577,6 +577,7 @@ fn write_params(conn: &Connection, config: &Config, period: Period, first: Perio
             present.contains("usage_events"),
             present.contains("survey_responses"),
             present.contains("tickets"),
+            present.contains("customers.owner"),
         ],
     )
     .map_err(Error::db("writing the run parameters"))?;
@@ -664,7 +665,7 @@ fn check_unique_rows(conn: &Connection) -> Result<()> {
     Ok(())
 }
 
-const DIMENSION_ORDER: [&str; 5] = ["all", "segment", "region", "channel", "feature"];
+const DIMENSION_ORDER: [&str; 6] = ["all", "segment", "region", "owner", "channel", "feature"];
 
 fn read_rows(conn: &Connection, catalog: &Catalog, period: Period) -> Result<Vec<MetricRow>> {
     let mut stmt = conn
