@@ -238,6 +238,9 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         finance: &computed.finance,
         gross_margin: config.parameters.gross_margin,
     });
+    if !computed.owners.is_empty() || series.iter().any(|s| s.row.dimension == "owner") {
+        context.team = Some(report::book::team(&series, &computed.customers, &computed.owners, period, report::prev_label(period)));
+    }
     // The charts: drawn once as SVG (inline in the HTML report), and the
     // same SVG rasterised for the Markdown report.
     let charts = charts::build(
@@ -250,14 +253,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         &context.bridge_window,
     );
     report::set_charts(&mut context, &charts);
-    // ~20 ms each; DuckDB is done, so both cores take a share.
-    let pngs = timings.time("charts", || {
-        std::thread::scope(|scope| {
-            let drawing: Vec<_> =
-                context.charts.iter().map(|c| scope.spawn(move || Ok((c.png.clone(), charts::png(&c.svg)?)))).collect();
-            drawing.into_iter().map(|d| d.join().expect("drawing a chart does not panic")).collect::<Result<Vec<_>>>()
-        })
-    })?;
+    let pngs = timings.time("charts", || rasterise(&context.charts))?;
     let rendered = timings.time("render", || report::render(&env, &context))?;
     // The executive summary as the complete message that is (or would be)
     // sent: `send` sends these bytes, readdressed.
@@ -268,6 +264,9 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
             None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
         };
         message::compose(&email, &addressing, period)
+    })?;
+    let books = timings.time("books", || {
+        book_files(&env, config, &catalog, &series, &computed, &restatements, period, window_start, &stale_notices)
     })?;
 
     let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
@@ -281,6 +280,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     if !restatements.is_empty() {
         files.push(("restatements.csv".into(), publish::restatements_csv(&restatements).into_bytes()));
     }
+    files.extend(books);
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(tables);
     let manifest = manifest(req, &catalog, tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
@@ -314,6 +314,93 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
         stale: stale_notices,
     })
+}
+
+/// Each chart's PNG (`charts/<id>.png`), ~20 ms each: DuckDB is done, so
+/// both cores take a share.
+fn rasterise(charts: &[charts::ChartView]) -> Result<Vec<(String, Vec<u8>)>> {
+    std::thread::scope(|scope| {
+        let drawing: Vec<_> = charts.iter().map(|c| scope.spawn(move || Ok((c.png.clone(), charts::png(&c.svg)?)))).collect();
+        drawing.into_iter().map(|d| d.join().expect("drawing a chart does not panic")).collect::<Result<Vec<_>>>()
+    })
+}
+
+/// The books of business (`owners/<owner>/`): for every owner of the
+/// period, the report of their slice alone, their accounts ranked, their
+/// customers.csv and their email, addressed to them when `owners` has
+/// their address. Only the email's charts are drawn for a book.
+#[allow(clippy::too_many_arguments)]
+fn book_files(
+    env: &minijinja::Environment<'_>,
+    config: &Config,
+    catalog: &Catalog,
+    series: &[trend::SeriesRow],
+    computed: &engine::Computed,
+    restatements: &[Restatement],
+    period: Period,
+    window_start: Period,
+    stale: &[String],
+) -> Result<Vec<(String, Vec<u8>)>> {
+    use report::book;
+    let before = report::prev_label(period);
+    let from = config.email.as_ref().map_or(message::DEFAULT_FROM, |e| e.from.as_str());
+    let mut out = Vec::new();
+    for owner in book::owners_of(series, period).into_iter().filter(|o| o != book::UNASSIGNED) {
+        let folder = format!("owners/{}", book::folder_name(&owner));
+        let own_series = book::owner_series(series, &owner);
+        let customers: Vec<engine::CustomerRow> = computed.customers.iter().filter(|c| c.owner == owner).cloned().collect();
+        let cohorts = book::owner_cohorts(&computed.cohorts, &owner);
+        let restated = book::owner_restatements(restatements, &owner);
+        let finance = engine::Finance::default();
+        let mut context = report::build_context(Inputs {
+            catalog,
+            series: &own_series,
+            period,
+            window_start,
+            currency: &config.currency,
+            runs: &computed.runs,
+            unavailable: &computed.unavailable,
+            warnings: Vec::new(),
+            stale: stale.to_vec(),
+            customers: &customers,
+            restatements: &restated,
+            cohorts: &cohorts,
+            finance: &finance,
+            gross_margin: config.parameters.gross_margin,
+        });
+        let info = computed.owners.iter().find(|o| o.owner == owner);
+        let refs: Vec<&engine::CustomerRow> = customers.iter().collect();
+        context.book = Some(book::BookView {
+            name: info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone()),
+            email: info.map(|o| o.email.clone()),
+            accounts: book::accounts(&refs, period.last_day(), before),
+            owner: owner.clone(),
+        });
+        context.subject = report::email::subject(&context);
+        let drawn: Vec<charts::Chart> = charts::build(
+            &own_series,
+            &customers,
+            period,
+            window_start,
+            &config.currency,
+            &context.bridge_month,
+            &context.bridge_window,
+        )
+        .into_iter()
+        .filter(|c| report::email::CHARTS.contains(&c.id))
+        .collect();
+        report::set_charts(&mut context, &drawn);
+        let pngs = rasterise(&context.charts)?;
+        for (name, text) in report::render(env, &context)? {
+            out.push((format!("{folder}/{name}"), text.into_bytes()));
+        }
+        out.push((format!("{folder}/customers.csv"), publish::customers_csv(&customers).into_bytes()));
+        let email = report::email::build(env, &context, &pngs, &customers)?;
+        let to: Vec<String> = info.map(|o| o.email.clone()).into_iter().collect();
+        out.push((format!("{folder}/email.eml"), message::compose(&email, &Addressing::parse(from, &to, &[])?, period)?));
+        out.extend(pngs.into_iter().map(|(name, bytes)| (format!("{folder}/{name}"), bytes)));
+    }
+    Ok(out)
 }
 
 /// The months in which a monthly table has no rows, and the metrics left

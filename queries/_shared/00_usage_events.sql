@@ -84,6 +84,7 @@ with per_month as (
         month_key,
         count(*) as users,
         bit_count(bit_or(day_mask)) as active_days,
+        bit_or(day_mask) as day_mask,
         bit_or(feature_set) as feature_set,
         -- With many features, the count comes from usage_feature_rows below.
         cast(bit_count(bit_or(feature_set)) as bigint) as features,
@@ -99,6 +100,7 @@ final as (
         make_date((month_key - (month_key % 12 + 12) % 12) // 12, (month_key % 12 + 12) % 12 + 1, 1) as month,
         users,
         active_days,
+        day_mask,
         feature_set,
         features,
         duration_seconds,

@@ -149,6 +149,24 @@ pub struct MetricRun {
     pub millis: u128,
 }
 
+/// A customer-success manager of the `owners` table.
+#[derive(Debug, Clone, Serialize)]
+pub struct OwnerRow {
+    pub owner: String,
+    pub name: Option<String>,
+    pub email: String,
+}
+
+fn read_owners(conn: &Connection) -> Result<Vec<OwnerRow>> {
+    query_all(
+        conn,
+        "reading owners",
+        "SELECT trim(owner), nullif(trim(name), ''), trim(email) FROM owners ORDER BY 1",
+        [],
+        |r| Ok(OwnerRow { owner: r.get(0)?, name: r.get(1)?, email: r.get(2)? }),
+    )
+}
+
 /// Everything the engine computed for the run's months.
 #[derive(Debug, Clone)]
 pub struct Computed {
@@ -167,6 +185,8 @@ pub struct Computed {
     pub cohorts: Vec<CohortRow>,
     /// The period's acquisition channels and revenue by invoice kind.
     pub finance: Finance,
+    /// The `owners` table (empty without one).
+    pub owners: Vec<OwnerRow>,
 }
 
 /// What the finance section of the report reads besides the metrics.
@@ -337,7 +357,19 @@ pub struct CustomerRow {
     pub name: Option<String>,
     pub segment: String,
     pub region: String,
+    /// The account's manager (`unassigned` when none).
+    pub owner: String,
     pub mrr: f64,
+    /// MRR at the end of the period before (0 when not active then).
+    pub prev_mrr: f64,
+    /// The last day with any usage event, up to the period's end.
+    pub last_usage: Option<chrono::NaiveDate>,
+    /// Tickets created by the period's end and not resolved by then.
+    pub open_tickets: i64,
+    /// NPS answers of 0-6 in the period.
+    pub detractor_answers: i64,
+    /// The day the current subscription term ends (renews or stops).
+    pub term_end: Option<chrono::NaiveDate>,
     pub health: Option<f64>,
     pub band: Option<String>,
     pub usage: Option<f64>,
@@ -368,16 +400,24 @@ fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
     }
 }
 
+/// A date DuckDB wrote as text (`YYYY-MM-DD`).
+fn date(text: Option<String>) -> Option<chrono::NaiveDate> {
+    text.and_then(|t| chrono::NaiveDate::parse_from_str(&t, "%Y-%m-%d").ok())
+}
+
 fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>> {
     query_all(
         conn,
         "reading customer health",
         "SELECT h.customer_id, c.name, cc.cell_segment, cc.cell_region, CAST(h.mrr AS DOUBLE), h.health, h.band, \
                     h.usage, h.sentiment, h.support, h.revenue, \
-                    p.health, p.band, p.usage, p.sentiment, p.support, p.revenue \
+                    p.health, p.band, p.usage, p.sentiment, p.support, p.revenue, \
+                    cc.cell_owner, CAST(b.prev_mrr AS DOUBLE), CAST(b.last_usage AS VARCHAR), b.open_tickets, b.detractor_answers, \
+                    CAST(b.term_end AS VARCHAR) \
              FROM customer_health AS h \
              JOIN customers AS c USING (customer_id) \
              JOIN customer_cells AS cc USING (customer_id) \
+             LEFT JOIN customer_book AS b USING (customer_id) \
              LEFT JOIN customer_health AS p \
                  ON p.customer_id = h.customer_id AND p.month = CAST(? AS DATE) \
              WHERE h.month = CAST(? AS DATE) \
@@ -402,6 +442,12 @@ fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>>
                 prev_sentiment: r.get(14)?,
                 prev_support: r.get(15)?,
                 prev_revenue: r.get(16)?,
+                owner: r.get(17)?,
+                prev_mrr: r.get::<_, Option<f64>>(18)?.unwrap_or(0.0),
+                last_usage: date(r.get(19)?),
+                open_tickets: r.get::<_, Option<i64>>(20)?.unwrap_or(0),
+                detractor_answers: r.get::<_, Option<i64>>(21)?.unwrap_or(0),
+                term_end: date(r.get(22)?),
             })
         },
     )
@@ -532,7 +578,8 @@ pub fn compute(
     let customers = read_customers(conn, period)?;
     let cohorts = read_cohorts(conn)?;
     let finance = read_finance(conn, period)?;
-    Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance })
+    let owners = read_owners(conn)?;
+    Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance, owners })
 }
 
 fn write_params(conn: &Connection, config: &Config, period: Period, first: Period, present: &BTreeSet<String>) -> Result<()> {

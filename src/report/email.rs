@@ -66,7 +66,10 @@ pub fn subject(context: &ReportContext) -> String {
     if !context.stale.is_empty() {
         out.push_str("[stale data] ");
     }
-    out.push_str(&format!("Customer success report, {}", context.period_label));
+    match &context.book {
+        Some(book) => out.push_str(&format!("Your accounts, {} ({})", context.period_label, book.name)),
+        None => out.push_str(&format!("Customer success report, {}", context.period_label)),
+    }
     if let Some(mrr) = context.key.get("mrr").filter(|m| m.value.is_some()) {
         out.push_str(&format!(": MRR {}", glance(mrr.value, Unit::Money, &context.currency)));
         if let Some(pct) = mrr.trend.change_pct.filter(|p| p.is_finite()) {

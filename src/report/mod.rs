@@ -2,6 +2,7 @@
 //! the minijinja templates (compiled in, overridable from a folder) that
 //! turn it into HTML and Markdown. Templates only loop and format.
 
+pub mod book;
 pub mod charts;
 pub mod email;
 pub mod format;
@@ -381,6 +382,10 @@ pub struct ReportContext {
     /// The cohort triangles (logo and revenue retention).
     pub cohorts: Vec<Heatmap>,
     pub finance: FinanceView,
+    /// A manager's book of business: the report is about their accounts.
+    pub book: Option<book::BookView>,
+    /// The main report's table of managers (None without owners).
+    pub team: Option<book::TeamView>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -535,7 +540,10 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
                 }
             })
             .collect();
-        breakdowns.push(Breakdown { dimension: dimension.into(), title: heading.into(), columns, rows });
+        let rows: Vec<BreakdownRow> = rows;
+        if !rows.is_empty() {
+            breakdowns.push(Breakdown { dimension: dimension.into(), title: heading.into(), columns, rows });
+        }
     }
     if let Some(cac) = catalog.metric("cac") {
         let rows: Vec<BreakdownRow> = series
@@ -688,6 +696,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         kinds: finance.kinds.clone(),
     };
     let mut context = ReportContext {
+        book: None,
+        team: None,
         finance,
         subject: String::new(),
         email_charts: Vec::new(),

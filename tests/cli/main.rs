@@ -5,6 +5,7 @@ mod browser;
 mod charts;
 mod contract;
 mod email;
+mod owners;
 mod periods;
 mod support;
 mod unattended;

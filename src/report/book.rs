@@ -1,0 +1,239 @@
+//! Books of business: one report per customer-success manager, made of the
+//! owner's slice of every series (as if the data held only that owner's
+//! customers), the owner's accounts ranked by what needs doing, and the
+//! team table of the main report. Nothing of another owner's accounts goes
+//! into a book.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::metrics::catalog::sha256_bytes;
+use crate::metrics::engine::{CohortRow, CustomerRow, OwnerRow};
+use crate::metrics::trend::SeriesRow;
+use crate::period::Period;
+use crate::publish::history::Restatement;
+use crate::report::at_risk_view;
+
+/// The slice name of customers with no owner.
+pub const UNASSIGNED: &str = "unassigned";
+
+/// The book's owner, for its heading and its email.
+#[derive(Debug, Clone, Serialize)]
+pub struct BookView {
+    pub owner: String,
+    pub name: String,
+    pub email: Option<String>,
+    pub accounts: Vec<AccountView>,
+}
+
+/// One account of a book, with why it is where it is in the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct AccountView {
+    pub customer_id: String,
+    pub name: String,
+    pub segment: String,
+    pub mrr: f64,
+    pub prev_mrr: f64,
+    pub health: Option<f64>,
+    pub band: Option<String>,
+    pub prev_band: Option<String>,
+    pub usage: Option<f64>,
+    pub sentiment: Option<f64>,
+    pub support: Option<f64>,
+    pub revenue: Option<f64>,
+    /// What changed since the end of the period before, in words.
+    pub changes: String,
+    pub last_usage: Option<String>,
+    pub open_tickets: i64,
+    pub detractor_answers: i64,
+    pub term_end: Option<String>,
+    /// The reasons to look at it, most pressing first ("at risk", ...).
+    pub why: Vec<&'static str>,
+}
+
+/// The reasons an account needs doing, in the order the book ranks them.
+const REASONS: [&str; 6] =
+    ["at risk", "health falling", "contraction", "no usage in 30 days", "open tickets", "detractor answers"];
+
+/// The owner's accounts, ranked: at risk first, then falling health,
+/// contraction, no usage in the last 30 days of the period, open tickets,
+/// detractor answers, then the rest; more MRR first within each.
+pub fn accounts(customers: &[&CustomerRow], period_end: NaiveDate, before: &str) -> Vec<AccountView> {
+    let quiet_since = period_end - chrono::Days::new(29);
+    let mut out: Vec<(usize, AccountView)> = customers
+        .iter()
+        .map(|c| {
+            let checks = [
+                c.band.as_deref() == Some("at_risk"),
+                matches!((c.health, c.prev_health), (Some(now), Some(before)) if now < before),
+                c.prev_mrr > 0.0 && c.mrr < c.prev_mrr,
+                c.last_usage.is_none_or(|d| d < quiet_since),
+                c.open_tickets > 0,
+                c.detractor_answers > 0,
+            ];
+            let why: Vec<&'static str> = REASONS.iter().zip(checks).filter(|(_, hit)| *hit).map(|(r, _)| *r).collect();
+            let rank = checks.iter().position(|hit| *hit).unwrap_or(REASONS.len());
+            let view = at_risk_view(c, before);
+            let account = AccountView {
+                customer_id: c.customer_id.clone(),
+                name: view.name,
+                segment: c.segment.clone(),
+                mrr: c.mrr,
+                prev_mrr: c.prev_mrr,
+                health: c.health,
+                band: c.band.clone(),
+                prev_band: c.prev_band.clone(),
+                usage: c.usage,
+                sentiment: c.sentiment,
+                support: c.support,
+                revenue: c.revenue,
+                changes: view.changes,
+                last_usage: c.last_usage.map(|d| d.to_string()),
+                open_tickets: c.open_tickets,
+                detractor_answers: c.detractor_answers,
+                term_end: c.term_end.map(|d| d.to_string()),
+                why,
+            };
+            (rank, account)
+        })
+        .collect();
+    out.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(b.mrr.total_cmp(&a.mrr)).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    out.into_iter().map(|(_, a)| a).collect()
+}
+
+/// The owners of the period, sorted, `unassigned` last: those with an
+/// `owner` slice in the series.
+pub fn owners_of(series: &[SeriesRow], period: Period) -> Vec<String> {
+    let mut out: Vec<String> = series
+        .iter()
+        .filter(|s| s.row.dimension == "owner" && s.row.period == period && s.row.metric == "mrr")
+        .map(|s| s.row.segment.clone())
+        .collect();
+    out.sort_by_key(|o| (o == UNASSIGNED, o.clone()));
+    out.dedup();
+    out
+}
+
+/// One owner's slice of every series, as the totals of its own report.
+pub fn owner_series(series: &[SeriesRow], owner: &str) -> Vec<SeriesRow> {
+    series
+        .iter()
+        .filter(|s| s.row.dimension == "owner" && s.row.segment == owner)
+        .map(|s| {
+            let mut s = s.clone();
+            s.row.dimension = "all".into();
+            s.row.segment = "all".into();
+            s
+        })
+        .collect()
+}
+
+/// One owner's cohort triangles, as the company's of its own report.
+pub fn owner_cohorts(cohorts: &[CohortRow], owner: &str) -> Vec<CohortRow> {
+    cohorts
+        .iter()
+        .filter(|c| c.dimension == "owner" && c.segment == owner)
+        .map(|c| CohortRow { dimension: "all".into(), segment: "all".into(), ..c.clone() })
+        .collect()
+}
+
+/// The restatements of one owner's slice, as totals of its own report.
+pub fn owner_restatements(restatements: &[Restatement], owner: &str) -> Vec<Restatement> {
+    restatements
+        .iter()
+        .filter(|r| r.dimension == "owner" && r.segment == owner)
+        .map(|r| Restatement { dimension: "all".into(), segment: "all".into(), ..r.clone() })
+        .collect()
+}
+
+/// The book's folder under `owners/`: the owner id where it is already a
+/// plain file name (letters, digits, `.`, `_`, `-`, not starting with a
+/// dot), else its plain characters and a hash of the id, so two owners
+/// never share a folder and no id can climb out of `owners/`.
+pub fn folder_name(owner: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if !owner.is_empty() && owner.len() <= 64 && owner.chars().all(plain) && !owner.starts_with('.') && !owner.contains("--") {
+        return owner.to_string();
+    }
+    let mut stem: String = owner.chars().map(|c| if plain(c) { c.to_ascii_lowercase() } else { '-' }).take(40).collect();
+    stem = stem.trim_matches(|c| c == '-' || c == '.').to_string();
+    let hash = &sha256_bytes(owner.as_bytes())[..10];
+    if stem.is_empty() { format!("owner--{hash}") } else { format!("{stem}--{hash}") }
+}
+
+/// One line of the team table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TeamRow {
+    pub owner: String,
+    pub name: String,
+    pub folder: String,
+    pub accounts: Option<f64>,
+    pub mrr: Option<f64>,
+    pub mrr_change: Option<f64>,
+    pub nrr: Option<f64>,
+    pub grr: Option<f64>,
+    pub health: Option<f64>,
+    pub at_risk: Option<f64>,
+    pub at_risk_mrr: Option<f64>,
+}
+
+/// The team view of the main report: a line per owner, and the accounts no
+/// one owns.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TeamView {
+    pub rows: Vec<TeamRow>,
+    /// Unassigned accounts active at the period's end, most MRR first.
+    pub unassigned: Vec<AccountView>,
+}
+
+pub fn team(series: &[SeriesRow], customers: &[CustomerRow], owners: &[OwnerRow], period: Period, before: &str) -> TeamView {
+    let names: BTreeMap<&str, &str> = owners.iter().map(|o| (o.owner.as_str(), o.name.as_deref().unwrap_or(o.owner.as_str()))).collect();
+    let at = |metric: &str, owner: &str| {
+        series.iter().find(|s| s.row.metric == metric && s.row.dimension == "owner" && s.row.segment == owner && s.row.period == period)
+    };
+    let value = |metric: &str, owner: &str| at(metric, owner).and_then(|s| s.row.value);
+    let rows = owners_of(series, period)
+        .into_iter()
+        .map(|o| TeamRow {
+            name: if o == UNASSIGNED {
+                "No manager".to_string()
+            } else {
+                names.get(o.as_str()).map_or_else(|| o.clone(), |n| n.to_string())
+            },
+            folder: if o == UNASSIGNED { String::new() } else { folder_name(&o) },
+            accounts: value("active_customers", &o),
+            mrr: value("mrr", &o),
+            mrr_change: at("mrr", &o).and_then(|s| s.trend.change_abs),
+            nrr: value("nrr", &o),
+            grr: value("grr", &o),
+            health: value("health_score", &o),
+            at_risk: value("at_risk_customers", &o),
+            at_risk_mrr: value("at_risk_mrr", &o),
+            owner: o,
+        })
+        .collect();
+    let mut unassigned: Vec<&CustomerRow> = customers.iter().filter(|c| c.owner == UNASSIGNED).collect();
+    unassigned.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    let unassigned = accounts(&unassigned, period.last_day(), before);
+    TeamView { rows, unassigned }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folder_names_are_plain_unique_and_stay_inside() {
+        assert_eq!(folder_name("ana.silva"), "ana.silva");
+        for bad in ["../etc", "Ana Silva", "ana/silva", ".hidden", "", "a--b", "ÉMILIE"] {
+            let f = folder_name(bad);
+            assert!(f.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')), "{f}");
+            assert!(!f.starts_with('.') && f.contains("--"), "{bad} -> {f}");
+        }
+        // Two ids that clean up alike still get two folders.
+        assert_ne!(folder_name("ana silva"), folder_name("ana/silva"));
+        assert_ne!(folder_name("ana silva"), folder_name("ana-silva"));
+    }
+}
