@@ -118,7 +118,10 @@ pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
 /// `customers.csv`: every active customer of the period with MRR, health,
 /// band and components (empty cells where a component is null).
 pub fn customers_csv(customers: &[CustomerRow]) -> String {
-    let mut out = String::from("customer_id,name,segment,region,mrr,health,band,usage,sentiment,support,revenue,prev_health,prev_band\n");
+    let mut out = String::from(
+        "customer_id,name,segment,region,mrr,health,band,usage,sentiment,support,revenue,prev_health,prev_band,\
+         owner,prev_mrr,last_usage,open_tickets,detractor_answers,term_end\n",
+    );
     for c in customers {
         let cells = [
             csv_field(&c.customer_id),
@@ -134,6 +137,12 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
             plain(c.revenue),
             plain(c.prev_health),
             c.prev_band.clone().unwrap_or_default(),
+            csv_field(&c.owner),
+            plain(Some(c.prev_mrr)),
+            c.last_usage.map(|d| d.to_string()).unwrap_or_default(),
+            c.open_tickets.to_string(),
+            c.detractor_answers.to_string(),
+            c.term_end.map(|d| d.to_string()).unwrap_or_default(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

@@ -124,10 +124,21 @@ fn every_owner_gets_a_book_with_only_their_accounts() {
     // Kim's email goes to Kim; Lou has no address, so no recipient.
     assert!(kim.contains("kim@example.com") && kim.contains("Your accounts, June 2024 (Kim Lee)"), "{kim}");
     assert!(!lou.contains("@example.com>") && !lou.contains("To: "), "lou has no address");
-    // Kim's accounts, ranked: none at risk here; c's health has no prior
-    // month to fall from... a (150) and e (80) had usage in June.
+    // Kim's accounts with what a manager needs: MRR a month before, last
+    // usage, open tickets, detractors, and when the term ends (a's
+    // end_date; c and e renew monthly on the 1st and the 10th).
     let csv = fs::read_to_string(dir.join("owners/kim/customers.csv")).unwrap();
+    let tail = |id: &str| csv.lines().find(|l| l.starts_with(&format!("{id},"))).map(|l| l.split(',').skip(13).collect::<Vec<_>>().join(","));
+    assert_eq!(tail("a").as_deref(), Some("kim,150,2024-06-04,0,0,2024-12-01"), "{csv}");
+    assert_eq!(tail("c").as_deref(), Some("kim,1080,,0,0,2024-07-01"), "{csv}");
+    assert_eq!(tail("e").as_deref(), Some("kim,80,2024-05-20,1,0,2024-07-10"), "{csv}");
     assert_eq!(csv.lines().count(), 4, "{csv}");
+    // Ranked: e is at risk (and quiet since May 20, with an open ticket),
+    // c has had no usage, a needs nothing.
+    let book = fs::read_to_string(dir.join("owners/kim/report.md")).unwrap();
+    let at = |name: &str| book.find(&format!("| {name} |")).unwrap_or_else(|| panic!("{name} listed: {book}"));
+    assert!(at("Kimacct-Elm-5153") < at("Kimacct-Cobalt-5152") && at("Kimacct-Cobalt-5152") < at("Kimacct-Alpha-5150"), "{book}");
+    assert!(book.contains("| Kimacct-Elm-5153 | at risk, health falling, no usage in 30 days, open tickets |"), "{book}");
     // The main report's team table names both managers and the unowned.
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("| Kim Lee | 3 | 1,430.00 USD |"), "{md}");
