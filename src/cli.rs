@@ -101,6 +101,9 @@ pub enum Command {
         /// Send a report that was published from stale exports.
         #[arg(long)]
         allow_stale: bool,
+        /// Send only this owner's book of business (see `email.owners`).
+        #[arg(long, value_name = "OWNER")]
+        only_owner: Option<String>,
     },
     /// Check the exports against the input contract and their freshness,
     /// without computing metrics; exits as `run` would refuse (2 or 75).
@@ -190,23 +193,22 @@ pub fn execute(cli: Cli) -> Result<()> {
                 outcome.flagged
             );
             if send {
-                let request = SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false };
-                match deliver::send(&config, &request)? {
-                    // Published from stale exports and `send_on` does not
-                    // list `stale`: published as asked, not sent, said so.
-                    stale @ deliver::SendOutcome::Stale(_) => log::warn(&stale.to_string()),
-                    sent => println!("{sent}"),
-                }
+                let request =
+                    SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false, only_owner: None };
+                // Published from stale exports and `send_on` does not list
+                // `stale`: published as asked, not sent, said so.
+                deliver::conclude(deliver::send(&config, &request)?, |why| {
+                    log::warn(&format!("not sent: {why}"));
+                    Ok(())
+                })?;
             }
         }
-        Command::Send { config, period, to, dry_run, resend, allow_stale } => {
+        Command::Send { config, period, to, dry_run, resend, allow_stale, only_owner } => {
             let config = config_with(config, None, None)?;
             let period = period_arg(Some(period), &config)?;
-            match deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale })? {
-                // Nothing sent, as for a failed check: exit 1.
-                deliver::SendOutcome::Stale(why) => return Err(Error::Check(why)),
-                outcome => println!("{outcome}"),
-            }
+            let outcomes = deliver::send(&config, &SendRequest { period, to, dry_run, resend, allow_stale, only_owner })?;
+            // A stale report: nothing sent, as for a failed check (exit 1).
+            deliver::conclude(outcomes, |why| Err(Error::Check(why)))?;
         }
         Command::Validate { config, data, period } => {
             let config = config_with(config, data, None)?;

@@ -46,6 +46,8 @@ struct RawEmail {
     #[serde(default)]
     cc: Vec<String>,
     send_on: Option<Vec<SendOn>>,
+    #[serde(default)]
+    owners: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -96,6 +98,8 @@ pub struct EmailConfig {
     pub to: Vec<String>,
     pub cc: Vec<String>,
     pub send_on: Vec<SendOn>,
+    /// Also send each owner their book of business (`owners/<owner>/email.eml`).
+    pub owners: bool,
 }
 
 /// A `freshness:` value as written: days, `month` or `off`.
@@ -420,6 +424,7 @@ fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<Emai
         to,
         cc,
         send_on,
+        owners: raw.owners,
     })
 }
 

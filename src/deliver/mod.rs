@@ -30,6 +30,8 @@ pub struct SendRequest {
     pub resend: bool,
     /// Send a report published from stale exports.
     pub allow_stale: bool,
+    /// Send only this owner's book of business.
+    pub only_owner: Option<String>,
 }
 
 /// How a send ended.
@@ -43,6 +45,10 @@ pub enum SendOutcome {
     /// Published from stale exports, and neither `send_on` nor
     /// `--allow-stale` allows sending it: why, in words.
     Stale(String),
+    /// A book whose owner has no address in `owners`: never sent.
+    NoAddress(String),
+    /// The SMTP server refused this message (or could not be reached).
+    Failed { message: String, recipients: Vec<String>, error: String },
 }
 
 /// The `email:` section, or an error saying how to add it.
@@ -83,7 +89,7 @@ fn read_manifest(folder: &Path) -> Result<(serde_json::Value, Published)> {
 
 /// Lists a send in the period's manifest (written beside and renamed in,
 /// so the manifest is whole at every moment).
-fn list_in_manifest(folder: &Path, mut manifest: serde_json::Value, record: &SendRecord) -> Result<()> {
+fn list_in_manifest(folder: &Path, mut manifest: serde_json::Value, record: &SendRecord) -> Result<serde_json::Value> {
     let entry = serde_json::to_value(record).expect("a send record serialises");
     match manifest.get_mut("sends").and_then(|s| s.as_array_mut()) {
         Some(sends) => sends.push(entry),
@@ -93,11 +99,64 @@ fn list_in_manifest(folder: &Path, mut manifest: serde_json::Value, record: &Sen
     let part = folder.join(".manifest.json.part");
     let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises") + "\n";
     std::fs::write(&part, text).map_err(Error::io("writing", &part))?;
-    std::fs::rename(&part, &path).map_err(Error::io("replacing", &path))
+    std::fs::rename(&part, &path).map_err(Error::io("replacing", &path))?;
+    Ok(manifest)
 }
 
-/// Sends the published report of `req.period`.
-pub fn send(config: &Config, req: &SendRequest) -> Result<SendOutcome> {
+/// One message of a published period: the leadership summary, or a book.
+struct Message {
+    /// `summary` or `owner:<folder>`, as recorded in the history store.
+    key: String,
+    eml: PathBuf,
+    /// The book's owner address (its `To`), None for the summary.
+    owner_to: Option<Vec<String>>,
+}
+
+/// The messages of a published folder that this send covers: the summary
+/// (unless one owner is asked for), and each book with `email.owners` or
+/// `--only-owner`.
+fn messages(folder: &Path, email: &EmailConfig, only_owner: Option<&str>) -> Result<Vec<Message>> {
+    let mut out = Vec::new();
+    if only_owner.is_none() {
+        out.push(Message { key: "summary".into(), eml: folder.join("email.eml"), owner_to: None });
+    }
+    if !email.owners && only_owner.is_none() {
+        return Ok(out);
+    }
+    let books = folder.join("owners");
+    let mut names: Vec<String> = match std::fs::read_dir(&books) {
+        Ok(entries) => entries.flatten().filter(|e| e.path().join("email.eml").is_file()).map(|e| e.file_name().to_string_lossy().to_string()).collect(),
+        Err(_) => Vec::new(),
+    };
+    names.sort();
+    if let Some(owner) = only_owner {
+        let wanted = crate::report::book::folder_name(owner);
+        if !names.contains(&wanted) {
+            return Err(Error::Usage(format!(
+                "no book of business for owner `{owner}` in {}: owners with a book are {}",
+                books.display(),
+                if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            )));
+        }
+        names.retain(|n| *n == wanted);
+    }
+    for name in names {
+        let eml = books.join(&name).join("email.eml");
+        let stored = std::fs::read(&eml).map_err(Error::io("reading", &eml))?;
+        let to: Vec<String> = message::header_value(&stored, "To")
+            .map(|v| v.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect())
+            .unwrap_or_default();
+        out.push(Message { key: format!("owner:{name}"), eml, owner_to: Some(to) });
+    }
+    Ok(out)
+}
+
+/// Sends the published report of `req.period`: the summary to the config's
+/// recipients and, with `email.owners`, each book of business to its owner.
+/// Each message is sent once (per run or content) and recorded as it goes,
+/// so a retry after a failure sends only what is missing. One outcome per
+/// message; a message that failed is `Failed` and the others still go.
+pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
     let email = email_config(config)?;
     let period = req.period;
     let folder = config.output.join(period.to_string());
@@ -111,62 +170,108 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<SendOutcome> {
     let password = smtp::password(email)?;
     let _lock = RootLock::acquire(&config.output)?;
     let history = History::open(&config.output, false)?;
-    let (manifest, published) = read_manifest(&folder)?;
+    let (mut manifest, published) = read_manifest(&folder)?;
     if !published.stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
-        return Ok(SendOutcome::Stale(format!(
+        return Ok(vec![SendOutcome::Stale(format!(
             "the report of {period} was published from stale exports ({}), so it is not sent: rerun the period once \
              they have caught up, or send it anyway with `cs-report send --period {period} --allow-stale` (or list \
              `stale` in `email.send_on`)",
             published.stale.join(", ")
-        )));
+        ))]);
     }
-    let eml = folder.join("email.eml");
-    let stored = std::fs::read(&eml).map_err(|e| {
-        Error::Input(format!("cannot read {} ({e}): rerun the period with this version of cs-report to write it", eml.display()))
-    })?;
-    let fingerprint = message::fingerprint(&stored);
-    if !req.resend {
-        if let Some(before) = history.sends(period)?.into_iter().find(|s| s.run_id == published.run_id || s.fingerprint == fingerprint) {
-            return Ok(SendOutcome::AlreadySent(before));
+    let sent_before = history.sends(period)?;
+    let mut outcomes = Vec::new();
+    for msg in messages(&folder, email, req.only_owner.as_deref())? {
+        let stored = std::fs::read(&msg.eml).map_err(|e| {
+            Error::Input(format!("cannot read {} ({e}): rerun the period with this version of cs-report to write it", msg.eml.display()))
+        })?;
+        let fingerprint = message::fingerprint(&stored);
+        if !req.resend {
+            if let Some(before) =
+                sent_before.iter().find(|s| s.message == msg.key && (s.run_id == published.run_id || s.fingerprint == fingerprint))
+            {
+                outcomes.push(SendOutcome::AlreadySent(before.clone()));
+                continue;
+            }
+        }
+        let addressing = match (&msg.owner_to, req.to.is_empty()) {
+            (_, false) => Addressing::parse(&email.from, &req.to, &[])?,
+            (None, true) => Addressing::parse(&email.from, &email.to, &email.cc)?,
+            (Some(to), true) if to.is_empty() => {
+                outcomes.push(SendOutcome::NoAddress(msg.key.trim_start_matches("owner:").to_string()));
+                continue;
+            }
+            (Some(to), true) => Addressing::parse(&email.from, to, &[])?,
+        };
+        let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
+        let now = SystemTime::now();
+        let (bytes, message_id) = message::readdress(&stored, &addressing, now, period)?;
+        if req.dry_run {
+            outcomes.push(SendOutcome::DryRun {
+                subject: message::header_value(&stored, "Subject").unwrap_or_default(),
+                from: addressing.from.to_string(),
+                recipients,
+                bytes: bytes.len(),
+                eml: msg.eml.clone(),
+            });
+            continue;
+        }
+        let envelope = lettre::address::Envelope::new(Some(addressing.from.email.clone()), addressing.recipients())
+            .map_err(|e| Error::Usage(format!("the message has no recipient: {e}")))?;
+        if let Err(e) = smtp::send(email, password.clone(), &envelope, &bytes) {
+            outcomes.push(SendOutcome::Failed { message: msg.key.clone(), recipients, error: e.to_string() });
+            continue;
+        }
+        let record = SendRecord {
+            run_id: published.run_id.clone(),
+            period: period.to_string(),
+            message: msg.key.clone(),
+            message_id: message_id.clone(),
+            sent_at: chrono::DateTime::<chrono::Utc>::from(now).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            recipients: recipients.clone(),
+            fingerprint,
+        };
+        // Sent: from here on a failure must not read as "not sent" (exit 3
+        // invites a resend), so it is a warning.
+        if let Err(e) = history.record_send(&record) {
+            crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
+        }
+        manifest = match list_in_manifest(&folder, manifest.clone(), &record) {
+            Ok(m) => m,
+            Err(e) => {
+                crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
+                manifest
+            }
+        };
+        outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
+    }
+    Ok(outcomes)
+}
+
+/// Prints each outcome (stdout) and ends as the worst of them asks: a
+/// failed message is exit 3 (the others were sent and recorded; `send`
+/// again sends only what is missing); a stale report is `stale`'s error.
+pub fn conclude(outcomes: Vec<SendOutcome>, stale: impl Fn(String) -> Result<()>) -> Result<()> {
+    let mut failed = Vec::new();
+    for outcome in outcomes {
+        match outcome {
+            SendOutcome::Stale(why) => stale(why)?,
+            SendOutcome::Failed { message, recipients, error } => {
+                println!("not sent: {message} to {}: {error}", recipients.join(", "));
+                failed.push(format!("{message} ({error})"));
+            }
+            other => println!("{other}"),
         }
     }
-    let addressing = if req.to.is_empty() {
-        Addressing::parse(&email.from, &email.to, &email.cc)?
+    if failed.is_empty() {
+        Ok(())
     } else {
-        Addressing::parse(&email.from, &req.to, &[])?
-    };
-    let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
-    let now = SystemTime::now();
-    let (bytes, message_id) = message::readdress(&stored, &addressing, now, period)?;
-    if req.dry_run {
-        return Ok(SendOutcome::DryRun {
-            subject: message::header_value(&stored, "Subject").unwrap_or_default(),
-            from: addressing.from.to_string(),
-            recipients,
-            bytes: bytes.len(),
-            eml,
-        });
+        Err(Error::Send(format!(
+            "{} message(s) not sent: {}; the others were sent and recorded, so `cs-report send` again sends only these",
+            failed.len(),
+            failed.join("; ")
+        )))
     }
-    let envelope = lettre::address::Envelope::new(Some(addressing.from.email.clone()), addressing.recipients())
-        .map_err(|e| Error::Usage(format!("the message has no recipient: {e}")))?;
-    smtp::send(email, password, &envelope, &bytes)?;
-    let record = SendRecord {
-        run_id: published.run_id,
-        period: period.to_string(),
-        message_id: message_id.clone(),
-        sent_at: chrono::DateTime::<chrono::Utc>::from(now).to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-        recipients: recipients.clone(),
-        fingerprint,
-    };
-    // Sent: from here on a failure must not read as "not sent" (exit 3
-    // invites a resend), so it is a warning.
-    if let Err(e) = history.record_send(&record) {
-        crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
-    }
-    if let Err(e) = list_in_manifest(&folder, manifest, &record) {
-        crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
-    }
-    Ok(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() })
 }
 
 impl std::fmt::Display for SendOutcome {
@@ -183,6 +288,10 @@ impl std::fmt::Display for SendOutcome {
                 eml.display()
             ),
             SendOutcome::Stale(why) => write!(f, "not sent: {why}"),
+            SendOutcome::NoAddress(owner) => write!(f, "not sent: the book of {owner} has no address (no row in owners)"),
+            SendOutcome::Failed { message, recipients, error } => {
+                write!(f, "not sent: {message} to {}: {error}", recipients.join(", "))
+            }
             SendOutcome::AlreadySent(s) => write!(
                 f,
                 "not sent again: this report of {} was sent at {} to {} ({}); pass --resend to send it again",

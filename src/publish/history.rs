@@ -42,6 +42,9 @@ pub struct Restatement {
 pub struct SendRecord {
     pub run_id: String,
     pub period: String,
+    /// Which message of the period: `summary` (the leadership email) or
+    /// `owner:<folder>` (a book of business).
+    pub message: String,
     pub message_id: String,
     /// RFC 3339, UTC.
     pub sent_at: String,
@@ -119,7 +122,8 @@ impl History {
              CREATE TABLE IF NOT EXISTS metric_values (run_id VARCHAR, period VARCHAR, metric VARCHAR, version VARCHAR, \
                  dimension VARCHAR, segment VARCHAR, value DOUBLE, value_text VARCHAR); \
              CREATE TABLE IF NOT EXISTS sends (run_id VARCHAR, period VARCHAR, message_id VARCHAR, sent_at VARCHAR, \
-                 recipients VARCHAR[], fingerprint VARCHAR);",
+                 recipients VARCHAR[], fingerprint VARCHAR); \
+             ALTER TABLE sends ADD COLUMN IF NOT EXISTS message VARCHAR;",
         )
         .map_err(|e| {
             Error::Input(format!(
@@ -287,8 +291,11 @@ impl History {
         let recipients = format!("[{}]", send.recipients.iter().map(|r| crate::load::literal(r)).collect::<Vec<_>>().join(", "));
         self.conn
             .execute(
-                &format!("INSERT INTO sends VALUES (?, ?, ?, ?, {recipients}, ?)"),
-                params![send.run_id, send.period, send.message_id, send.sent_at, send.fingerprint],
+                &format!(
+                    "INSERT INTO sends (run_id, period, message_id, sent_at, recipients, fingerprint, message) \
+                     VALUES (?, ?, ?, ?, {recipients}, ?, ?)"
+                ),
+                params![send.run_id, send.period, send.message_id, send.sent_at, send.fingerprint, send.message],
             )
             .map_err(self.step("writing"))?;
         self.sync()
@@ -298,7 +305,10 @@ impl History {
     pub fn sends(&self, period: Period) -> Result<Vec<SendRecord>> {
         let mut stmt = self
             .conn
-            .prepare("SELECT run_id, period, message_id, sent_at, array_to_string(recipients, chr(10)), fingerprint FROM sends WHERE period = ? ORDER BY sent_at")
+            .prepare(
+                "SELECT run_id, period, message_id, sent_at, array_to_string(recipients, chr(10)), fingerprint, \
+                 coalesce(message, 'summary') FROM sends WHERE period = ? ORDER BY sent_at",
+            )
             .map_err(self.step("reading"))?;
         let rows = stmt
             .query_map([period.to_string()], |r| {
@@ -310,6 +320,7 @@ impl History {
                     sent_at: r.get(3)?,
                     recipients: recipients.split('\n').map(str::to_string).collect(),
                     fingerprint: r.get(5)?,
+                    message: r.get(6)?,
                 })
             })
             .map_err(self.step("reading"))?

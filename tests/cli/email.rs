@@ -348,3 +348,51 @@ fn nothing_is_sent_for_a_stale_report_or_without_the_password() {
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no published report of 2025-05"));
 }
+
+/// Books of business (issue 13): with `email.owners`, every owner with an
+/// address gets their own book, once; a refused recipient is exit 3 and a
+/// retry sends only what is missing.
+#[test]
+fn each_owner_gets_their_book_once_and_a_retry_sends_only_what_failed() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let text = fs::read_to_string(&cfg).unwrap() + "  owners: true\n";
+    fs::write(&cfg, text).unwrap();
+    let owners = fs::read_to_string(s.data().join("owners.csv")).unwrap();
+    assert!(owners.contains("ben.okafor@example.com"), "{owners}");
+    // Ben's mailbox refuses mail at first.
+    fs::write(server.spool.path().join("reject"), "ben.okafor@example.com\n").unwrap();
+    let run = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
+    let received = server.received();
+    let rcpts: Vec<String> = received.iter().map(|(_, e)| e["rcpt_tos"][0].as_str().unwrap().to_string()).collect();
+    assert_eq!(rcpts, ["ceo@example.com", "ana.silva@example.com", "chloe.martin@example.com"], "summary first, then each book");
+    // Each book carries its owner's accounts only: Ana's is addressed to her
+    // and says so.
+    let ana = mailparse::parse_mail(&received[1].0).unwrap();
+    assert_eq!(ana.headers.get_first_value("To").unwrap(), "ana.silva@example.com");
+    assert!(ana.headers.get_first_value("Subject").unwrap().starts_with("Your accounts, June 2025 (Ana Silva)"));
+    // The dry run lists what is left; a retry sends only Ben's.
+    fs::remove_file(server.spool.path().join("reject")).unwrap();
+    let dry = send(&s, &cfg, &["--dry-run"]);
+    let listed = String::from_utf8_lossy(&dry.stdout);
+    assert!(listed.contains("dry run, nothing sent") && listed.contains("ben.okafor@example.com"), "{listed}");
+    assert_eq!(listed.matches("not sent again").count(), 3, "{listed}");
+    let retry = send(&s, &cfg, &[]);
+    assert!(retry.status.success(), "{}", String::from_utf8_lossy(&retry.stderr));
+    let received = server.received();
+    assert_eq!(received.len(), 4);
+    assert_eq!(received[3].1["rcpt_tos"], serde_json::json!(["ben.okafor@example.com"]));
+    // Everything sent once: nothing more; --only-owner resends one book.
+    let again = send(&s, &cfg, &[]);
+    assert!(again.status.success());
+    assert_eq!(server.received().len(), 4);
+    let one = send(&s, &cfg, &["--only-owner", "chloe.martin", "--resend"]);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    assert_eq!(server.received().len(), 5);
+    assert_eq!(server.received()[4].1["rcpt_tos"], serde_json::json!(["chloe.martin@example.com"]));
+    let db = duckdb::Connection::open(s.out().join("history.duckdb")).unwrap();
+    let keys: i64 = db.query_row("SELECT count(DISTINCT message) FROM sends", [], |r| r.get(0)).unwrap();
+    assert_eq!(keys, 4, "the summary and three books");
+}
