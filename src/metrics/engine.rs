@@ -387,15 +387,19 @@ pub struct CustomerRow {
 /// Flags values resting on fewer answers than `threshold` (the metric's
 /// `sample` counts them, in the same period and slice).
 fn flag_low_samples(catalog: &Catalog, rows: &mut [MetricRow], threshold: i64) {
+    // metric -> the metric counting its answers, looked up once, not per row.
+    let sample_of: BTreeMap<&str, &str> =
+        catalog.metrics.iter().filter_map(|m| m.sample.as_deref().map(|s| (m.id.as_str(), s))).collect();
+    let samples: BTreeSet<&str> = sample_of.values().copied().collect();
     let counts: BTreeMap<(String, Period, String, String), f64> = rows
         .iter()
-        .filter(|r| catalog.metrics.iter().any(|m| m.sample.as_deref() == Some(r.metric.as_str())))
+        .filter(|r| samples.contains(r.metric.as_str()))
         .map(|r| ((r.metric.clone(), r.period, r.dimension.clone(), r.segment.clone()), r.value.unwrap_or(0.0)))
         .collect();
     for row in rows.iter_mut() {
-        if let Some(sample) = catalog.metric(&row.metric).and_then(|m| m.sample.clone()) {
-            let n = counts.get(&(sample, row.period, row.dimension.clone(), row.segment.clone())).copied().unwrap_or(0.0);
-            row.low_sample = n < threshold as f64;
+        if let Some(sample) = sample_of.get(row.metric.as_str()) {
+            let key = (sample.to_string(), row.period, row.dimension.clone(), row.segment.clone());
+            row.low_sample = counts.get(&key).copied().unwrap_or(0.0) < threshold as f64;
         }
     }
 }

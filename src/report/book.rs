@@ -25,7 +25,25 @@ pub struct BookView {
     pub owner: String,
     pub name: String,
     pub email: Option<String>,
+    /// The first [`LISTED`] accounts in the order of what needs doing.
     pub accounts: Vec<AccountView>,
+    /// How many accounts the owner has in all (every one is in customers.csv).
+    pub accounts_total: usize,
+    /// How many of them have a reason to be looked at.
+    pub accounts_flagged: usize,
+}
+
+/// How many accounts a book (and the team view's unowned list) shows; every
+/// account is in customers.csv.
+pub const LISTED: usize = 100;
+
+impl BookView {
+    pub fn new(owner: String, name: String, email: Option<String>, mut accounts: Vec<AccountView>) -> BookView {
+        let accounts_total = accounts.len();
+        let accounts_flagged = accounts.iter().filter(|a| !a.why.is_empty()).count();
+        accounts.truncate(LISTED);
+        BookView { owner, name, email, accounts, accounts_total, accounts_flagged }
+    }
 }
 
 /// One account of a book, with why it is where it is in the list.
@@ -184,8 +202,10 @@ pub struct TeamRow {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct TeamView {
     pub rows: Vec<TeamRow>,
-    /// Unassigned accounts active at the period's end, most MRR first.
+    /// Unassigned accounts active at the period's end, ranked as in a book
+    /// (the first [`LISTED`]).
     pub unassigned: Vec<AccountView>,
+    pub unassigned_total: usize,
 }
 
 pub fn team(series: &[SeriesRow], customers: &[CustomerRow], owners: &[OwnerRow], period: Period, before: &str) -> TeamView {
@@ -216,8 +236,10 @@ pub fn team(series: &[SeriesRow], customers: &[CustomerRow], owners: &[OwnerRow]
         .collect();
     let mut unassigned: Vec<&CustomerRow> = customers.iter().filter(|c| c.owner == UNASSIGNED).collect();
     unassigned.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let unassigned = accounts(&unassigned, period.last_day(), before);
-    TeamView { rows, unassigned }
+    let mut unassigned = accounts(&unassigned, period.last_day(), before);
+    let unassigned_total = unassigned.len();
+    unassigned.truncate(LISTED);
+    TeamView { rows, unassigned, unassigned_total }
 }
 
 #[cfg(test)]

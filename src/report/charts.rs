@@ -649,6 +649,12 @@ fn draw_waterfall(s: &mut String, frame: &Frame, steps: &[Step]) {
 
 /// Rasterises SVG text to PNG on white, with the embedded font.
 pub fn png(svg: &str) -> Result<Vec<u8>> {
+    png_at(svg, PNG_SCALE)
+}
+
+/// The chart as PNG at `scale` pixels per SVG unit (2: sharp on high-density
+/// screens; the books of business use less, see `BOOK_PNG_SCALE`).
+pub fn png_at(svg: &str, scale: f32) -> Result<Vec<u8>> {
     let failed = |what: String| Error::Render { template: "charts".into(), source: minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, what) };
     // The font is parsed once per process, not once per chart.
     static FONTS: std::sync::OnceLock<std::sync::Arc<usvg::fontdb::Database>> = std::sync::OnceLock::new();
@@ -665,10 +671,10 @@ pub fn png(svg: &str) -> Result<Vec<u8>> {
     };
     let tree = usvg::Tree::from_str(&document, &options).map_err(|e| failed(format!("drawing a chart: {e}")))?;
     let size = tree.size();
-    let (w, h) = ((size.width() * PNG_SCALE).ceil() as u32, (size.height() * PNG_SCALE).ceil() as u32);
+    let (w, h) = ((size.width() * scale).ceil() as u32, (size.height() * scale).ceil() as u32);
     let mut pixmap = tiny_skia::Pixmap::new(w, h).ok_or_else(|| failed(format!("a chart of {w}×{h} pixels")))?;
     pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(&tree, tiny_skia::Transform::from_scale(PNG_SCALE, PNG_SCALE), &mut pixmap.as_mut());
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
     // Opaque on white, so RGB without alpha, and the fast DEFLATE: tiny-skia's
     // own encoder (RGBA, balanced) took most of the 130 ms of eleven charts.
     let rgb: Vec<u8> = pixmap.data().chunks_exact(4).flat_map(|p| [p[0], p[1], p[2]]).collect();
