@@ -331,10 +331,15 @@ fn rasterise(charts: &[charts::ChartView]) -> Result<Vec<(String, Vec<u8>)>> {
 /// soft on high-density ones, and twenty books cost a quarter as much.
 const BOOK_PNG_SCALE: f32 = 1.0;
 
+/// The charts of a book: its MRR, its bridge and its health bands. Retention
+/// and churn lines of a few dozen accounts swing on one account; the book's
+/// tables carry them.
+const BOOK_CHARTS: [&str; 3] = ["mrr", "bridge_month", "health"];
+
 /// The books of business (`owners/<owner>/`): for every owner of the
 /// period, the report of their slice alone, their accounts ranked, their
 /// customers.csv and their email, addressed to them when `owners` has
-/// their address. Only the email's charts are drawn for a book.
+/// their address. A book draws only [`BOOK_CHARTS`].
 #[allow(clippy::too_many_arguments)]
 fn book_files(
     env: &minijinja::Environment<'_>,
@@ -394,7 +399,7 @@ fn book_files(
             &context.bridge_window,
         )
         .into_iter()
-        .filter(|c| report::email::CHARTS.contains(&c.id))
+        .filter(|c| BOOK_CHARTS.contains(&c.id))
         .collect();
         report::set_charts(&mut context, &drawn);
         let pngs = context
