@@ -145,3 +145,14 @@ fn every_owner_gets_a_book_with_only_their_accounts() {
     assert!(md.contains("| lou | 1 | 250.00 USD |"), "{md}");
     assert!(md.contains("### Accounts without a manager") && md.contains("Nobody-Gale-9901"), "{md}");
 }
+
+#[test]
+fn an_owner_without_a_valid_address_or_twice_is_bad_input() {
+    let (s, config) = owned();
+    s.write("data/owners.csv", "owner,name,email\nkim,Kim Lee,kim at example.com\nlou,Lou,lou@example.com\nlou,Lou B,\"Lou <lou@example.com>\"\n");
+    let err = s.run_fails("2024-06", &["--config", &config], 2);
+    assert!(err.contains("owners") && err.contains("email") && err.contains("must be one valid email address"), "{err}");
+    assert!(err.contains("kim at example.com") && err.contains("Lou <lou@example.com>"), "{err}");
+    assert!(err.contains("must be unique"), "{err}");
+    assert!(!s.out().join("2024-06").exists(), "nothing published");
+}
