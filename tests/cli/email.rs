@@ -373,6 +373,30 @@ fn each_owner_gets_their_book_once_and_a_retry_sends_only_what_failed() {
     let ana = mailparse::parse_mail(&received[1].0).unwrap();
     assert_eq!(ana.headers.get_first_value("To").unwrap(), "ana.silva@example.com");
     assert!(ana.headers.get_first_value("Subject").unwrap().starts_with("Your accounts, June 2025 (Ana Silva)"));
+    // Her at-risk attachment lists her accounts only, and the summary's
+    // lists accounts of every manager.
+    let owner_of: std::collections::BTreeMap<String, String> = fs::read_to_string(s.data().join("customers.csv"))
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| (l.split(',').next().unwrap().to_string(), l.rsplit(',').next().unwrap().to_string()))
+        .collect();
+    let at_risk_ids = |mail: &ParsedMail<'_>| -> Vec<String> {
+        fn find<'a>(m: &'a ParsedMail<'a>) -> Option<&'a ParsedMail<'a>> {
+            if m.get_content_disposition().disposition == DispositionType::Attachment {
+                return Some(m);
+            }
+            m.subparts.iter().find_map(find)
+        }
+        let csv = find(mail).expect("an at-risk attachment").get_body().unwrap();
+        csv.lines().skip(1).map(|l| l.split(',').next().unwrap().to_string()).collect()
+    };
+    let ana_ids = at_risk_ids(&ana);
+    assert!(!ana_ids.is_empty());
+    assert!(ana_ids.iter().all(|id| owner_of[id] == "ana.silva"), "{ana_ids:?}");
+    let summary = mailparse::parse_mail(&received[0].0).unwrap();
+    let owners: std::collections::BTreeSet<&str> = at_risk_ids(&summary).iter().map(|id| owner_of[id].as_str()).collect::<Vec<_>>().into_iter().collect();
+    assert!(owners.len() > 1, "{owners:?}");
     // The dry run lists what is left; a retry sends only Ben's.
     fs::remove_file(server.spool.path().join("reject")).unwrap();
     let dry = send(&s, &cfg, &["--dry-run"]);
