@@ -286,16 +286,45 @@ fn exchange(a: &Path, b: &Path) -> Result<()> {
     }
 }
 
-/// Syncs the files of `dir` and of its sub-folders (`charts/`), then `dir`.
+/// Syncs the files of `dir` and of its sub-folders (`charts/`, the books
+/// of business), then the folders. A report with books has a few hundred
+/// files: their `fsync`s go out from several threads at once, so the disk
+/// commits them together instead of one round trip each.
 fn sync_dir(dir: &Path) -> Result<()> {
-    let handle = fs::File::open(dir).map_err(Error::io("opening", dir))?;
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    collect(dir, &mut files, &mut dirs)?;
+    let threads = 8.min(files.len().max(1));
+    let chunk = files.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter().try_for_each(|path| fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io("syncing", path)))
+                })
+            })
+            .collect();
+        handles.into_iter().try_for_each(|h| h.join().expect("syncing does not panic"))
+    })?;
+    // Deepest first, `dir` last.
+    for d in dirs.iter().rev() {
+        fs::File::open(d).and_then(|f| f.sync_all()).map_err(Error::io("syncing", d))?;
+    }
+    Ok(())
+}
+
+/// Every file under `dir` into `files` and every folder (`dir` first) into
+/// `dirs`, skipping hidden ones.
+fn collect(dir: &Path, files: &mut Vec<PathBuf>, dirs: &mut Vec<PathBuf>) -> Result<()> {
+    dirs.push(dir.to_path_buf());
     for entry in fs::read_dir(dir).map_err(Error::io("listing", dir))?.flatten() {
         let path = entry.path();
         if path.is_file() {
-            fs::File::open(&path).and_then(|f| f.sync_all()).map_err(Error::io("syncing", &path))?;
+            files.push(path);
         } else if path.is_dir() && !entry.file_name().to_string_lossy().starts_with('.') {
-            sync_dir(&path)?;
+            collect(&path, files, dirs)?;
         }
     }
-    handle.sync_all().map_err(Error::io("syncing", dir))
+    Ok(())
 }
