@@ -386,7 +386,9 @@ fn book_files(
             owner.clone(),
             info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone()),
             info.map(|o| o.email.clone()),
-            book::accounts(&refs, period.last_day(), before),
+            &refs,
+            period,
+            before,
         ));
         context.subject = report::email::subject(&context);
         let drawn: Vec<charts::Chart> = charts::build(

@@ -38,11 +38,10 @@ pub struct BookView {
 pub const LISTED: usize = 100;
 
 impl BookView {
-    pub fn new(owner: String, name: String, email: Option<String>, mut accounts: Vec<AccountView>) -> BookView {
-        let accounts_total = accounts.len();
-        let accounts_flagged = accounts.iter().filter(|a| !a.why.is_empty()).count();
-        accounts.truncate(LISTED);
-        BookView { owner, name, email, accounts, accounts_total, accounts_flagged }
+    /// The book of `customers` (the owner's), its accounts ranked.
+    pub fn new(owner: String, name: String, email: Option<String>, customers: &[&CustomerRow], period: Period, before: &str) -> BookView {
+        let (accounts, accounts_flagged) = ranked(customers, period.last_day(), before, LISTED);
+        BookView { owner, name, email, accounts, accounts_total: customers.len(), accounts_flagged }
     }
 }
 
@@ -77,10 +76,12 @@ const REASONS: [&str; 6] =
 
 /// The owner's accounts, ranked: at risk first, then falling health,
 /// contraction, no usage in the last 30 days of the period, open tickets,
-/// detractor answers, then the rest; more MRR first within each.
-pub fn accounts(customers: &[&CustomerRow], period_end: NaiveDate, before: &str) -> Vec<AccountView> {
+/// detractor answers, then the rest; more MRR first within each. The first
+/// `limit` of them, and how many have a reason to be looked at in all: only
+/// the listed ones are put into words.
+pub fn ranked(customers: &[&CustomerRow], period_end: NaiveDate, before: &str, limit: usize) -> (Vec<AccountView>, usize) {
     let quiet_since = period_end - chrono::Days::new(29);
-    let mut out: Vec<(usize, AccountView)> = customers
+    let mut order: Vec<(usize, [bool; 6], &CustomerRow)> = customers
         .iter()
         .map(|c| {
             let checks = [
@@ -91,10 +92,18 @@ pub fn accounts(customers: &[&CustomerRow], period_end: NaiveDate, before: &str)
                 c.open_tickets > 0,
                 c.detractor_answers > 0,
             ];
+            (checks.iter().position(|hit| *hit).unwrap_or(REASONS.len()), checks, *c)
+        })
+        .collect();
+    let flagged = order.iter().filter(|(rank, _, _)| *rank < REASONS.len()).count();
+    order.sort_by(|(ra, _, a), (rb, _, b)| ra.cmp(rb).then(b.mrr.total_cmp(&a.mrr)).then_with(|| a.customer_id.cmp(&b.customer_id)));
+    let views = order
+        .into_iter()
+        .take(limit)
+        .map(|(_, checks, c)| {
             let why: Vec<&'static str> = REASONS.iter().zip(checks).filter(|(_, hit)| *hit).map(|(r, _)| *r).collect();
-            let rank = checks.iter().position(|hit| *hit).unwrap_or(REASONS.len());
             let view = at_risk_view(c, before);
-            let account = AccountView {
+            AccountView {
                 customer_id: c.customer_id.clone(),
                 name: view.name,
                 segment: c.segment.clone(),
@@ -113,12 +122,10 @@ pub fn accounts(customers: &[&CustomerRow], period_end: NaiveDate, before: &str)
                 detractor_answers: c.detractor_answers,
                 term_end: c.term_end.map(|d| d.to_string()),
                 why,
-            };
-            (rank, account)
+            }
         })
         .collect();
-    out.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then(b.mrr.total_cmp(&a.mrr)).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    out.into_iter().map(|(_, a)| a).collect()
+    (views, flagged)
 }
 
 /// The owners of the period, sorted, `unassigned` last: those with an
@@ -234,11 +241,9 @@ pub fn team(series: &[SeriesRow], customers: &[CustomerRow], owners: &[OwnerRow]
             owner: o,
         })
         .collect();
-    let mut unassigned: Vec<&CustomerRow> = customers.iter().filter(|c| c.owner == UNASSIGNED).collect();
-    unassigned.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let mut unassigned = accounts(&unassigned, period.last_day(), before);
+    let unassigned: Vec<&CustomerRow> = customers.iter().filter(|c| c.owner == UNASSIGNED).collect();
     let unassigned_total = unassigned.len();
-    unassigned.truncate(LISTED);
+    let (unassigned, _) = ranked(&unassigned, period.last_day(), before, LISTED);
     TeamView { rows, unassigned, unassigned_total }
 }
 
