@@ -106,6 +106,25 @@ impl Kind {
             Kind::Year => "year",
         }
     }
+
+    /// "monthly", "quarterly" or "yearly".
+    pub fn adjective(self) -> &'static str {
+        match self {
+            Kind::Month => "monthly",
+            Kind::Quarter => "quarterly",
+            Kind::Year => "yearly",
+        }
+    }
+
+    /// The period before, as comparisons name it: "last month", "last
+    /// quarter" or "last year".
+    pub fn last(self) -> &'static str {
+        match self {
+            Kind::Month => "last month",
+            Kind::Quarter => "last quarter",
+            Kind::Year => "last year",
+        }
+    }
 }
 
 /// A report period (METRICS.md, "Quarters and years"): a month, a quarter or

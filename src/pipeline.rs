@@ -177,10 +177,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     if config.parameters.ces_higher_is_better {
         catalog.set_direction("ces", Direction::Up);
     }
-    match period.kind() {
-        crate::period::Kind::Month => {}
-        crate::period::Kind::Quarter => catalog.retitle_period("quarterly"),
-        crate::period::Kind::Year => catalog.retitle_period("yearly"),
+    if !period.is_month() {
+        catalog.retitle_period(period.kind().adjective());
     }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency)?;
@@ -239,7 +237,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         gross_margin: config.parameters.gross_margin,
     });
     if !computed.owners.is_empty() || series.iter().any(|s| s.row.dimension == "owner") {
-        context.team = Some(report::book::team(&series, &computed.customers, &computed.owners, period, report::prev_label(period)));
+        context.team = Some(report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last()));
     }
     // The charts: drawn once as SVG (inline in the HTML report), and the
     // same SVG rasterised for the Markdown report.
@@ -353,7 +351,7 @@ fn book_files(
     stale: &[String],
 ) -> Result<Vec<(String, Vec<u8>)>> {
     use report::book;
-    let before = report::prev_label(period);
+    let before = period.kind().last();
     let from = config.email.as_ref().map_or(message::DEFAULT_FROM, |e| e.from.as_str());
     let owners: Vec<String> = book::owners_of(series, period).into_iter().filter(|o| o != book::UNASSIGNED).collect();
     let one = |owner: &String| -> Result<Vec<(String, Vec<u8>)>> {

@@ -215,13 +215,13 @@ pub fn build(
     if has("nrr") || has("nrr_12m") {
         let mut lines = Vec::new();
         for (metric, name, color, dashed) in [
-            ("nrr", if noun == "year" { "NRR (year)" } else if noun == "quarter" { "NRR (quarter)" } else { "NRR (month)" }, BLUE, false),
-            ("grr", if noun == "year" { "GRR (year)" } else if noun == "quarter" { "GRR (quarter)" } else { "GRR (month)" }, BLUE, true),
-            ("nrr_12m", "NRR (12 months)", ORANGE, false),
-            ("grr_12m", "GRR (12 months)", ORANGE, true),
+            ("nrr", format!("NRR ({noun})"), BLUE, false),
+            ("grr", format!("GRR ({noun})"), BLUE, true),
+            ("nrr_12m", "NRR (12 months)".to_string(), ORANGE, false),
+            ("grr_12m", "GRR (12 months)".to_string(), ORANGE, true),
         ] {
             if has(metric) {
-                lines.push(Series { name: name.into(), color, dashed, values: line(metric) });
+                lines.push(Series { name, color, dashed, values: line(metric) });
             }
         }
         out.push(Chart {

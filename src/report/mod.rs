@@ -629,7 +629,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
     let at_risk_total = at_risk.len();
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, prev_label(period))).collect();
+    let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, period.kind().last())).collect();
 
     let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| view(id)).collect();
     let restatements: Vec<RestatementView> = restatements
@@ -713,7 +713,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         period,
         period_label: period.label(),
         period_noun: period.kind().noun(),
-        prev_label: prev_label(period),
+        prev_label: period.kind().last(),
         window_start,
         currency: currency.to_string(),
         tool_version: env!("CARGO_PKG_VERSION"),
@@ -785,14 +785,6 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
     out
 }
 
-/// "last month", "last quarter" or "last year".
-pub(crate) fn prev_label(period: Period) -> &'static str {
-    match period.kind() {
-        crate::period::Kind::Month => "last month",
-        crate::period::Kind::Quarter => "last quarter",
-        crate::period::Kind::Year => "last year",
-    }
-}
 
 /// `before`: when the previous values are from, "last month"...
 pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
