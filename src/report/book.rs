@@ -14,7 +14,7 @@ use crate::metrics::engine::{CohortRow, CustomerRow, OwnerRow};
 use crate::metrics::trend::SeriesRow;
 use crate::period::Period;
 use crate::publish::history::Restatement;
-use crate::report::at_risk_view;
+use crate::report::{at_risk_view, AtRiskView};
 
 /// The slice name of customers with no owner.
 pub const UNASSIGNED: &str = "unassigned";
@@ -45,23 +45,15 @@ impl BookView {
     }
 }
 
-/// One account of a book, with why it is where it is in the list.
+/// One account of a book, with why it is where it is in the list: the
+/// at-risk list's view of it, and what a manager needs besides.
 #[derive(Debug, Clone, Serialize)]
 pub struct AccountView {
-    pub customer_id: String,
-    pub name: String,
-    pub segment: String,
-    pub mrr: f64,
+    #[serde(flatten)]
+    pub account: AtRiskView,
     pub prev_mrr: f64,
-    pub health: Option<f64>,
     pub band: Option<String>,
     pub prev_band: Option<String>,
-    pub usage: Option<f64>,
-    pub sentiment: Option<f64>,
-    pub support: Option<f64>,
-    pub revenue: Option<f64>,
-    /// What changed since the end of the period before, in words.
-    pub changes: String,
     pub last_usage: Option<String>,
     pub open_tickets: i64,
     pub detractor_answers: i64,
@@ -102,21 +94,11 @@ pub fn ranked(customers: &[&CustomerRow], period_end: NaiveDate, before: &str, l
         .take(limit)
         .map(|(_, checks, c)| {
             let why: Vec<&'static str> = REASONS.iter().zip(checks).filter(|(_, hit)| *hit).map(|(r, _)| *r).collect();
-            let view = at_risk_view(c, before);
             AccountView {
-                customer_id: c.customer_id.clone(),
-                name: view.name,
-                segment: c.segment.clone(),
-                mrr: c.mrr,
+                account: at_risk_view(c, before),
                 prev_mrr: c.prev_mrr,
-                health: c.health,
                 band: c.band.clone(),
                 prev_band: c.prev_band.clone(),
-                usage: c.usage,
-                sentiment: c.sentiment,
-                support: c.support,
-                revenue: c.revenue,
-                changes: view.changes,
                 last_usage: c.last_usage.map(|d| d.to_string()),
                 open_tickets: c.open_tickets,
                 detractor_answers: c.detractor_answers,
