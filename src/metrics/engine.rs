@@ -199,21 +199,41 @@ pub struct Finance {
     /// year before.
     pub kinds: Vec<KindRow>,
     /// The MRR bridge of each month of the period (all customers).
-    pub months: Vec<MonthBridge>,
+    pub months: Vec<Bridge>,
 }
 
-/// One month's MRR bridge, in the reporting currency.
+/// The MRR bridge from a start to an end: start + movements = end.
 #[derive(Debug, Clone, Serialize)]
-pub struct MonthBridge {
-    pub month: Month,
-    pub start: f64,
+pub struct Bridge {
+    pub from: String,
+    pub to: String,
+    pub start: Option<f64>,
     pub new: f64,
     pub reactivation: f64,
     pub expansion: f64,
     pub contraction: f64,
     pub churn: f64,
+    /// The exchange-rate impact (`mrr_fx`): 0 with one currency.
     pub fx: f64,
-    pub end: f64,
+    pub end: Option<f64>,
+}
+
+impl Bridge {
+    /// The same bridge times `k` (12: the ARR bridge).
+    pub fn scaled(&self, k: f64) -> Bridge {
+        Bridge {
+            from: self.from.clone(),
+            to: self.to.clone(),
+            start: self.start.map(|v| v * k),
+            new: self.new * k,
+            reactivation: self.reactivation * k,
+            expansion: self.expansion * k,
+            contraction: self.contraction * k,
+            churn: self.churn * k,
+            fx: self.fx * k,
+            end: self.end.map(|v| v * k),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -278,8 +298,9 @@ fn read_finance(conn: &Connection, period: Period) -> Result<Finance> {
         [&first, &last],
         |r| {
             let month: String = r.get(0)?;
-            Ok(MonthBridge {
-                month: month.parse().expect("strftime writes YYYY-MM"),
+            Ok(Bridge {
+                from: month.clone(),
+                to: month,
                 start: r.get(1)?,
                 new: r.get(2)?,
                 reactivation: r.get(3)?,

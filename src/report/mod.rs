@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
+pub use crate::metrics::engine::Bridge;
 use crate::metrics::engine::{ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Unavailable};
 use crate::metrics::trend::{SeriesRow, Trend};
 use crate::period::{Month, Period};
@@ -23,40 +24,6 @@ use crate::publish::history::Restatement;
 /// The files rendered from templates, in the output folder.
 pub const RENDERED: [(&str, &str); 3] =
     [("report.html", "report.html.j2"), ("report.md", "report.md.j2"), ("summary.md", "summary.md.j2")];
-
-/// The MRR bridge from a start to an end: start + movements = end.
-#[derive(Debug, Clone, Serialize)]
-pub struct Bridge {
-    pub from: String,
-    pub to: String,
-    pub start: Option<f64>,
-    pub new: f64,
-    pub reactivation: f64,
-    pub expansion: f64,
-    pub contraction: f64,
-    pub churn: f64,
-    /// The exchange-rate impact (`mrr_fx`): 0 with one currency.
-    pub fx: f64,
-    pub end: Option<f64>,
-}
-
-impl Bridge {
-    /// The same bridge times `k` (12: the ARR bridge).
-    pub fn scaled(&self, k: f64) -> Bridge {
-        Bridge {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            start: self.start.map(|v| v * k),
-            new: self.new * k,
-            reactivation: self.reactivation * k,
-            expansion: self.expansion * k,
-            contraction: self.contraction * k,
-            churn: self.churn * k,
-            fx: self.fx * k,
-            end: self.end.map(|v| v * k),
-        }
-    }
-}
 
 /// The finance section: the ARR bridge, the period against the one before
 /// and a year ago, acquisition by channel and revenue by invoice kind.
@@ -671,25 +638,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         arr_bridge_months: if period.is_month() {
             Vec::new()
         } else {
-            finance
-                .months
-                .iter()
-                .map(|m| {
-                    Bridge {
-                        from: m.month.to_string(),
-                        to: m.month.to_string(),
-                        start: Some(m.start),
-                        new: m.new,
-                        reactivation: m.reactivation,
-                        expansion: m.expansion,
-                        contraction: m.contraction,
-                        churn: m.churn,
-                        fx: m.fx,
-                        end: Some(m.end),
-                    }
-                    .scaled(12.0)
-                })
-                .collect()
+            finance.months.iter().map(|m| m.scaled(12.0)).collect()
         },
         table: FINANCE.iter().filter_map(|id| view(id)).collect(),
         channels: finance.channels.iter().map(|c| channel_view(c, value("clv", period), gross_margin)).collect(),
