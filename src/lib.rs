@@ -4,7 +4,8 @@
 //! stages has a folder: [`load`] (read, check, judge freshness) →
 //! [`metrics`] (SQL, trends) → [`report`] (templates, charts, the email) →
 //! [`publish`] (the period folder, the history store, the lock) →
-//! [`deliver`] (sending the email).
+//! [`deliver`] (sending the email). [`parallel`] splits the work after
+//! DuckDB over the cores.
 
 pub mod cli;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod error;
 pub mod load;
 pub mod log;
 pub mod metrics;
+pub mod parallel;
 pub mod period;
 pub mod pipeline;
 pub mod publish;

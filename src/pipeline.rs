@@ -18,6 +18,7 @@ use crate::log;
 use crate::metrics::catalog::{sha256_bytes, Catalog, Direction};
 use crate::metrics::engine;
 use crate::metrics::trend;
+use crate::parallel;
 use crate::period::{Month, Period};
 use crate::publish::fault;
 use crate::publish::history::{History, Restatement};
@@ -317,10 +318,10 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
 /// Each chart's PNG (`charts/<id>.png`), ~20 ms each: DuckDB is done, so
 /// both cores take a share.
 fn rasterise(charts: &[charts::ChartView]) -> Result<Vec<(String, Vec<u8>)>> {
-    std::thread::scope(|scope| {
-        let drawing: Vec<_> = charts.iter().map(|c| scope.spawn(move || Ok((c.png.clone(), charts::png(&c.svg)?)))).collect();
-        drawing.into_iter().map(|d| d.join().expect("drawing a chart does not panic")).collect::<Result<Vec<_>>>()
-    })
+    let drawn = parallel::chunked(charts, parallel::cores(), |part| {
+        part.iter().map(|c| Ok((c.png.clone(), charts::png(&c.svg)?))).collect::<Result<Vec<_>>>()
+    });
+    Ok(drawn.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect())
 }
 
 /// Pixels per chart unit of a book's PNGs: 1 instead of the summary's 2.
@@ -418,24 +419,8 @@ fn book_files(
         Ok(out)
     };
     // One book per core at a time; DuckDB is done.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get()).min(owners.len().max(1));
-    let parts: Vec<Result<Vec<(usize, Vec<(String, Vec<u8>)>)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|w| {
-                let (owners, one) = (&owners, &one);
-                scope.spawn(move || {
-                    (w..owners.len()).step_by(workers).map(|i| Ok((i, one(&owners[i])?))).collect::<Result<Vec<_>>>()
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().expect("a book does not panic")).collect()
-    });
-    let mut books: Vec<(usize, Vec<(String, Vec<u8>)>)> = Vec::new();
-    for part in parts {
-        books.extend(part?);
-    }
-    books.sort_by_key(|(i, _)| *i);
-    Ok(books.into_iter().flat_map(|(_, files)| files).collect())
+    let books = parallel::chunked(&owners, parallel::cores(), |part| part.iter().map(&one).collect::<Result<Vec<_>>>());
+    Ok(books.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().flatten().collect())
 }
 
 /// The months in which a monthly table has no rows, and the metrics left
@@ -524,21 +509,12 @@ fn manifest(
         })
         .collect();
     // Megabytes of books to hash: on every core.
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = files.len().div_ceil(workers).max(1);
-    let outputs: BTreeMap<&str, serde_json::Value> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|(name, bytes)| (name.as_str(), json!({"bytes": bytes.len(), "sha256": sha256_bytes(bytes)})))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles.into_iter().flat_map(|h| h.join().expect("hashing does not panic")).collect()
+    let hashed = parallel::chunked(files, parallel::cores(), |part| {
+        part.iter()
+            .map(|(name, bytes)| (name.as_str(), json!({"bytes": bytes.len(), "sha256": sha256_bytes(bytes)})))
+            .collect::<Vec<_>>()
     });
+    let outputs: BTreeMap<&str, serde_json::Value> = hashed.into_iter().flatten().collect();
     let value = json!({
         "tool": {"name": "cs-report", "version": env!("CARGO_PKG_VERSION")},
         "period": req.period,

@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::metrics::catalog::Catalog;
 use crate::metrics::engine::{CohortRow, CustomerRow, MetricRow};
 use crate::metrics::trend::SeriesRow;
+use crate::parallel;
 use crate::period::Period;
 use crate::publish::history::Restatement;
 use crate::report::format::{csv_field, json_number, plain, plain_diff};
@@ -89,7 +90,7 @@ pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow]) -> String {
 pub fn series_csv(catalog: &Catalog, series: &[SeriesRow]) -> String {
     let mut out = METRIC_COLUMNS.iter().chain(TREND_COLUMNS.iter()).copied().collect::<Vec<_>>().join(",") + "\n";
     // Tens of thousands of rows with owners: formatted on every core.
-    for part in in_parallel(series, |rows| series_rows(catalog, rows)) {
+    for part in parallel::chunked(series, parallel::cores(), |rows| series_rows(catalog, rows)) {
         out.push_str(&part);
     }
     out
@@ -131,21 +132,10 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
         "customer_id,name,segment,region,mrr,health,band,usage,sentiment,support,revenue,prev_health,prev_band,\
          owner,prev_mrr,last_usage,open_tickets,detractor_answers,term_end\n",
     );
-    for part in in_parallel(customers, customer_rows) {
+    for part in parallel::chunked(customers, parallel::cores(), customer_rows) {
         out.push_str(&part);
     }
     out
-}
-
-/// `format` of consecutive chunks of `rows`, one chunk per core, in order.
-fn in_parallel<T: Sync>(rows: &[T], format: impl Fn(&[T]) -> String + Sync) -> Vec<String> {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
-    let chunk = rows.len().div_ceil(workers).max(1);
-    let format = &format;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = rows.chunks(chunk).map(|part| scope.spawn(move || format(part))).collect();
-        handles.into_iter().map(|h| h.join().expect("formatting rows does not panic")).collect()
-    })
 }
 
 fn customer_rows(customers: &[CustomerRow]) -> String {
@@ -294,19 +284,10 @@ fn sync_dir(dir: &Path) -> Result<()> {
     let mut files = Vec::new();
     let mut dirs = Vec::new();
     collect(dir, &mut files, &mut dirs)?;
-    let threads = 8.min(files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter().try_for_each(|path| fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io("syncing", path)))
-                })
-            })
-            .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("syncing does not panic"))
-    })?;
+    let synced = parallel::chunked(&files, 8, |part| {
+        part.iter().try_for_each(|path| fs::File::open(path).and_then(|f| f.sync_all()).map_err(Error::io("syncing", path)))
+    });
+    synced.into_iter().collect::<Result<()>>()?;
     // Deepest first, `dir` last.
     for d in dirs.iter().rev() {
         fs::File::open(d).and_then(|f| f.sync_all()).map_err(Error::io("syncing", d))?;
