@@ -108,6 +108,8 @@ struct Message {
     /// `summary` or `owner:<folder>`, as recorded in the history store.
     key: String,
     eml: PathBuf,
+    /// The published message, as written by the run.
+    stored: Vec<u8>,
     /// The book's owner address (its `To`), None for the summary.
     owner_to: Option<Vec<String>>,
 }
@@ -116,9 +118,15 @@ struct Message {
 /// (unless one owner is asked for), and each book with `email.owners` or
 /// `--only-owner`.
 fn messages(folder: &Path, email: &EmailConfig, only_owner: Option<&str>) -> Result<Vec<Message>> {
+    let read = |eml: &Path| {
+        std::fs::read(eml).map_err(|e| {
+            Error::Input(format!("cannot read {} ({e}): rerun the period with this version of cs-report to write it", eml.display()))
+        })
+    };
     let mut out = Vec::new();
     if only_owner.is_none() {
-        out.push(Message { key: "summary".into(), eml: folder.join("email.eml"), owner_to: None });
+        let eml = folder.join("email.eml");
+        out.push(Message { key: "summary".into(), stored: read(&eml)?, eml, owner_to: None });
     }
     if !email.owners && only_owner.is_none() {
         return Ok(out);
@@ -142,11 +150,11 @@ fn messages(folder: &Path, email: &EmailConfig, only_owner: Option<&str>) -> Res
     }
     for name in names {
         let eml = books.join(&name).join("email.eml");
-        let stored = std::fs::read(&eml).map_err(Error::io("reading", &eml))?;
+        let stored = read(&eml)?;
         let to: Vec<String> = message::header_value(&stored, "To")
             .map(|v| v.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect())
             .unwrap_or_default();
-        out.push(Message { key: format!("owner:{name}"), eml, owner_to: Some(to) });
+        out.push(Message { key: format!("owner:{name}"), eml, stored, owner_to: Some(to) });
     }
     Ok(out)
 }
@@ -182,10 +190,8 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
     let sent_before = history.sends(period)?;
     let mut outcomes = Vec::new();
     for msg in messages(&folder, email, req.only_owner.as_deref())? {
-        let stored = std::fs::read(&msg.eml).map_err(|e| {
-            Error::Input(format!("cannot read {} ({e}): rerun the period with this version of cs-report to write it", msg.eml.display()))
-        })?;
-        let fingerprint = message::fingerprint(&stored);
+        let stored = &msg.stored;
+        let fingerprint = message::fingerprint(stored);
         if !req.resend {
             if let Some(before) =
                 sent_before.iter().find(|s| s.message == msg.key && (s.run_id == published.run_id || s.fingerprint == fingerprint))
@@ -205,10 +211,10 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         };
         let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
         let now = SystemTime::now();
-        let (bytes, message_id) = message::readdress(&stored, &addressing, now, period)?;
+        let (bytes, message_id) = message::readdress(stored, &addressing, now, period)?;
         if req.dry_run {
             outcomes.push(SendOutcome::DryRun {
-                subject: message::header_value(&stored, "Subject").unwrap_or_default(),
+                subject: message::header_value(stored, "Subject").unwrap_or_default(),
                 from: addressing.from.to_string(),
                 recipients,
                 bytes: bytes.len(),
