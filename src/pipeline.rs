@@ -237,7 +237,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         finance: &computed.finance,
         gross_margin: config.parameters.gross_margin,
     });
-    if !computed.owners.is_empty() || series.iter().any(|s| s.row.dimension == "owner") {
+    if series.iter().any(|s| s.row.dimension == "owner") {
         context.team = Some(report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last()));
     }
     // The charts: drawn once as SVG (inline in the HTML report), and the
