@@ -318,10 +318,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
 /// Each chart's PNG (`charts/<id>.png`), ~20 ms each: DuckDB is done, so
 /// both cores take a share.
 fn rasterise(charts: &[charts::ChartView]) -> Result<Vec<(String, Vec<u8>)>> {
-    let drawn = parallel::chunked(charts, parallel::cores(), |part| {
-        part.iter().map(|c| Ok((c.png.clone(), charts::png(&c.svg)?))).collect::<Result<Vec<_>>>()
-    });
-    Ok(drawn.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect())
+    parallel::map(charts, parallel::cores(), |c| Ok((c.png.clone(), charts::png(&c.svg)?))).into_iter().collect()
 }
 
 /// Pixels per chart unit of a book's PNGs: 1 instead of the summary's 2.
@@ -419,8 +416,8 @@ fn book_files(
         Ok(out)
     };
     // One book per core at a time; DuckDB is done.
-    let books = parallel::chunked(&owners, parallel::cores(), |part| part.iter().map(&one).collect::<Result<Vec<_>>>());
-    Ok(books.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().flatten().collect())
+    let books = parallel::map(&owners, parallel::cores(), one);
+    Ok(books.into_iter().collect::<Result<Vec<_>>>()?.into_iter().flatten().collect())
 }
 
 /// The months in which a monthly table has no rows, and the metrics left

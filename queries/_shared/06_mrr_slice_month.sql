@@ -6,15 +6,13 @@
 -- restriction to the computed months.
 create or replace table mrr_slice_month as
 with moves as (
-    select c.cell_segment, c.cell_region, c.cell_owner, m.month, m.mrr_prev, m.mrr_prev_cc, m.mrr_cur, m.movement
+    select c.cell, m.month, m.mrr_prev, m.mrr_prev_cc, m.mrr_cur, m.movement
     from mrr_movements as m
     join customer_cells as c using (customer_id)
 ),
 per_cell as (
     select
-        cell_segment,
-        cell_region,
-        cell_owner,
+        cell,
         month,
         sum(mrr_cur) as mrr,
         sum(mrr_prev) as mrr_prev,

@@ -24,9 +24,7 @@ per_customer as (
 ),
 per_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         p.month,
         sum(p.mrr_then) as mrr_then,
         sum(p.mrr_now) as mrr_now,

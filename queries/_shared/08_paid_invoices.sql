@@ -51,9 +51,7 @@ group by all;
 create or replace table paid_slice_month as
 with per_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         p.month,
         sum(p.revenue) as revenue,
         sum(p.expansion_revenue) as expansion_revenue,

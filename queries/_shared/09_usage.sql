@@ -96,9 +96,7 @@ select * from final;
 create or replace table usage_slice_month as
 with per_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         u.month,
         count(*) filter (where u.active_days > 0) as adopters,
         sum(u.users) as users,

@@ -88,9 +88,7 @@ select * from final;
 create or replace table health_slice_month as
 with per_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         h.month,
         sum(cast(h.health as decimal(38, 12))) as health_sum,
         count(h.health) as scored,

@@ -8,9 +8,7 @@ with answers as (
 ),
 per_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         a.month,
         count(*) filter (where a.survey = 'nps') as nps_responses,
         count(*) filter (where a.survey = 'nps' and a.score >= 9) as promoters,

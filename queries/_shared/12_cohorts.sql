@@ -13,7 +13,7 @@ firsts as (
     group by all
 ),
 per_cell as (
-    select c.cell_segment, c.cell_region, c.cell_owner, f.cohort, cm.month, count(*) as active, sum(cm.mrr) as mrr
+    select c.cell, f.cohort, cm.month, count(*) as active, sum(cm.mrr) as mrr
     from firsts as f
     join bounds on f.cohort >= bounds.window_start
     join customer_month as cm on cm.customer_id = f.customer_id and cm.month between f.cohort and bounds.report_month
@@ -23,7 +23,7 @@ per_cell as (
 per_slice as (
     select s.dimension, s.segment, p.cohort, p.month, sum(p.active) as active, sum(p.mrr) as mrr
     from per_cell as p
-    join cell_slices as s using (cell_segment, cell_region, cell_owner)
+    join cell_slices as s using (cell)
     group by all
 ),
 grid as (

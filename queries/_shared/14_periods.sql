@@ -89,9 +89,7 @@ joined as (
 ),
 retention_cell as (
     select
-        c.cell_segment,
-        c.cell_region,
-        c.cell_owner,
+        c.cell,
         a.month,
         count(*) filter (where a.mrr_end = 0) as lost_customers,
         sum(a.mrr_start) as a_start,
@@ -104,7 +102,7 @@ retention_cell as (
     join customer_cells as c using (customer_id)
     group by all
     union all
-    select c.cell_segment, c.cell_region, c.cell_owner, j.month, 0, 0, 0, 0, 0, 0, count(*)
+    select c.cell, j.month, 0, 0, 0, 0, 0, 0, count(*)
     from joined as j
     join customer_cells as c using (customer_id)
     group by all

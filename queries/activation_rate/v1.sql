@@ -1,7 +1,7 @@
 -- Share of the period's new customers who reached a value event by its end
 -- (new customers per slice come from the MRR bridge).
 with activated as (
-    select c.cell_segment, c.cell_region, c.cell_owner, n.month, count(*) as activated
+    select c.cell, n.month, count(*) as activated
     from new_customer_period as n
     join customer_cells as c using (customer_id)
     join customer_first_value as f using (customer_id)

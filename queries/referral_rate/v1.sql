@@ -1,7 +1,7 @@
 -- Share of the period's new customers whose acquisition_channel is referral
 -- (new customers per slice come from the MRR bridge).
 with referred as (
-    select c.cell_segment, c.cell_region, c.cell_owner, n.month, count(*) as referred
+    select c.cell, n.month, count(*) as referred
     from new_customer_period as n
     join customers as cu using (customer_id)
     join customer_cells as c using (customer_id)
