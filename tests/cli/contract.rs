@@ -831,6 +831,70 @@ fn a_bad_row_in_parquet_is_named_by_its_row() {
 }
 
 #[test]
+fn typed_parquet_columns_load_as_they_are_with_the_same_numbers() {
+    // Exporters write Parquet with real types: instants with their zone,
+    // naive timestamps, whole numbers. They load without a round trip through
+    // text and give the numbers of the CSV fixture.
+    let s = Scenario::fixture("cx");
+    let data = s.data();
+    let db = duckdb::Connection::open_in_memory().unwrap();
+    let path = |n: &str| data.join(n).display().to_string();
+    db.execute_batch(&format!(
+        "COPY (SELECT customer_id, user_id, CAST(occurred_at || '+00' AS TIMESTAMPTZ) AS occurred_at, feature, \
+                CAST(duration_seconds AS BIGINT) AS duration_seconds \
+         FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet); \
+         COPY (SELECT ticket_id, customer_id, CAST(created_at AS TIMESTAMP) AS created_at, \
+                CAST(resolved_at || '+00' AS TIMESTAMPTZ) AS resolved_at, CAST(contacts AS INTEGER) AS contacts \
+         FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet)",
+        path("usage_events.csv"),
+        path("usage_events.parquet"),
+        path("tickets.csv"),
+        path("tickets.parquet")
+    ))
+    .unwrap();
+    let types: Vec<String> = db
+        .prepare(&format!("SELECT column_type FROM (DESCRIBE SELECT * FROM '{}')", path("usage_events.parquet")))
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(types, ["VARCHAR", "VARCHAR", "TIMESTAMP WITH TIME ZONE", "VARCHAR", "BIGINT"]);
+    s.remove("usage_events.csv");
+    s.remove("tickets.csv");
+    let m = s.run("2024-03", &[]);
+    m.assert("adoption_rate", Some(75.0));
+    m.assert_in("adoption_rate", "feature", "dashboard_view", Some(50.0));
+    m.assert("active_users", Some(5.0));
+    m.assert("avg_time_on_platform_minutes", Some(6.2));
+    m.assert("engagement_score", Some(28.75));
+    m.assert("time_to_value_days", Some(5.0));
+    m.assert("ticket_volume", Some(9.0));
+    m.assert("fcr", Some(700.0 / 9.0));
+    m.assert("median_resolution_hours", Some(1.0));
+
+    // A typed value out of the contract's range is still bad input, named
+    // by its row: 10^13 seconds does not fit a duration (below 10^12).
+    db.execute_batch(&format!(
+        "COPY (SELECT customer_id, user_id, occurred_at, feature, \
+                CASE WHEN customer_id = 'C' AND feature = 'dashboard_view' THEN CAST(10000000000000 AS BIGINT) \
+                     ELSE duration_seconds END AS duration_seconds \
+         FROM '{}') TO '{}' (FORMAT parquet)",
+        path("usage_events.parquet"),
+        path("bad.parquet")
+    ))
+    .unwrap();
+    s.remove("usage_events.parquet");
+    fs::rename(data.join("bad.parquet"), data.join("usage_events.parquet")).unwrap();
+    let out = s.out();
+    let result = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"]);
+    assert_eq!(result.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&result.stderr);
+    // C's dashboard_view is the 8th row of the file.
+    assert!(err.contains("usage_events.parquet") && err.contains("column `duration_seconds`") && err.contains("row 8: \"10000000000000\""), "{err}");
+}
+
+#[test]
 fn a_header_name_with_a_comma_does_not_confuse_the_error_report() {
     let s = Scenario::fixture("revenue");
     let data = s.data();
