@@ -56,7 +56,12 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], rules: &BTreeMap<&'stati
                             CASE WHEN ? THEN count(*) FILTER (WHERE {col} >= CAST(? AS DATE) AND {col} < CAST(? AS DATE)) END \
                      FROM {table}",
                     col = ident(column),
-                    table = t.table
+                    // An aggregate row's latest event stands for its events.
+                    table = if t.aggregated {
+                        format!("(SELECT last_at AS {} FROM {})", ident(column), crate::load::events::AGGREGATE)
+                    } else {
+                        t.table.to_string()
+                    }
                 ),
                 duckdb::params![rule == Freshness::Month, period.first_day().to_string(), period.plus(1).first_day().to_string()],
                 |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0))),

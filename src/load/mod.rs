@@ -1,6 +1,7 @@
 //! The input contract (shared/spec/INPUTS.md) as data, and the loader that
 //! reads each export once into a typed DuckDB table.
 
+pub mod events;
 pub mod freshness;
 pub mod validate;
 
@@ -140,6 +141,8 @@ pub struct TableSpec {
     /// One row set per month (`marketing_spend`, `fx_rates`): a month with
     /// no rows is a month the export does not cover.
     pub monthly: bool,
+    /// Never stored row by row: read once into aggregates (see [`events`]).
+    pub aggregated: bool,
 }
 
 const fn col(name: &'static str, kind: Kind, nullable: bool) -> ColumnSpec {
@@ -164,6 +167,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: None,
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "subscriptions",
@@ -182,6 +186,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: None,
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "invoices",
@@ -197,6 +202,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("invoice_date"),
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "marketing_spend",
@@ -209,6 +215,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("month"),
         monthly: true,
+        aggregated: false,
     },
     TableSpec {
         name: "survey_responses",
@@ -222,6 +229,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("responded_at"),
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "tickets",
@@ -235,6 +243,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("created_at"),
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "usage_events",
@@ -248,6 +257,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("occurred_at"),
         monthly: false,
+        aggregated: true,
     },
     TableSpec {
         name: "trials",
@@ -261,6 +271,7 @@ pub static TABLES: &[TableSpec] = &[
         ],
         date_column: Some("started_at"),
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "owners",
@@ -268,6 +279,7 @@ pub static TABLES: &[TableSpec] = &[
         columns: &[col("owner", Text, false), col("name", Text, true), col("email", Text, false)],
         date_column: None,
         monthly: false,
+        aggregated: false,
     },
     TableSpec {
         name: "fx_rates",
@@ -275,6 +287,7 @@ pub static TABLES: &[TableSpec] = &[
         columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false)],
         date_column: Some("month"),
         monthly: true,
+        aggregated: false,
     },
 ];
 
@@ -331,6 +344,9 @@ pub struct LoadedTable {
     /// The plain-named links DuckDB reads, one per file of `files`.
     #[serde(skip)]
     links: Vec<PathBuf>,
+    /// Read into aggregates, not stored (see [`events`]).
+    #[serde(skip)]
+    pub aggregated: bool,
 }
 
 /// One kind of unparsable CSV line (too many fields, bad quoting...).
@@ -558,7 +574,7 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
     for (spec, files) in found {
         let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
         let started = std::time::Instant::now();
-        let table = load_table(conn, spec, files, &mapping, &scratch.join("inputs"))?;
+        let table = load_table(conn, spec, files, &mapping, &scratch.join("inputs"), &config.parameters.value_events)?;
         if table.present() {
             crate::log::info(&format!("loaded {} ({} rows) in {} ms", table.table, table.rows, started.elapsed().as_millis()));
         }
@@ -765,13 +781,14 @@ fn load_table(
     files: Option<(Format, Vec<PathBuf>)>,
     mapping: &TableMapping,
     links_dir: &Path,
+    value_events: &[String],
 ) -> Result<LoadedTable> {
     let Some((format, paths)) = files else {
         let columns: Vec<String> =
             spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect();
         let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, columns.join(", "));
         conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
-        return Ok(LoadedTable {
+        let table = LoadedTable {
             table: spec.name,
             format: None,
             files: Vec::new(),
@@ -785,7 +802,13 @@ fn load_table(
             broken_lines: Vec::new(),
             rejected_lines: 0,
             links: Vec::new(),
-        });
+            aggregated: spec.aggregated,
+        };
+        if spec.aggregated {
+            let all = format!("SELECT * FROM {}", spec.name);
+            events::aggregate(conn, &events::Source { typed: &all, narrow: &all, params: &[] }, value_events, &[])?;
+        }
+        return Ok(table);
     };
     let source_label = if paths.len() == 1 { paths[0].display().to_string() } else { format!("{} parts of {}", paths.len(), spec.name) };
     let (links, hive) = link_files(links_dir, spec.name, format, &paths, hive_layout(&paths))?;
@@ -899,33 +922,42 @@ fn load_table(
             }
         }
     }
-    let sql = format!(
-        "CREATE OR REPLACE TABLE {} AS SELECT {} FROM (SELECT {} FROM {reader})",
-        spec.name,
-        outer.join(", "),
-        inner.join(", ")
-    );
-    conn.execute(&sql, list).map_err(|e| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name)))?;
-    let rows: u64 = conn
-        .query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
-        .map_err(Error::db(format!("counting {}", spec.name)))? as u64;
-    let (broken_lines, rejected_lines) =
-        if format == Format::Csv { broken_lines(conn, spec.name, &paths, &links)? } else { (Vec::new(), 0) };
-    Ok(LoadedTable {
+    let mut table = LoadedTable {
         table: spec.name,
         format: Some(format),
-        files: paths.into_iter().map(|path| InputFile { path, bytes: 0, sha256: String::new() }).collect(),
-        rows,
+        files: paths.iter().map(|path| InputFile { path: path.clone(), bytes: 0, sha256: String::new() }).collect(),
+        rows: 0,
         missing_columns: missing,
         source_columns,
-        broken_lines,
-        rejected_lines,
+        broken_lines: Vec::new(),
+        rejected_lines: 0,
         links,
         reader,
         typed: outer.join(", "),
         raw: inner.join(", "),
         raw_columns,
-    })
+        aggregated: spec.aggregated,
+    };
+    let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
+    let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));
+    table.rows = if spec.aggregated {
+        // Narrow reads record their rejected lines apart, so each broken
+        // line is counted once (by the pass).
+        let narrow = typed
+            .replace(&literal(&format!("_rejects_{}", spec.name)), &literal(&format!("_rejects_narrow_{}", spec.name)))
+            .replace(&literal(&format!("_reject_scans_{}", spec.name)), &literal(&format!("_reject_scans_narrow_{}", spec.name)));
+        let rules = validate::counted_rules(&table);
+        let predicates: Vec<&str> = rules.iter().map(String::as_str).collect();
+        events::aggregate(conn, &events::Source { typed: &typed, narrow: &narrow, params: &path_list }, value_events, &predicates)?
+    } else {
+        conn.execute(&format!("CREATE OR REPLACE TABLE {} AS {typed}", spec.name), list).map_err(failed)?;
+        conn.query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
+            .map_err(Error::db(format!("counting {}", spec.name)))? as u64
+    };
+    if format == Format::Csv {
+        (table.broken_lines, table.rejected_lines) = broken_lines(conn, spec.name, &paths, &table.links)?;
+    }
+    Ok(table)
 }
 
 /// The lines DuckDB's CSV reader rejected while loading `table`, grouped by

@@ -9,7 +9,7 @@ use duckdb::Connection;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::load::{ident, table_spec, LoadedTable, TABLES};
+use crate::load::{events, ident, table_spec, LoadedTable, TABLES};
 use crate::period::Month;
 
 /// How many offending rows a problem shows.
@@ -57,10 +57,28 @@ struct Rule {
     rule: String,
     predicate: String,
     shown: String,
+    /// The predicate reads only `customer_id` and other tables: for an
+    /// aggregated table it is judged on the aggregate (one row per customer,
+    /// month and user, weighted by its events), not counted row by row.
+    on_key: bool,
 }
 
 fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, predicate: impl Into<String>) -> Rule {
-    Rule { table, column, rule: rule.into(), predicate: predicate.into(), shown: format!("CAST({} AS VARCHAR)", ident(column)) }
+    Rule {
+        table,
+        column,
+        rule: rule.into(),
+        predicate: predicate.into(),
+        shown: format!("CAST({} AS VARCHAR)", ident(column)),
+        on_key: false,
+    }
+}
+
+/// The rules of an aggregated table counted row by row while its export is
+/// read (see [`crate::load::events`]): their predicates, in the order
+/// [`check`] reads back as `_rule_<i>`.
+pub fn counted_rules(table: &LoadedTable) -> Vec<String> {
+    rules(std::slice::from_ref(table)).into_iter().filter(|r| r.table == table.table && !r.on_key).map(|r| r.predicate).collect()
 }
 
 /// A row whose customer_id names no customer (an anti-join, not NOT IN).
@@ -96,6 +114,7 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                     // The loaded table keeps only a flag; the examples come from
                     // the re-read export, which has the raw text.
                     shown: ident(&format!("_raw_{}", c.name)),
+                    on_key: false,
                 });
             }
             if !c.nullable {
@@ -119,12 +138,7 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
             ));
         }
         if t.table != "customers" && spec.columns.iter().any(|c| c.name == "customer_id") {
-            out.push(rule(
-                spec.name,
-                "customer_id",
-                "must name a customer in customers",
-                NO_SUCH_CUSTOMER,
-            ));
+            out.push(Rule { on_key: true, ..rule(spec.name, "customer_id", "must name a customer in customers", NO_SUCH_CUSTOMER) });
         }
     }
     let present = |name: &str| tables.iter().any(|t| t.table == name && t.present());
@@ -194,6 +208,7 @@ fn currency_rules() -> Vec<Rule> {
             no_rate(date)
         ),
         shown: format!("currency || ' ' || strftime({date}, '%Y-%m')"),
+        on_key: false,
     };
     vec![
         Rule {
@@ -207,6 +222,7 @@ fn currency_rules() -> Vec<Rule> {
                 no_rate("g.m")
             ),
             shown: "currency".into(),
+            on_key: false,
         },
         // A dated amount needs a rate only from `since` to the period's end.
         dated("invoices", "invoice's", "invoice_date", "first_month - INTERVAL 11 MONTH"),
@@ -248,8 +264,27 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, first: Mo
         }
         // One scan counts every rule of the table; examples are fetched
         // only for the rules that fail.
-        let counts: Vec<String> = table_rules.iter().map(|r| format!("count(*) FILTER (WHERE {})", r.predicate)).collect();
-        let sql = format!("SELECT {} FROM {} AS t", counts.join(", "), loaded.table);
+        let sql = if loaded.aggregated {
+            // Counted while the events were read; rules on the customer
+            // judged on the aggregate, weighted by its events.
+            let mut counted = 0;
+            let counts: Vec<String> = table_rules
+                .iter()
+                .map(|r| {
+                    let sum = if r.on_key {
+                        format!("sum(n) FILTER (WHERE {})", r.predicate)
+                    } else {
+                        counted += 1;
+                        format!("sum(_rule_{})", counted - 1)
+                    };
+                    format!("CAST(coalesce({sum}, 0) AS BIGINT)")
+                })
+                .collect();
+            format!("SELECT {} FROM {} AS t", counts.join(", "), events::AGGREGATE)
+        } else {
+            let counts: Vec<String> = table_rules.iter().map(|r| format!("count(*) FILTER (WHERE {})", r.predicate)).collect();
+            format!("SELECT {} FROM {} AS t", counts.join(", "), loaded.table)
+        };
         let counts: Vec<i64> = conn
             .query_row(&sql, [], |row| (0..table_rules.len()).map(|i| row.get(i)).collect())
             .map_err(Error::db(format!("checking {}", loaded.table)))?;
@@ -333,9 +368,16 @@ pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>>
             .map(|c| format!("CAST({} AS DATE)", ident(c.name)))
             .take(1)
             .collect();
-        let range = match dates.first() {
-            Some(col) => conn
-                .query_row(&format!("SELECT CAST(min({col}) AS VARCHAR), CAST(max({col}) AS VARCHAR) FROM {}", t.table), [], |r| {
+        let range_sql = match dates.first() {
+            Some(_) if t.aggregated => {
+                Some(format!("SELECT CAST(CAST(min(first_at) AS DATE) AS VARCHAR), CAST(CAST(max(last_at) AS DATE) AS VARCHAR) FROM {}", events::AGGREGATE))
+            }
+            Some(col) => Some(format!("SELECT CAST(min({col}) AS VARCHAR), CAST(max({col}) AS VARCHAR) FROM {}", t.table)),
+            None => None,
+        };
+        let range = match range_sql {
+            Some(sql) => conn
+                .query_row(&sql, [], |r| {
                     Ok((r.get::<_, Option<String>>(0)?, r.get::<_, Option<String>>(1)?))
                 })
                 .map_err(Error::db(format!("summarising {}", t.table)))?,
@@ -361,9 +403,15 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
             if t.missing_columns.contains(&c.name) || c.name == "end_date" {
                 continue;
             }
+            // An aggregate row holds events of one month: all after, or none.
+            let sql = if t.aggregated {
+                format!("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM {} WHERE CAST(first_at AS DATE) >= CAST(? AS DATE)", events::AGGREGATE)
+            } else {
+                format!("SELECT count(*) FROM {} WHERE CAST({} AS DATE) >= CAST(? AS DATE)", t.table, ident(c.name))
+            };
             let n: i64 = conn
                 .query_row(
-                    &format!("SELECT count(*) FROM {} WHERE CAST({} AS DATE) >= CAST(? AS DATE)", t.table, ident(c.name)),
+                    &sql,
                     [&after],
                     |r| r.get(0),
                 )
