@@ -19,7 +19,7 @@ const PASSWORD: &str = "s3cret pass";
 /// A config with data, output and an `email:` section for a server on
 /// loopback.
 fn config(s: &Scenario, smtp: &str) -> PathBuf {
-    let ca = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/ca.pem");
+    let ca = fixtures().join("smtp/ca.pem");
     s.write(
         "cs-report.yaml",
         &format!(
@@ -156,7 +156,7 @@ impl SmtpServer {
     fn start(mode: &str) -> SmtpServer {
         let spool = tempfile::tempdir().unwrap();
         let port_file = spool.path().join("port");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/smtp/server.py");
+        let script = fixtures().join("smtp/server.py");
         let mail = spool.path().join("mail");
         fs::create_dir(&mail).unwrap();
         let child = Command::new(python_with_aiosmtpd())

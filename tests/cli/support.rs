@@ -6,6 +6,15 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// `tests/fixtures/` of the checkout being tested. Read at run time: cargo
+/// sets `CARGO_MANIFEST_DIR` for the test process, while the compile-time
+/// value would point at whichever clone last compiled the (shared-target)
+/// test binary, possibly one since deleted.
+pub fn fixtures() -> PathBuf {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    root.join("tests/fixtures")
+}
+
 /// A scratch copy of a fixture, with helpers to run the binary on it.
 pub struct Scenario {
     pub dir: tempfile::TempDir,
@@ -15,7 +24,7 @@ impl Scenario {
     /// Copies `tests/fixtures/<name>/` into a fresh temp dir as `data/`.
     pub fn fixture(name: &str) -> Scenario {
         let s = Scenario { dir: tempfile::tempdir().expect("temp dir") };
-        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+        let src = fixtures().join(name);
         copy_dir(&src, &s.data());
         s
     }
