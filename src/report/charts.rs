@@ -27,13 +27,13 @@ use crate::report::Bridge;
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
 const FAMILY: &str = "DejaVu Sans";
 
-const BLUE: &str = "#0072B2";
-const ORANGE: &str = "#E69F00";
-const GREEN: &str = "#009E73";
-const VERMILLION: &str = "#D55E00";
-const SKY: &str = "#56B4E9";
-const GREY: &str = "#8a93a3";
-const INK: &str = "#1f2430";
+pub const BLUE: &str = "#0072B2";
+pub const ORANGE: &str = "#E69F00";
+pub const GREEN: &str = "#009E73";
+pub const VERMILLION: &str = "#D55E00";
+pub const SKY: &str = "#56B4E9";
+pub const GREY: &str = "#8a93a3";
+pub const INK: &str = "#1f2430";
 
 pub const WIDTH: f64 = 640.0;
 pub const HEIGHT: f64 = 300.0;
