@@ -23,6 +23,10 @@ struct RawConfig {
     templates: Option<PathBuf>,
     memory_limit: Option<String>,
     #[serde(default)]
+    raw: BTreeMap<String, PathBuf>,
+    staging: Option<PathBuf>,
+    queries: Option<PathBuf>,
+    #[serde(default)]
     parameters: Parameters,
     #[serde(default)]
     metrics: BTreeMap<String, String>,
@@ -235,6 +239,13 @@ pub struct Config {
     /// and makes `last-quarter` / `last-year` fiscal.
     pub fiscal_year_start_month: Option<u32>,
     pub templates: Option<PathBuf>,
+    /// Raw export name -> its file or folder, relative to the data directory
+    /// (so `--data` picks the month's drop) unless absolute.
+    pub raw: BTreeMap<String, PathBuf>,
+    /// The folder of `<table>.sql` staging files.
+    pub staging: Option<PathBuf>,
+    /// A folder of metrics laid out like `queries/`, added to the built-in ones.
+    pub queries: Option<PathBuf>,
     pub memory_limit: String,
     pub parameters: Parameters,
     /// Metric id -> version chosen in the config (defaults are the catalog's).
@@ -299,6 +310,19 @@ impl Config {
                 }
             }
         }
+        for name in raw.raw.keys() {
+            let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
+                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(format!(
+                    "key `raw.{name}`: a raw export's name must be lower-case letters, digits and `_`, starting with a letter \
+                     (staging SQL reads it as raw.{name})"
+                ));
+            }
+        }
+        if !raw.raw.is_empty() && raw.staging.is_none() {
+            return Err("key `raw`: raw exports are only read through staging SQL; set `staging:` to the folder of `<table>.sql` files".into());
+        }
         let freshness = resolve_freshness(&raw.freshness)?;
         let email = raw.email.map(|e| resolve_email(e, &abs)).transpose()?;
         Ok(Config {
@@ -311,6 +335,9 @@ impl Config {
             trend_months,
             fiscal_year_start_month: raw.fiscal_year_start_month,
             templates: raw.templates.map(abs),
+            raw: raw.raw,
+            staging: raw.staging.map(abs),
+            queries: raw.queries.map(abs),
             // Leaves room under 1 GiB for what DuckDB does not count.
             memory_limit: raw.memory_limit.unwrap_or_else(|| "640MB".to_string()),
             parameters: raw.parameters,

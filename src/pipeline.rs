@@ -13,6 +13,7 @@ use crate::deliver::message::{self, Addressing};
 use crate::error::{Error, Result};
 use crate::load::freshness;
 use crate::load::validate::{self, Problem};
+use crate::load::staging::RawTable;
 use crate::load::{self, table_spec, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::{sha256_bytes, Catalog, Direction};
@@ -93,6 +94,8 @@ pub fn problems_error(problems: &[&Problem]) -> Error {
 struct Checked {
     db: engine::Database,
     tables: Vec<LoadedTable>,
+    /// The raw exports staging SQL read (empty without `raw:`).
+    raw: Vec<RawTable>,
     problems: Vec<Problem>,
     verdicts: Vec<freshness::Verdict>,
 }
@@ -125,7 +128,7 @@ fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Res
     let data = data_dir(config)?;
     let db = engine::open(&config.memory_limit)?;
     let conn = &db.conn;
-    let tables = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
+    let load::Loaded { tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
     let first = engine::first_period(period, config.trend_months).first_month();
@@ -133,7 +136,7 @@ fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Res
     let problems = timings.time("check", || validate::check(conn, &tables, last, first, &config.currency))?;
     let verdicts = freshness::check(conn, &tables, &config.freshness, last)?;
     engine::lock_down(conn)?;
-    Ok(Checked { db, tables, problems, verdicts })
+    Ok(Checked { db, tables, raw, problems, verdicts })
 }
 
 /// A required export with a header and no rows would publish a report of
@@ -281,8 +284,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     }
     files.extend(books);
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
-    let inputs_sha256 = inputs_fingerprint(tables);
-    let manifest = manifest(req, &catalog, tables, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
+    let inputs_sha256 = inputs_fingerprint(tables, &checked.raw);
+    let manifest = manifest(req, &catalog, tables, &checked.raw, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
     files.push(("manifest.json".into(), manifest.into_bytes()));
 
     // The history records the run before its folder is swapped in, and the
@@ -470,10 +473,11 @@ fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow
 }
 
 /// One checksum over every input file (name, size and SHA-256).
-fn inputs_fingerprint(tables: &[LoadedTable]) -> String {
+fn inputs_fingerprint(tables: &[LoadedTable], raw: &[RawTable]) -> String {
     let listing: String = tables
         .iter()
         .flat_map(|t| t.files.iter().map(move |f| format!("{} {} {} {}\n", t.table, f.path.display(), f.bytes, f.sha256)))
+        .chain(raw.iter().flat_map(|r| r.files.iter().map(move |f| format!("raw.{} {} {} {}\n", r.name, f.path.display(), f.bytes, f.sha256))))
         .collect();
     sha256_bytes(listing.as_bytes())
 }
@@ -483,6 +487,7 @@ fn manifest(
     req: &RunRequest,
     catalog: &Catalog,
     tables: &[LoadedTable],
+    raw: &[RawTable],
     computed: &engine::Computed,
     files: &[(String, Vec<u8>)],
     timings: &Timings,
@@ -502,6 +507,7 @@ fn manifest(
                 "rows": t.rows,
                 "missing_columns": t.missing_columns,
                 "files": t.files,
+                "staged": t.staging.is_some(),
             })
         })
         .collect();
@@ -524,6 +530,7 @@ fn manifest(
         "config": req.config,
         "periods_computed": {"first": computed.first_period, "last": req.period},
         "inputs": inputs,
+        "raw_inputs": raw,
         "shared_sql": catalog
             .shared
             .iter()
@@ -561,6 +568,10 @@ pub fn validate(config: &Config, period: Period) -> Result<Validation> {
         if table.present() {
             line.push_str(&if n == 0 { ", no problems".to_string() } else { format!(", {n} problem(s)") });
         }
+    }
+    for r in &checked.raw {
+        let files: Vec<String> = r.files.iter().map(|f| f.path.display().to_string()).collect();
+        lines.push(format!("raw {:<13} {} rows ({})", r.name, r.rows, files.join(", ")));
     }
     for v in &checked.verdicts {
         lines.push(format!("freshness {v}"));

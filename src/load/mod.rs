@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod freshness;
+pub mod staging;
 pub mod validate;
 
 use std::collections::BTreeMap;
@@ -300,6 +301,8 @@ pub fn table_spec(name: &str) -> Option<&'static TableSpec> {
 pub enum Format {
     Csv,
     Parquet,
+    /// Made by a staging SQL file from raw exports (see [`staging`]).
+    Staged,
 }
 
 /// One export found in the data directory.
@@ -347,6 +350,10 @@ pub struct LoadedTable {
     /// Read into aggregates, not stored (see [`events`]).
     #[serde(skip)]
     pub aggregated: bool,
+    /// Made by a staging file from these raw exports (`files` is then the
+    /// staging file; rows keep their raw position in `_row`).
+    #[serde(skip)]
+    pub staging: Option<std::sync::Arc<[staging::RawTable]>>,
 }
 
 /// One kind of unparsable CSV line (too many fields, bad quoting...).
@@ -377,15 +384,28 @@ impl LoadedTable {
             _ => 1,
         };
         let keep_raw: String = self.raw_columns.iter().map(|c| format!(", {c}")).collect();
-        let sql = format!(
-            "CREATE OR REPLACE TEMP TABLE {name} AS \
-             SELECT * EXCLUDE (_n), _n - min(_n) OVER (PARTITION BY _file) + {first} AS _line FROM ( \
-                 SELECT {typed}{keep_raw}, _file, _n FROM ( \
-                     SELECT row_number() OVER () AS _n, file_index AS _file, {raw} FROM {reader}))",
-            typed = self.typed,
-            raw = self.raw,
-            reader = self.reader,
-        );
+        // A staged row carries its raw position: `_row` (see [`staging`]).
+        let sql = if self.staging.is_some() {
+            format!(
+                "CREATE OR REPLACE TEMP TABLE {name} AS \
+                 SELECT {typed}{keep_raw}, coalesce(CAST(_row AS BIGINT) >> 40, -1) AS _file, \
+                        coalesce(CAST(_row AS BIGINT) & 1099511627775, 0) AS _line FROM ( \
+                     SELECT _row, {raw} FROM {reader})",
+                typed = self.typed,
+                raw = self.raw,
+                reader = self.reader,
+            )
+        } else {
+            format!(
+                "CREATE OR REPLACE TEMP TABLE {name} AS \
+                 SELECT * EXCLUDE (_n), _n - min(_n) OVER (PARTITION BY _file) + {first} AS _line FROM ( \
+                     SELECT {typed}{keep_raw}, _file, _n FROM ( \
+                         SELECT row_number() OVER () AS _n, file_index AS _file, {raw} FROM {reader}))",
+                typed = self.typed,
+                raw = self.raw,
+                reader = self.reader,
+            )
+        };
         let paths: Vec<String> = self.links.iter().map(|p| p.display().to_string()).collect();
         conn.execute(&sql, duckdb::params_from_iter(paths.iter()))
             .map_err(Error::db(format!("re-reading {} to locate bad rows", self.source_name())))?;
@@ -394,7 +414,14 @@ impl LoadedTable {
 
     /// Where a row of the lined table is, in words: `line 7` or
     /// `part-2.csv line 7` (`row 7` for Parquet).
-    pub fn position(&self, file: usize, line: i64) -> String {
+    pub fn position(&self, file: i64, line: i64) -> String {
+        if let Some(raws) = &self.staging {
+            return match usize::try_from(file).ok().and_then(|f| raws.get(f >> 8).map(|raw| (raw, f & 0xff))) {
+                Some((raw, part)) => raw.position(part, line),
+                None => "a row the staging SQL made without a raw `_row`".to_string(),
+            };
+        }
+        let file = file as usize;
         let unit = if self.format == Some(Format::Csv) { "line" } else { "row" };
         match self.files.as_slice() {
             [_] => format!("{unit} {line}"),
@@ -417,7 +444,12 @@ impl LoadedTable {
 
 /// Finds the files of every table in `dir`: `<table>.csv`, `<table>.parquet`
 /// or a folder `<table>/` of parts, with the config's file-name mapping.
-pub fn discover(dir: &Path, mappings: &BTreeMap<String, TableMapping>) -> Result<Vec<(&'static TableSpec, Option<(Format, Vec<PathBuf>)>)>> {
+/// Tables in `staged` come from staging SQL and are not looked for.
+pub fn discover(
+    dir: &Path,
+    mappings: &BTreeMap<String, TableMapping>,
+    staged: &BTreeMap<&'static str, staging::StagedTable>,
+) -> Result<Vec<(&'static TableSpec, Option<(Format, Vec<PathBuf>)>)>> {
     if !dir.is_dir() {
         return Err(Error::Input(format!(
             "data directory {} does not exist or is not a folder; set `data:` in the config or pass --data DIR",
@@ -426,6 +458,10 @@ pub fn discover(dir: &Path, mappings: &BTreeMap<String, TableMapping>) -> Result
     }
     let mut found = Vec::new();
     for spec in TABLES {
+        if let Some(table) = staged.get(spec.name) {
+            found.push((spec, Some((Format::Staged, vec![table.output.clone()]))));
+            continue;
+        }
         let name = mappings.get(spec.name).and_then(|m| m.file.clone()).unwrap_or_else(|| spec.name.to_string());
         let located = locate(dir, &name)?;
         if located.is_none() && spec.required {
@@ -561,13 +597,17 @@ pub fn ident(name: &str) -> String {
 /// `d[1]`), so it never sees the exports' own paths: each file is linked
 /// under `scratch` with a plain name and read through the link. The files
 /// read are then exactly the files listed in the manifest.
-pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path) -> Result<Vec<LoadedTable>> {
-    let found = discover(data, &config.tables)?;
+/// Raw exports named in the config are read and staged first (see
+/// [`staging`]); the tables they make load like any other export.
+pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path) -> Result<Loaded> {
+    let staged = staging::stage(config, data, scratch)?.unwrap_or_default();
+    let found = discover(data, &config.tables, &staged.tables)?;
     // Checksums are for the manifest, record counts for the check that every
     // CSV record was read: both on another thread while DuckDB parses.
     let paths: Vec<(PathBuf, bool)> = found
         .iter()
-        .flat_map(|(_, f)| f.iter().flat_map(|(format, p)| p.iter().map(|p| (p.clone(), *format == Format::Csv))))
+        .flat_map(|(_, f)| f.iter().filter(|(format, _)| *format != Format::Staged).flat_map(|(format, p)| p.iter().map(|p| (p.clone(), *format == Format::Csv))))
+        .chain(staged.tables.values().map(|t| (t.sql.clone(), false)))
         .collect();
     let scanner = std::thread::spawn(move || scan_files(&paths));
     let mut loaded = Vec::new();
@@ -582,6 +622,11 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
     }
     let scans = scanner.join().map_err(|_| Error::Input("reading the input files failed".into()))??;
     for table in &mut loaded {
+        if let Some(staged_by) = staged.tables.get(table.table) {
+            // The staged file is the run's own; the input is the staging SQL.
+            table.files = vec![InputFile { path: staged_by.sql.clone(), bytes: 0, sha256: String::new() }];
+            table.staging = Some(staged.raw.clone());
+        }
         let mut records = 0u64;
         let mut long = Vec::new();
         for (i, file) in table.files.iter_mut().enumerate() {
@@ -601,7 +646,13 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
             }
         }
     }
-    Ok(loaded)
+    Ok(Loaded { tables: loaded, raw: staged.raw.to_vec() })
+}
+
+/// Every contract table as loaded, and the raw exports staging read.
+pub struct Loaded {
+    pub tables: Vec<LoadedTable>,
+    pub raw: Vec<staging::RawTable>,
 }
 
 /// Records the CSV reader dropped without a word (a cell of about 31 MiB or
@@ -611,7 +662,7 @@ fn dropped_lines(table: &LoadedTable, dropped: u64, long: &[(usize, u64, u64)]) 
         .iter()
         .take(5)
         .map(|(file, line, bytes)| {
-            let at = table.position(*file, *line as i64);
+            let at = table.position(*file as i64, *line as i64);
             format!("{at}: a record of {:.1} MiB", *bytes as f64 / (1024.0 * 1024.0))
         })
         .collect();
@@ -755,7 +806,7 @@ fn link_files(dir: &Path, table: &str, format: Format, paths: &[PathBuf], hive: 
     }
     let ext = match format {
         Format::Csv => "csv",
-        Format::Parquet => "parquet",
+        Format::Parquet | Format::Staged => "parquet",
     };
     let mut links = Vec::with_capacity(paths.len());
     for (i, path) in paths.iter().enumerate() {
@@ -773,6 +824,82 @@ fn link_files(dir: &Path, table: &str, format: Format, paths: &[PathBuf], hive: 
         links.push(link);
     }
     Ok((links, keep_hive))
+}
+
+/// How an export is read: its column names, the table function that reads
+/// it (one `?` per file) and, for Parquet, each column's own type.
+struct Reader {
+    header: Vec<String>,
+    reader: String,
+    /// Parquet column types by export column name (empty for CSV: all text).
+    types: BTreeMap<String, String>,
+}
+
+/// The reader of one table's files (`paths`, read through `path_list`).
+/// CSV lines it cannot parse are recorded in `_rejects_<name>`.
+fn reader_for(
+    conn: &Connection,
+    name: &str,
+    source_label: &str,
+    format: Format,
+    paths: &[PathBuf],
+    path_list: &[String],
+    hive: bool,
+) -> Result<Reader> {
+    let placeholders = vec!["?"; path_list.len()].join(", ");
+    let mut types: BTreeMap<String, String> = BTreeMap::new();
+    let (header, reader) = match format {
+        Format::Csv => {
+            // The dialect is fixed (comma, double quote) and the columns are
+            // read from the header line, so DuckDB never guesses: a broken
+            // line is recorded in the rejects table with its line number
+            // instead of defeating the sniffer.
+            let header = csv_header(&paths[0])?;
+            for part in &paths[1..] {
+                let other = csv_header(part)?;
+                if other != header {
+                    return Err(Error::Input(format!(
+                        "parts of table `{}` have different columns: {} has {}, {} has {}",
+                        name,
+                        paths[0].display(),
+                        header.join(","),
+                        part.display(),
+                        other.join(",")
+                    )));
+                }
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            if let Some(dup) = header.iter().find(|h| !seen.insert(h.to_ascii_lowercase())) {
+                return Err(Error::Input(format!("{source_label}: column `{dup}` appears twice in the header")));
+            }
+            let columns: Vec<String> = header.iter().map(|h| format!("{}: 'VARCHAR'", literal(h))).collect();
+            let reader = format!(
+                "read_csv([{placeholders}], header = true, auto_detect = false, columns = {{{}}}, delim = ',', \
+                 quote = '\"', escape = '\"', hive_partitioning = {hive}, store_rejects = true, \
+                 rejects_table = {}, rejects_scan = {})",
+                columns.join(", "),
+                literal(&format!("_rejects_{}", name)),
+                literal(&format!("_reject_scans_{}", name)),
+            );
+            (header, reader)
+        }
+        Format::Parquet | Format::Staged => {
+            let reader = format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = {hive})");
+            // The export's own column names, matched case-insensitively,
+            // and their Parquet types.
+            let sql = format!("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader})");
+            let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the schema of {source_label}")))?;
+            let rows = stmt
+                .query_map(duckdb::params_from_iter(path_list.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
+            let described: Vec<(String, String)> =
+                rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the schema of {source_label}")))?;
+            let header = described.iter().map(|(name, _)| name.clone()).collect();
+            types = described.into_iter().collect();
+            (header, reader)
+        }
+    };
+    Ok(Reader { header, reader, types })
 }
 
 fn load_table(
@@ -803,6 +930,7 @@ fn load_table(
             rejected_lines: 0,
             links: Vec::new(),
             aggregated: spec.aggregated,
+            staging: None,
         };
         if spec.aggregated {
             let all = format!("SELECT * FROM {}", spec.name);
@@ -814,60 +942,7 @@ fn load_table(
     let (links, hive) = link_files(links_dir, spec.name, format, &paths, hive_layout(&paths))?;
     // File paths are bound as parameters, one per file, never pasted into SQL.
     let path_list: Vec<String> = links.iter().map(|p| p.display().to_string()).collect();
-    let placeholders = vec!["?"; path_list.len()].join(", ");
-    // Parquet column types by export column name (empty for CSV: all text).
-    let mut types: BTreeMap<String, String> = BTreeMap::new();
-    let (header, reader) = match format {
-        Format::Csv => {
-            // The dialect is fixed (comma, double quote) and the columns are
-            // read from the header line, so DuckDB never guesses: a broken
-            // line is recorded in the rejects table with its line number
-            // instead of defeating the sniffer.
-            let header = csv_header(&paths[0])?;
-            for part in &paths[1..] {
-                let other = csv_header(part)?;
-                if other != header {
-                    return Err(Error::Input(format!(
-                        "parts of table `{}` have different columns: {} has {}, {} has {}",
-                        spec.name,
-                        paths[0].display(),
-                        header.join(","),
-                        part.display(),
-                        other.join(",")
-                    )));
-                }
-            }
-            let mut seen = std::collections::BTreeSet::new();
-            if let Some(dup) = header.iter().find(|h| !seen.insert(h.to_ascii_lowercase())) {
-                return Err(Error::Input(format!("{source_label}: column `{dup}` appears twice in the header")));
-            }
-            let columns: Vec<String> = header.iter().map(|h| format!("{}: 'VARCHAR'", literal(h))).collect();
-            let reader = format!(
-                "read_csv([{placeholders}], header = true, auto_detect = false, columns = {{{}}}, delim = ',', \
-                 quote = '\"', escape = '\"', hive_partitioning = {hive}, store_rejects = true, \
-                 rejects_table = {}, rejects_scan = {})",
-                columns.join(", "),
-                literal(&format!("_rejects_{}", spec.name)),
-                literal(&format!("_reject_scans_{}", spec.name)),
-            );
-            (header, reader)
-        }
-        Format::Parquet => {
-            let reader = format!("read_parquet([{placeholders}], union_by_name = true, hive_partitioning = {hive})");
-            // The export's own column names, matched case-insensitively,
-            // and their Parquet types.
-            let sql = format!("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM {reader})");
-            let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the schema of {source_label}")))?;
-            let rows = stmt
-                .query_map(duckdb::params_from_iter(path_list.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
-            let described: Vec<(String, String)> =
-                rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the schema of {source_label}")))?;
-            let header = described.iter().map(|(name, _)| name.clone()).collect();
-            types = described.into_iter().collect();
-            (header, reader)
-        }
-    };
+    let Reader { header, reader, types } = reader_for(conn, spec.name, &source_label, format, &paths, &path_list, hive)?;
     let list = duckdb::params_from_iter(path_list.iter());
 
     let mut inner = Vec::new();
@@ -937,6 +1012,7 @@ fn load_table(
         raw: inner.join(", "),
         raw_columns,
         aggregated: spec.aggregated,
+        staging: None,
     };
     let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
     let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));

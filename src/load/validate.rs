@@ -326,7 +326,7 @@ fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule, lined: &mut BTree
         .map_err(Error::db(format!("locating {}.{}", r.table, r.column)))?;
     Ok(rows
         .into_iter()
-        .map(|(file, line, key, value)| format!("{}: {}", loaded.position(file as usize, line), example(r.table, r.column, key, value)))
+        .map(|(file, line, key, value)| format!("{}: {}", loaded.position(file, line), example(r.table, r.column, key, value)))
         .collect())
 }
 

@@ -85,11 +85,18 @@ pub fn open(memory_limit: &str) -> Result<Database> {
     let scratch = std::env::temp_dir().join(format!("cs-report-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(Error::io("creating scratch folder", &scratch))?;
     let scratch = Scratch(scratch);
+    let conn = connect(memory_limit, &scratch.0)?;
+    Ok(Database { conn, _scratch: scratch })
+}
+
+/// A new in-memory database spilling to `temp` (which the caller owns), in
+/// UTC, with no extension installed or loaded behind our back.
+pub fn connect(memory_limit: &str, temp: &std::path::Path) -> Result<Connection> {
     let config = duckdb::Config::default()
         .enable_autoload_extension(false)
         .and_then(|c| c.with("autoinstall_known_extensions", "false"))
         .and_then(|c| c.max_memory(memory_limit))
-        .and_then(|c| c.with("temp_directory", scratch.0.to_string_lossy()))
+        .and_then(|c| c.with("temp_directory", temp.to_string_lossy()))
         .map_err(Error::db("configuring DuckDB"))?;
     let conn = Connection::open_in_memory_with_flags(config).map_err(Error::db("opening DuckDB"))?;
     // No automatic checkpoints: in memory they only rewrite tables, and one
@@ -97,7 +104,7 @@ pub fn open(memory_limit: &str) -> Result<Database> {
     conn.execute_batch("SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TB';")
         .map_err(Error::db("setting the time zone and checkpoints"))?;
     conn.execute_batch(UTC_TIMESTAMP_MACROS).map_err(Error::db("defining utc_timestamp"))?;
-    Ok(Database { conn, _scratch: scratch })
+    Ok(conn)
 }
 
 /// Removes the scratch folders of runs that were killed before they could.

@@ -7,5 +7,6 @@ mod contract;
 mod email;
 mod owners;
 mod periods;
+mod staging;
 mod support;
 mod unattended;

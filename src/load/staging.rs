@@ -1,0 +1,355 @@
+//! Raw exports and staging SQL: exports as the source system writes them
+//! (cents, plan intervals, its own status words), named in the config's
+//! `raw:`, reshaped into contract tables by one `SELECT` per table in the
+//! `staging:` folder (`<table>.sql`), as a dbt staging model would.
+//!
+//! Staging runs in a database of its own, before the run's database loads
+//! anything:
+//!
+//! 1. every raw export gets an empty table `raw.<name>` of its columns (the
+//!    CSV header, or the Parquet schema) plus `_row`, where the row came
+//!    from: `raw index << 48 | file index << 40 | line` (the CSV line, the
+//!    header being line 1, or the Parquet row);
+//! 2. every staging file is checked against those empty tables: one
+//!    `SELECT`, producing the table's contract columns and `_row`, no more
+//!    and no less; so a wrong file is refused before any data is read;
+//! 3. the raw exports are read, each once, with the strict CSV reader;
+//! 4. that database then loses all file access but to its output folder,
+//!    and each staging query runs, in contract order (a query may read the
+//!    tables staged before it), its result written to a Parquet file;
+//! 5. the run's database loads those files as it loads any export, with the
+//!    same rules; a broken rule names the staged table and column, the
+//!    staging file, and the raw file and line of each example (`_row`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use duckdb::Connection;
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::load::{
+    broken_lines, ident, link_files, literal, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
+};
+use crate::load::Format;
+
+/// One raw export as read.
+#[derive(Debug, Clone, Serialize)]
+pub struct RawTable {
+    pub name: String,
+    pub format: Format,
+    pub files: Vec<InputFile>,
+    pub rows: u64,
+}
+
+impl RawTable {
+    /// Where a row is, from its `_row` without the raw index (`file << 8`
+    /// in the high bits is `(_row >> 40) & 0xff`): `subs.csv line 7`.
+    pub fn position(&self, file: usize, line: i64) -> String {
+        let unit = if self.format == Format::Csv { "line" } else { "row" };
+        let path = self.files.get(file).map_or_else(|| format!("raw `{}`", self.name), |f| f.path.display().to_string());
+        format!("{path} {unit} {line}")
+    }
+}
+
+/// A contract table made by a staging file.
+#[derive(Debug, Clone)]
+pub struct StagedTable {
+    /// The staging file.
+    pub sql: PathBuf,
+    /// Its result, for the run's database to load.
+    pub output: PathBuf,
+}
+
+/// What staging made: the raw exports read and the tables staged.
+#[derive(Debug, Default)]
+pub struct Staged {
+    pub raw: Arc<[RawTable]>,
+    pub tables: BTreeMap<&'static str, StagedTable>,
+}
+
+/// The most files one raw export may have (`_row` keeps 8 bits for it).
+const MAX_PARTS: usize = 256;
+
+/// The staging files of `dir`: `<table>.sql` for contract tables; other
+/// files (a README) are left alone, an `.sql` file of no table is an error.
+pub fn staging_files(dir: &Path) -> Result<BTreeMap<&'static str, PathBuf>> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Error::Input(format!("staging folder {} cannot be read ({e}); set `staging:` to the folder of `<table>.sql` files", dir.display()))
+    })?;
+    let mut out = BTreeMap::new();
+    for entry in entries {
+        let path = entry.map_err(Error::io("reading folder", dir))?.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("sql") {
+            continue;
+        }
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+        let Some(spec) = TABLES.iter().find(|t| t.name == stem) else {
+            let names: Vec<_> = TABLES.iter().map(|t| format!("{}.sql", t.name)).collect();
+            return Err(Error::Input(format!(
+                "staging file {}: `{stem}` is not a table of the input contract; staging files are named after the table they make: {}",
+                path.display(),
+                names.join(", ")
+            )));
+        };
+        out.insert(spec.name, path);
+    }
+    Ok(out)
+}
+
+/// Reads the raw exports and runs the staging files (see the module's
+/// note). `None` when the config stages nothing.
+pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Staged>> {
+    let Some(dir) = &config.staging else { return Ok(None) };
+    let files = staging_files(dir)?;
+    for table in files.keys() {
+        if config.tables.contains_key(*table) {
+            return Err(Error::Input(format!(
+                "table `{table}` has both a staging file ({}) and a `tables.{table}` entry in the config; \
+                 rename its columns in the staging SQL and remove the entry",
+                files[table].display()
+            )));
+        }
+    }
+    let started = std::time::Instant::now();
+    let temp = scratch.join("staging-temp");
+    let output = scratch.join("staged");
+    for folder in [&temp, &output] {
+        std::fs::create_dir_all(folder).map_err(Error::io("creating folder", folder))?;
+    }
+    let conn = crate::metrics::engine::connect(&config.memory_limit, &temp)?;
+    // The staging files are checked in an empty database with no file
+    // access at all: binding a query that names a file would read it.
+    let checker = crate::metrics::engine::connect(&config.memory_limit, &temp)?;
+    checker
+        .execute_batch("SET enable_external_access = false; SET lock_configuration = true;")
+        .map_err(Error::db("locking the staging checker"))?;
+    for db in [&conn, &checker] {
+        db.execute_batch("CREATE SCHEMA raw").map_err(Error::db("creating the raw schema"))?;
+    }
+
+    // 1. The raw exports, as empty tables of their columns.
+    let mut raws = Vec::new();
+    for (index, (name, path)) in config.raw.iter().enumerate() {
+        let raw = declare_raw(&conn, index, name, &data.join(path), &scratch.join("inputs").join("raw"))?;
+        checker.execute_batch(&raw.ddl).map_err(|e| Error::Input(format!("raw export `{name}` ({}): {e}", raw.label)))?;
+        raws.push(raw);
+    }
+    // 2. Every staging file checked against them, before any data is read.
+    let staging: Vec<(&'static TableSpec, PathBuf, String)> = TABLES
+        .iter()
+        .filter_map(|spec| files.get(spec.name).map(|path| (spec, path.clone())))
+        .map(|(spec, path)| {
+            let text = std::fs::read_to_string(&path).map_err(Error::io("reading", &path))?;
+            Ok((spec, path, text))
+        })
+        .collect::<Result<_>>()?;
+    let mut refused = Vec::new();
+    for (spec, path, text) in &staging {
+        match check_query(&checker, spec, text) {
+            Ok(query) => checker
+                .execute_batch(&format!("CREATE TABLE main.{} AS SELECT * FROM {query} LIMIT 0", ident(spec.name)))
+                .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?,
+            Err(why) => refused.push(format!("{}: {why}", path.display())),
+        }
+    }
+    drop(checker);
+    if !refused.is_empty() {
+        return Err(Error::Input(format!(
+            "{} staging file(s) do not make their table; nothing was read:\n  - {}",
+            refused.len(),
+            refused.join("\n  - ")
+        )));
+    }
+    // 3. The raw exports read, each once; checksums on another thread.
+    let paths: Vec<(PathBuf, bool)> =
+        raws.iter().flat_map(|r| r.paths.iter().map(|p| (p.clone(), r.format == Format::Csv))).collect();
+    let scanner = std::thread::spawn(move || scan_files(&paths));
+    for raw in &mut raws {
+        fill_raw(&conn, raw)?;
+    }
+    let scans = scanner.join().map_err(|_| Error::Input("reading the raw exports failed".into()))??;
+    let mut read = Vec::new();
+    for raw in raws {
+        let mut records = 0u64;
+        let mut files = Vec::new();
+        for path in &raw.paths {
+            let scan = &scans[path];
+            records += scan.csv.as_ref().map_or(0, |c| c.records.saturating_sub(1));
+            files.push(InputFile { path: path.clone(), bytes: scan.bytes, sha256: scan.sha256.clone() });
+        }
+        if raw.format == Format::Csv && records > raw.rows {
+            return Err(Error::Input(format!(
+                "raw export `{}` ({}): {} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause",
+                raw.name,
+                raw.label,
+                records - raw.rows
+            )));
+        }
+        read.push(RawTable { name: raw.name, format: raw.format, files, rows: raw.rows });
+    }
+    // 4. No file access but the output folder; then each staging query.
+    conn.execute_batch(&format!(
+        "SET allowed_directories = [{}]; SET enable_external_access = false; SET lock_configuration = true;",
+        literal(&format!("{}/", output.display()))
+    ))
+    .map_err(Error::db("locking the staging database's file access"))?;
+    let mut tables = BTreeMap::new();
+    for (spec, path, text) in &staging {
+        let table = ident(spec.name);
+        let query = check_query(&conn, spec, text).map_err(|why| Error::Input(format!("staging file {}: {why}", path.display())))?;
+        conn.execute_batch(&format!("CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM {query}"))
+            .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?;
+        let file = output.join(format!("{}.parquet", spec.name));
+        conn.execute_batch(&format!("COPY main.{table} TO {} (FORMAT parquet)", literal(&file.display().to_string())))
+            .map_err(Error::db(format!("writing the staged {}", spec.name)))?;
+        tables.insert(spec.name, StagedTable { sql: path.clone(), output: file });
+    }
+    crate::log::info(&format!(
+        "staged {} table(s) from {} raw export(s) in {} ms",
+        tables.len(),
+        read.len(),
+        started.elapsed().as_millis()
+    ));
+    Ok(Some(Staged { raw: read.into(), tables }))
+}
+
+/// A raw export being read.
+struct PendingRaw {
+    index: usize,
+    name: String,
+    label: String,
+    format: Format,
+    paths: Vec<PathBuf>,
+    links: Vec<String>,
+    reader: String,
+    /// The CREATE TABLE of its empty table.
+    ddl: String,
+    rows: u64,
+}
+
+/// Finds a raw export's files and creates its empty table `raw.<name>`.
+fn declare_raw(conn: &Connection, index: usize, name: &str, path: &Path, links_dir: &Path) -> Result<PendingRaw> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let (format, paths) = match locate(dir, &file_name) {
+        Ok(Some(found)) if path.exists() => found,
+        Ok(_) => {
+            return Err(Error::Input(format!(
+                "raw export `{name}`: {} not found (a .csv or .parquet file, or a folder of parts; relative to the data directory)",
+                path.display()
+            )))
+        }
+        Err(e) => return Err(Error::Input(format!("raw export `{name}`: {e}"))),
+    };
+    if paths.len() > MAX_PARTS {
+        return Err(Error::Input(format!("raw export `{name}`: {} parts, at most {MAX_PARTS} are read", paths.len())));
+    }
+    let label = path.display().to_string();
+    let key = format!("raw_{name}");
+    // Folder names are not columns of a raw export: the SQL sees the files' own.
+    let (links, _) = link_files(links_dir, name, format, &paths, false)?;
+    let links: Vec<String> = links.iter().map(|p| p.display().to_string()).collect();
+    let Reader { header, reader, types } = reader_for(conn, &key, &label, format, &paths, &links, false)?;
+    if let Some(reserved) = header.iter().find(|h| h.eq_ignore_ascii_case("_row")) {
+        return Err(Error::Input(format!("raw export `{name}` ({label}): column `{reserved}` is a name cs-report reserves for the raw row")));
+    }
+    let columns: Vec<String> = header
+        .iter()
+        .map(|h| format!("{} {}", ident(h), types.get(h).map_or("VARCHAR", String::as_str)))
+        .chain(std::iter::once("_row BIGINT".to_string()))
+        .collect();
+    let ddl = format!("CREATE TABLE raw.{} ({})", ident(name), columns.join(", "));
+    conn.execute_batch(&ddl).map_err(|e| Error::Input(format!("raw export `{name}` ({label}): {e}")))?;
+    Ok(PendingRaw { index, name: name.to_string(), label, format, paths, links, reader, ddl, rows: 0 })
+}
+
+/// Reads a raw export into its table, each row with its `_row`.
+fn fill_raw(conn: &Connection, raw: &mut PendingRaw) -> Result<()> {
+    let first = if raw.format == Format::Csv { 2 } else { 1 };
+    let sql = format!(
+        "INSERT INTO raw.{name} SELECT * EXCLUDE (_n, _file), \
+             (CAST({index} AS BIGINT) << 48) | (CAST(_file AS BIGINT) << 40) | (_n - min(_n) OVER (PARTITION BY _file) + {first}) \
+         FROM (SELECT *, row_number() OVER () AS _n, file_index AS _file FROM {reader})",
+        name = ident(&raw.name),
+        index = raw.index,
+        reader = raw.reader
+    );
+    raw.rows = conn
+        .execute(&sql, duckdb::params_from_iter(raw.links.iter()))
+        .map_err(|e| Error::Input(format!("cannot read raw export `{}` ({}): {e}", raw.name, raw.label)))? as u64;
+    if raw.format == Format::Csv {
+        let links: Vec<PathBuf> = raw.links.iter().map(PathBuf::from).collect();
+        let (broken, _) = broken_lines(conn, &format!("raw_{}", raw.name), &raw.paths, &links)?;
+        if let Some(b) = broken.first() {
+            let columns = if b.columns.is_empty() { String::new() } else { format!(" (column {})", b.columns.join(", ")) };
+            return Err(Error::Input(format!(
+                "raw export `{}` ({}): {} line(s) do not parse as CSV with the header's columns{columns} ({}), e.g. {}",
+                raw.name,
+                raw.label,
+                b.count,
+                b.kind,
+                b.examples.join("; ")
+            )));
+        }
+    }
+    crate::log::info(&format!("read raw export {} ({} rows)", raw.name, raw.rows));
+    Ok(())
+}
+
+/// Checks a staging file: one SELECT whose result has the table's columns
+/// (those an export may leave out may be left out) and `_row`, a whole
+/// number. Returns the query wrapped for use as a subquery.
+fn check_query(conn: &Connection, spec: &TableSpec, text: &str) -> std::result::Result<String, String> {
+    let trimmed = text.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    if trimmed.is_empty() {
+        return Err("the file is empty; it must hold one SELECT".into());
+    }
+    let parsed: String = conn
+        .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [trimmed], |r| r.get(0))
+        .map_err(|e| format!("cannot parse it: {e}"))?;
+    let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| format!("cannot parse it: {e}"))?;
+    if parsed["error"].as_bool() != Some(false) {
+        let message = parsed["error_message"].as_str().unwrap_or("not a SELECT");
+        let message = if message.contains("Only SELECT") { "it must be one SELECT (or WITH ... SELECT), nothing else" } else { message };
+        return Err(message.to_string());
+    }
+    if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
+        return Err("it must hold exactly one SELECT statement".into());
+    }
+    let query = format!("(\n{trimmed}\n)");
+    let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {query}")).map_err(|e| e.to_string())?;
+    let described: Vec<(String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| e.to_string())?;
+    let has = |name: &str| described.iter().any(|(c, _)| c.eq_ignore_ascii_case(name));
+    let missing: Vec<&str> = spec.columns.iter().filter(|c| !c.may_be_absent && !has(c.name)).map(|c| c.name).collect();
+    let extra: Vec<&str> = described
+        .iter()
+        .map(|(c, _)| c.as_str())
+        .filter(|c| !c.eq_ignore_ascii_case("_row") && !spec.columns.iter().any(|s| s.name.eq_ignore_ascii_case(c)))
+        .collect();
+    let mut why = Vec::new();
+    if !missing.is_empty() {
+        why.push(format!("missing column(s) {}", missing.join(", ")));
+    }
+    if !extra.is_empty() {
+        why.push(format!("extra column(s) {} (not in the contract's {})", extra.join(", "), spec.name));
+    }
+    match described.iter().find(|(c, _)| c.eq_ignore_ascii_case("_row")) {
+        None => why.push("no `_row`: select the raw table's `_row` so that bad rows can be traced to their raw line".into()),
+        Some((_, kind)) if !matches!(kind.as_str(), "BIGINT" | "HUGEINT" | "INTEGER" | "UBIGINT") => {
+            why.push(format!("`_row` is {kind}; it must be a raw table's `_row` as it is"))
+        }
+        Some(_) => {}
+    }
+    if why.is_empty() {
+        Ok(query)
+    } else {
+        let columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
+        Err(format!("{} (table {} has {}, plus `_row`)", why.join("; "), spec.name, columns.join(", ")))
+    }
+}
