@@ -8,7 +8,7 @@ use crate::config::{normalize, Config};
 use crate::deliver::{self, SendRequest};
 use crate::error::{Error, Result};
 use crate::log;
-use crate::metrics::catalog::Catalog;
+use crate::metrics::catalog::{Catalog, EMBEDDED_QUERIES, EMBEDDED_TEMPLATES};
 use crate::period::{Month, Period};
 use crate::pipeline::{self, RunRequest};
 use crate::sample::{self, SampleRequest};
@@ -117,8 +117,24 @@ pub enum Command {
         #[arg(long)]
         period: Option<String>,
     },
-    /// Print the metric catalog: id, title, unit, versions, formula.
-    Metrics,
+    /// Print the metric catalog: id, title, unit, versions, formula, and
+    /// where each version's SQL comes from (built in, or the config's `queries:`).
+    Metrics {
+        /// Config file whose `queries:` folder adds metrics and versions
+        /// (default: config/cs-report.yaml if present).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Write the built-in metrics (`<metric>/metric.yml`, `vN.sql`) into
+        /// DIR as a starting point for a `queries:` folder, instead of printing.
+        #[arg(long, value_name = "DIR")]
+        export: Option<PathBuf>,
+    },
+    /// Write the built-in report templates into DIR, as a starting point for
+    /// a `templates:` folder (README, "Templates", lists their variables).
+    Templates {
+        #[arg(long, value_name = "DIR")]
+        export: PathBuf,
+    },
     /// Write a deterministic sample of every export.
     Sample {
         #[arg(long)]
@@ -162,6 +178,24 @@ fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathB
         config.output = normalize(&std::path::absolute(&out).map_err(Error::io("resolving", &out))?);
     }
     Ok(config)
+}
+
+/// Writes `(relative path, text)` files under `dir`, refusing to overwrite
+/// a file that is there with other content. Returns how many were written.
+fn export_files<'a>(dir: &std::path::Path, files: impl Iterator<Item = &'a (&'a str, &'a str)>) -> Result<usize> {
+    let mut written = 0;
+    for (rel, text) in files {
+        let path = dir.join(rel);
+        if std::fs::read_to_string(&path).is_ok_and(|old| old != *text) {
+            return Err(Error::Usage(format!("{} exists and differs from the built-in file; export into an empty folder", path.display())));
+        }
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(Error::io("creating folder", parent))?;
+        }
+        std::fs::write(&path, text).map_err(Error::io("writing", &path))?;
+        written += 1;
+    }
+    Ok(written)
 }
 
 /// Runs one command; what it prints for the user goes to stdout, progress
@@ -226,8 +260,16 @@ pub fn execute(cli: Cli) -> Result<()> {
             }
             println!("no problems found");
         }
-        Command::Metrics => {
-            let catalog = Catalog::embedded()?;
+        Command::Metrics { config, export: Some(dir) } => {
+            if config.is_some() {
+                return Err(Error::Usage("--export writes the built-in metrics; it takes no --config".into()));
+            }
+            let written = export_files(&dir, EMBEDDED_QUERIES.iter().filter(|(path, _)| path.contains('/') && !path.starts_with('_')))?;
+            println!("{}: {written} files of the built-in metrics (a metric's folder there may add versions, see the README)", dir.display());
+        }
+        Command::Metrics { config, export: None } => {
+            let config = Config::load(config.as_deref())?;
+            let catalog = Catalog::load(config.queries.as_deref())?;
             for group in &catalog.groups {
                 println!("## {}", group.title);
                 for id in &group.metrics {
@@ -239,10 +281,17 @@ pub fn execute(cli: Cli) -> Result<()> {
                         .collect();
                     let unit = m.unit.as_str();
                     println!("{:<26} {:<40} {:<8} {:<7} {}", m.id, m.title, unit, versions.join(","), m.formula);
+                    for v in m.versions.values().filter(|v| !v.builtin) {
+                        println!("{:<26} {} from {} (sha256 {})", "", v.id, v.origin, &v.sha256[..12]);
+                    }
                 }
                 println!();
             }
             println!("* = default version; choose another under `metrics:` in the config.");
+        }
+        Command::Templates { export } => {
+            let written = export_files(&export, EMBEDDED_TEMPLATES.iter())?;
+            println!("{}: {written} built-in templates (set `templates:` to a folder holding the ones you change)", export.display());
         }
         Command::Sample { out, customers, seed, end, months, usage_scale } => {
             let end = month_arg(end, "--end")?;

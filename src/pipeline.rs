@@ -177,7 +177,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut timings = Timings::default();
 
     // Everything that can be wrong without looking at the data fails first.
-    let mut catalog = Catalog::embedded()?;
+    let mut catalog = Catalog::load(config.queries.as_deref())?;
+    engine::check_added_sql(&catalog)?;
     if config.parameters.ces_higher_is_better {
         catalog.set_direction("ces", Direction::Up);
     }
@@ -540,7 +541,7 @@ fn manifest(
                 json!({"file": s.name, "sha256": s.sha256, "millis": millis})
             })
             .collect::<Vec<_>>(),
-        "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "millis": r.millis})).collect::<Vec<_>>(),
+        "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "origin": r.origin, "millis": r.millis})).collect::<Vec<_>>(),
         "unavailable": computed.unavailable,
         "restatements": restatements,
         "freshness": freshness,

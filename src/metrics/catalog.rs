@@ -14,7 +14,7 @@ use crate::load::{hex, table_spec};
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
-pub use embedded::TEMPLATES as EMBEDDED_TEMPLATES;
+pub use embedded::{QUERIES as EMBEDDED_QUERIES, TEMPLATES as EMBEDDED_TEMPLATES};
 
 /// What a metric's value is, which decides how it is formatted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -131,8 +131,13 @@ struct RawMetric {
     supporting: bool,
     #[serde(default)]
     period: PeriodRule,
+    /// For a metric added through `queries:`: the report section (a group
+    /// id of the built-in catalog); default: a section of its own.
+    #[serde(default)]
+    group: Option<String>,
     versions: BTreeMap<String, RawVersion>,
 }
+
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -166,6 +171,12 @@ pub struct Version {
     #[serde(skip)]
     pub sql: &'static str,
     pub sha256: String,
+    /// Where its SQL comes from: `queries/<metric>/<version>.sql` compiled
+    /// in, or the path of a file under the config's `queries:` folder.
+    pub origin: String,
+    /// Compiled in (not added through the config's `queries:`).
+    #[serde(skip)]
+    pub builtin: bool,
     /// Input tables it reads (beyond customers and subscriptions).
     pub needs: Vec<String>,
     /// Other metrics whose values it reads from `metric_values`.
@@ -270,7 +281,7 @@ impl Catalog {
                 if !listed.insert(id.clone()) {
                     return Err(bug(id, "listed twice in catalog.yml"));
                 }
-                metrics.push(load_metric(id, &group.id, &by_path)?);
+                metrics.push(load_metric(id, &group.id, &by_path, BUILTIN_ROOT)?);
             }
         }
         for path in by_path.keys() {
@@ -376,40 +387,11 @@ impl Catalog {
     }
 }
 
-fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> Result<Metric> {
+fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>, root: &str) -> Result<Metric> {
     let meta_path = format!("{id}/metric.yml");
-    let text = files.get(meta_path.as_str()).ok_or_else(|| bug(id, format!("queries/{meta_path} is missing")))?;
-    let raw: RawMetric = serde_yaml::from_str(text).map_err(|e| bug(id, format!("queries/{meta_path}: {e}")))?;
-    let prefix = format!("{id}/");
-    let mut sql_files = BTreeMap::new();
-    for (path, sql) in files.range(prefix.as_str()..) {
-        let Some(name) = path.strip_prefix(&prefix) else { break };
-        if name == "metric.yml" {
-            continue;
-        }
-        let version = name
-            .strip_suffix(".sql")
-            .filter(|v| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| bug(id, format!("queries/{path}: version files are named v1.sql, v2.sql, ...")))?;
-        sql_files.insert(version.to_string(), *sql);
-    }
-    let mut versions = BTreeMap::new();
-    for (vid, rv) in raw.versions {
-        let sql = sql_files.remove(&vid).ok_or_else(|| bug(id, format!("metric.yml lists {vid} but queries/{id}/{vid}.sql is missing")))?;
-        // `needs` names tables, or `table.column` for a nullable column that
-        // an export may leave out (the metric is then not available).
-        for need in &rv.needs {
-            let (table, column) = need.split_once('.').map_or((need.as_str(), None), |(t, c)| (t, Some(c)));
-            let known = table_spec(table).is_some_and(|spec| column.is_none_or(|c| spec.columns.iter().any(|sc| sc.name == c)));
-            if !known {
-                return Err(bug(id, format!("{vid} needs unknown table or column `{need}`")));
-            }
-        }
-        versions.insert(vid.clone(), Version { id: vid, sql, sha256: sha256(sql), needs: rv.needs, uses: rv.uses, note: rv.note });
-    }
-    if let Some(extra) = sql_files.keys().next() {
-        return Err(bug(id, format!("queries/{id}/{extra}.sql is not listed under `versions` in metric.yml")));
-    }
+    let text = files.get(meta_path.as_str()).ok_or_else(|| bug(id, format!("{root}{meta_path} is missing")))?;
+    let raw: RawMetric = serde_yaml::from_str(text).map_err(|e| bug(id, format!("{root}{meta_path}: {e}")))?;
+    let versions = load_versions(id, raw.versions, files, root)?;
     if !versions.contains_key(&raw.default) {
         return Err(bug(id, format!("default version `{}` does not exist", raw.default)));
     }
@@ -417,7 +399,7 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
         id: id.to_string(),
         title: raw.title,
         unit: raw.unit,
-        group: group.to_string(),
+        group: raw.group.unwrap_or_else(|| group.to_string()),
         formula: raw.formula,
         direction: raw.direction,
         default_version: raw.default,
@@ -429,6 +411,190 @@ fn load_metric(id: &str, group: &str, files: &BTreeMap<&str, &'static str>) -> R
         period: raw.period,
         versions,
     })
+}
+
+/// The versions `metric.yml` lists, each with its `vN.sql` of the metric's
+/// folder; a version file not listed is an error, as is a need that names
+/// no table or column of the contract.
+fn load_versions(
+    id: &str,
+    listed: BTreeMap<String, RawVersion>,
+    files: &BTreeMap<&str, &'static str>,
+    root: &str,
+) -> Result<BTreeMap<String, Version>> {
+    let prefix = format!("{id}/");
+    let mut sql_files = BTreeMap::new();
+    for (path, sql) in files.range(prefix.as_str()..) {
+        let Some(name) = path.strip_prefix(&prefix) else { break };
+        if name == "metric.yml" || name.ends_with(".md") {
+            continue;
+        }
+        let version = name
+            .strip_suffix(".sql")
+            .filter(|v| v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| bug(id, format!("{root}{path}: version files are named v1.sql, v2.sql, ...")))?;
+        sql_files.insert(version.to_string(), *sql);
+    }
+    let mut versions = BTreeMap::new();
+    for (vid, rv) in listed {
+        let sql = sql_files.remove(&vid).ok_or_else(|| bug(id, format!("metric.yml lists {vid} but {root}{id}/{vid}.sql is missing")))?;
+        // `needs` names tables, or `table.column` for a nullable column that
+        // an export may leave out (the metric is then not available).
+        for need in &rv.needs {
+            let (table, column) = need.split_once('.').map_or((need.as_str(), None), |(t, c)| (t, Some(c)));
+            let known = table_spec(table).is_some_and(|spec| column.is_none_or(|c| spec.columns.iter().any(|sc| sc.name == c)));
+            if !known {
+                return Err(bug(id, format!("{vid} needs unknown table or column `{need}`")));
+            }
+        }
+        let origin = format!("{root}{id}/{vid}.sql");
+        let builtin = root == BUILTIN_ROOT;
+        versions.insert(vid.clone(), Version { id: vid, sql, sha256: sha256(sql), origin, builtin, needs: rv.needs, uses: rv.uses, note: rv.note });
+    }
+    if let Some(extra) = sql_files.keys().next() {
+        return Err(bug(id, format!("{root}{id}/{extra}.sql is not listed under `versions` in metric.yml")));
+    }
+    Ok(versions)
+}
+
+/// The new versions a `queries:` folder adds to built-in metric `builtin`.
+/// Its `metric.yml` lists them under `versions:`; any other key must be
+/// the built-in one's as it is (so `cs-report metrics --export` output can
+/// be used as it is), and a built-in version listed again must keep its
+/// SQL: a released version is never replaced, only joined by a new one.
+fn extension_versions(builtin: &Metric, files: &mut BTreeMap<&str, &'static str>, root: &str) -> Result<BTreeMap<String, Version>> {
+    let id = builtin.id.as_str();
+    let meta = format!("{id}/metric.yml");
+    let text = files.get(meta.as_str()).ok_or_else(|| bug(id, format!("{root}{meta} is missing")))?;
+    let yaml_error = |e: serde_yaml::Error| bug(id, format!("{root}{meta}: {e}"));
+    let user: serde_yaml::Mapping = serde_yaml::from_str(text).map_err(yaml_error)?;
+    let shipped: serde_yaml::Mapping = embedded::QUERIES
+        .iter()
+        .find(|(path, _)| *path == meta)
+        .map(|(_, text)| serde_yaml::from_str(text))
+        .transpose()
+        .map_err(yaml_error)?
+        .unwrap_or_default();
+    for (key, value) in &user {
+        let name = key.as_str().unwrap_or_default();
+        if name != "versions" && shipped.get(key) != Some(value) {
+            return Err(bug(
+                id,
+                format!(
+                    "{root}{meta}: `{name}` differs from the built-in metric's; a built-in metric's folder may only add versions \
+                     (choose one with `metrics: {{{id}: vN}}` in the config), or copy the folder under a new metric id"
+                ),
+            ));
+        }
+    }
+    let listed: BTreeMap<String, RawVersion> = match user.get("versions") {
+        Some(v) => serde_yaml::from_value(v.clone()).map_err(yaml_error)?,
+        None => return Err(bug(id, format!("{root}{meta}: no `versions:`; list the versions this folder adds"))),
+    };
+    let mut new = BTreeMap::new();
+    for (vid, rv) in listed {
+        let Some(released) = builtin.versions.get(&vid) else {
+            new.insert(vid, rv);
+            continue;
+        };
+        let file = format!("{id}/{vid}.sql");
+        match files.get(file.as_str()) {
+            Some(sql) if sha256(sql) != released.sha256 => {
+                let next = builtin.versions.keys().filter_map(|v| v[1..].parse::<u32>().ok()).max().unwrap_or(0) + 1;
+                return Err(bug(
+                    id,
+                    format!("{root}{file}: {vid} is a released built-in version and cannot be replaced; add your SQL as v{next}"),
+                ));
+            }
+            _ => {
+                files.remove(file.as_str());
+            }
+        }
+    }
+    load_versions(id, new, files, root)
+}
+
+/// How compiled-in SQL files are named (`origin`).
+const BUILTIN_ROOT: &str = "queries/";
+
+/// The group metrics added through `queries:` join unless they name one.
+pub const CUSTOM_GROUP: &str = "custom";
+
+impl Catalog {
+    /// The built-in catalog joined by the metrics and versions of the
+    /// config's `queries:` folder, if any.
+    pub fn load(queries: Option<&std::path::Path>) -> Result<Catalog> {
+        let mut catalog = Catalog::embedded()?;
+        if let Some(dir) = queries {
+            catalog.extend(dir)?;
+        }
+        Ok(catalog)
+    }
+
+    /// Adds a folder laid out like `queries/`: `<metric>/metric.yml` and
+    /// `vN.sql`. A folder named after a built-in metric adds versions to it
+    /// (its `metric.yml` lists only `versions:`; a released version cannot
+    /// be replaced); any other folder is a new metric with a full
+    /// `metric.yml`, shown in its `group:` or in a section of its own.
+    pub fn extend(&mut self, dir: &std::path::Path) -> Result<()> {
+        let root = format!("{}/", dir.display());
+        let config_error = Error::Input;
+        let entries = std::fs::read_dir(dir).map_err(|e| config_error(format!("the `queries:` folder {} cannot be read: {e}", dir.display())))?;
+        let mut folders: Vec<(String, std::path::PathBuf)> = Vec::new();
+        for entry in entries {
+            let path = entry.map_err(|e| config_error(format!("{}: {e}", dir.display())))?.path();
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            if !path.is_dir() || name.starts_with('.') {
+                continue;
+            }
+            let ok = name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(bug(&name, format!("{root}{name}/: a metric id is lower-case letters, digits and `_`, starting with a letter (shared SQL and checks cannot be added)")));
+            }
+            folders.push((name, path));
+        }
+        folders.sort();
+        // The files, read once and kept for the whole run (the catalog's SQL is `&'static`).
+        let mut files: BTreeMap<&str, &'static str> = BTreeMap::new();
+        for (name, path) in &folders {
+            for entry in std::fs::read_dir(path).map_err(|e| config_error(format!("{}: {e}", path.display())))? {
+                let file = entry.map_err(|e| config_error(format!("{}: {e}", path.display())))?.path();
+                if !file.is_file() {
+                    continue;
+                }
+                let text = std::fs::read_to_string(&file).map_err(|e| config_error(format!("{}: {e}", file.display())))?;
+                let key = format!("{name}/{}", file.file_name().unwrap_or_default().to_string_lossy());
+                files.insert(Box::leak(key.into_boxed_str()), Box::leak(text.into_boxed_str()));
+            }
+        }
+        for (id, _) in &folders {
+            if let Some(builtin) = self.metrics.iter_mut().find(|m| &m.id == id) {
+                let added = extension_versions(builtin, &mut files, &root)?;
+                builtin.versions.extend(added);
+            } else {
+                let metric = load_metric(id, CUSTOM_GROUP, &files, &root)?;
+                let group = metric.group.clone();
+                match self.groups.iter_mut().find(|g| g.id == group) {
+                    Some(g) => g.metrics.push(id.clone()),
+                    None if group == CUSTOM_GROUP => {
+                        self.groups.push(Group { id: CUSTOM_GROUP.into(), title: "Your metrics".into(), metrics: vec![id.clone()] })
+                    }
+                    None => {
+                        let known: Vec<&str> = self.groups.iter().map(|g| g.id.as_str()).collect();
+                        return Err(bug(id, format!("{root}{id}/metric.yml: unknown group `{group}`; groups: {}", known.join(", "))));
+                    }
+                }
+                self.metrics.push(metric);
+            }
+        }
+        // Report order follows the groups.
+        let rank: BTreeMap<&str, usize> =
+            self.groups.iter().flat_map(|g| g.metrics.iter()).enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+        let mut metrics = std::mem::take(&mut self.metrics);
+        metrics.sort_by_key(|m| rank.get(m.id.as_str()).copied().unwrap_or(usize::MAX));
+        self.metrics = metrics;
+        self.check_uses()
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::load::LoadedTable;
-use crate::metrics::catalog::{Catalog, Metric, PeriodRule};
+use crate::metrics::catalog::{Catalog, Metric, PeriodRule, Version};
 use crate::period::{Month, Period};
 
 /// `utc_timestamp(text)`: an ISO 8601 timestamp (optional `T`, fraction, `Z`
@@ -128,6 +128,37 @@ pub fn lock_down(conn: &Connection) -> Result<()> {
         .map_err(Error::db("locking DuckDB's file access"))
 }
 
+/// Every metric version added through the config's `queries:` must be one
+/// SELECT (it is run as a subquery, under the same lock-down as the
+/// built-in ones); checked when the run starts, before any data is read.
+/// Whether it names existing tables and columns shows when it runs.
+pub fn check_added_sql(catalog: &Catalog) -> Result<()> {
+    let added: Vec<(&Metric, &Version)> =
+        catalog.metrics.iter().flat_map(|m| m.versions.values().filter(|v| !v.builtin).map(move |v| (m, v))).collect();
+    if added.is_empty() {
+        return Ok(());
+    }
+    let conn = Connection::open_in_memory().map_err(Error::db("opening DuckDB"))?;
+    for (metric, version) in added {
+        let body = version.sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+        let parsed: String = conn
+            .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [body], |r| r.get(0))
+            .map_err(Error::db("parsing metric SQL"))?;
+        let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| Error::Metric { metric: metric.id.clone(), message: e.to_string() })?;
+        let why = if parsed["error"].as_bool() != Some(false) {
+            Some(parsed["error_message"].as_str().unwrap_or("it does not parse").replace("Only SELECT statements can be serialized to json!", "it must be one SELECT"))
+        } else if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
+            Some("it must hold exactly one SELECT statement".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(Error::Metric { metric: metric.id.clone(), message: format!("{}: {why}", version.origin) });
+        }
+    }
+    Ok(())
+}
+
 /// One computed value: a metric for one period and one slice.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MetricRow {
@@ -153,6 +184,8 @@ pub struct MetricRun {
     pub metric: String,
     pub version: String,
     pub sql_sha256: String,
+    /// The SQL file (built-in `queries/...`, or one of the config's `queries:`).
+    pub origin: String,
     pub millis: u128,
 }
 
@@ -588,7 +621,7 @@ pub fn compute(
             continue;
         }
         let started = Instant::now();
-        run_metric(conn, metric, &version.id, version.sql)?;
+        run_metric(conn, metric, version)?;
         // A month with no rows in a monthly table the metric reads is not a
         // month of zeros: its values are null (before dependents read them).
         for need in &version.needs {
@@ -600,6 +633,7 @@ pub fn compute(
             metric: metric.id.clone(),
             version: version.id.clone(),
             sql_sha256: version.sha256.clone(),
+            origin: version.origin.clone(),
             millis: started.elapsed().as_millis(),
         });
         done.insert(metric.id.clone());
@@ -704,8 +738,8 @@ fn run_checks(conn: &Connection, catalog: &Catalog) -> Result<()> {
 /// metric whose period value is its last month's (`period: end`) keeps the
 /// rows of each period's last month, under the period's first; in a monthly
 /// report the two are the same month.
-fn run_metric(conn: &Connection, metric: &Metric, version: &str, sql: &str) -> Result<()> {
-    let body = sql.trim().trim_end_matches(';');
+fn run_metric(conn: &Connection, metric: &Metric, version: &Version) -> Result<()> {
+    let body = version.sql.trim().trim_end_matches(';');
     let keep = match metric.period {
         PeriodRule::End => "JOIN periods AS p ON p.last_month = CAST(q.month AS DATE)",
         PeriodRule::Sql => "JOIN periods AS p ON p.month = CAST(q.month AS DATE)",
@@ -716,8 +750,8 @@ fn run_metric(conn: &Connection, metric: &Metric, version: &str, sql: &str) -> R
                 CAST(q.value AS DOUBLE) \
          FROM (\n{body}\n) AS q {keep}"
     );
-    conn.execute(&insert, params![metric.id, version])
-        .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{version}.sql failed: {e}") })?;
+    conn.execute(&insert, params![metric.id, version.id])
+        .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{} failed: {e}", version.origin) })?;
     Ok(())
 }
 

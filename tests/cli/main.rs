@@ -7,6 +7,7 @@ mod contract;
 mod email;
 mod owners;
 mod periods;
+mod queries;
 mod staging;
 mod support;
 mod unattended;

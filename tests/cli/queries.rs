@@ -1,0 +1,166 @@
+//! Metrics without a rebuild (issue 15): a config's `queries:` folder adds
+//! metrics and versions that appear in every output with their checksum,
+//! released versions cannot be replaced, the SQL reaches no file, and the
+//! built-in metrics and templates can be exported as a starting point.
+
+use std::fs;
+
+use crate::support::*;
+
+const MRR_THOUSANDS_YML: &str = "\
+title: MRR in thousands
+unit: ratio
+formula: MRR(m) ÷ 1000.
+direction: up
+default: v1
+breakdowns: [segment, region]
+advice: Watch the thousands.
+period: end
+versions:
+  v1: {}
+";
+
+const MRR_THOUSANDS_SQL: &str = "-- MRR in thousands of the reporting currency.\n\
+select month, dimension, segment, cast(mrr as double) / 1000 as value from mrr_month\n";
+
+/// The revenue fixture with a config whose `queries:` folder is `queries`.
+fn scenario(config: &str) -> Scenario {
+    let s = Scenario::fixture("revenue");
+    s.write("config/cs-report.yaml", &format!("queries: queries\n{config}"));
+    s
+}
+
+fn run(s: &Scenario) -> std::process::Output {
+    let (data, out) = (s.data(), s.out());
+    s.cs_report(&["run", "--config", "config/cs-report.yaml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"])
+}
+
+fn succeed(s: &Scenario) {
+    let done = run(s);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+}
+
+#[test]
+fn an_added_metric_appears_in_every_output_with_its_checksum() {
+    let s = scenario("");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    let sql = s.write("config/queries/mrr_thousands/v1.sql", MRR_THOUSANDS_SQL);
+    succeed(&s);
+    let dir = s.out().join("2024-03");
+    let m = Metrics::read(&dir.join("metrics.csv"));
+    m.assert("mrr_thousands", Some(1.73));
+    assert_eq!(m.versions["mrr_thousands"], "v1");
+    m.assert("mrr", Some(1730.0));
+    let json = fs::read_to_string(dir.join("metrics.json")).unwrap();
+    assert!(json.contains("\"mrr_thousands\""), "{json}");
+    let series = fs::read_to_string(dir.join("series.csv")).unwrap();
+    assert!(series.lines().any(|l| l.starts_with("2024-02,mrr_thousands,v1,all,all,")), "{series}");
+    for report in ["report.html", "report.md"] {
+        let text = fs::read_to_string(dir.join(report)).unwrap();
+        assert!(text.contains("Your metrics") && text.contains("MRR in thousands"), "{report}");
+    }
+    let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let run = manifest["metrics"].as_array().unwrap().iter().find(|r| r["metric"] == "mrr_thousands").unwrap();
+    assert_eq!(run["origin"].as_str().unwrap(), sql.display().to_string());
+    use sha2::Digest;
+    assert_eq!(run["sql_sha256"].as_str().unwrap(), cs_report::load::hex(&sha2::Sha256::digest(MRR_THOUSANDS_SQL)));
+    let builtin = manifest["metrics"].as_array().unwrap().iter().find(|r| r["metric"] == "mrr").unwrap();
+    assert_eq!(builtin["origin"], "queries/mrr/v1.sql");
+
+    // `cs-report metrics` lists it with where it comes from.
+    let listed = s.cs_report(&["metrics", "--config", "config/cs-report.yaml"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success());
+    assert!(text.contains("## Your metrics") && text.contains("mrr_thousands"), "{text}");
+    assert!(text.contains(&format!("v1 from {}", sql.display())), "{text}");
+}
+
+#[test]
+fn exported_metrics_take_a_new_version_chosen_in_the_config() {
+    let s = scenario("metrics:\n  arpa: v2\n");
+    let dir = s.dir.path().join("config/queries");
+    let exported = s.cs_report(&["metrics", "--export", dir.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    assert!(dir.join("mrr/v1.sql").is_file() && dir.join("arpa/metric.yml").is_file());
+    // ARPA a year: v1's value times twelve.
+    let yml = fs::read_to_string(dir.join("arpa/metric.yml")).unwrap();
+    fs::write(dir.join("arpa/metric.yml"), yml.replace("versions:\n  v1: {}", "versions:\n  v1: {}\n  v2: {note: per year}")).unwrap();
+    fs::write(
+        dir.join("arpa/v2.sql"),
+        "select month, dimension, segment, 12 * cast(mrr as double) / nullif(active_customers, 0) as value from mrr_month",
+    )
+    .unwrap();
+    succeed(&s);
+    let m = Metrics::read(&s.out().join("2024-03/metrics.csv"));
+    m.assert("arpa", Some(12.0 * 346.0));
+    assert_eq!(m.versions["arpa"], "v2");
+    // Everything else is the built-in catalog, unchanged.
+    m.assert("mrr", Some(1730.0));
+    m.assert("nrr", Some(100.0 * 1390.0 / 1460.0));
+}
+
+#[test]
+fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
+    let s = scenario("");
+    s.write("config/queries/arpa/metric.yml", "versions:\n  v1: {}\n");
+    s.write("config/queries/arpa/v1.sql", "select month, dimension, segment, 0 as value from mrr_month");
+    let done = run(&s);
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert!(err.contains("v1 is a released built-in version and cannot be replaced; add your SQL as v2"), "{err}");
+
+    let s = scenario("");
+    s.write("config/queries/arpa/metric.yml", "title: ARPA!\nversions:\n  v2: {}\n");
+    s.write("config/queries/arpa/v2.sql", "select month, dimension, segment, 0 as value from mrr_month");
+    let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
+    assert!(err.contains("`title` differs from the built-in metric's"), "{err}");
+
+    // A metric.yml key that does not exist, and SQL that is not one SELECT.
+    let s = scenario("");
+    s.write("config/queries/mrr_thousands/metric.yml", &format!("{MRR_THOUSANDS_YML}colour: red\n"));
+    s.write("config/queries/mrr_thousands/v1.sql", MRR_THOUSANDS_SQL);
+    let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    let s = scenario("");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    s.write("config/queries/mrr_thousands/v1.sql", "drop table mrr_month");
+    let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
+    assert!(err.contains("mrr_thousands/v1.sql: it must be one SELECT"), "{err}");
+}
+
+#[test]
+fn an_added_metrics_sql_cannot_read_a_file() {
+    let s = scenario("");
+    let secret = s.write("secret.csv", "month,value\n2024-03-01,42\n");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    s.write(
+        "config/queries/mrr_thousands/v1.sql",
+        &format!("select month, 'all' as dimension, 'all' as segment, value from read_csv('{}')", secret.display()),
+    );
+    let done = run(&s);
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert!(err.contains("mrr_thousands/v1.sql failed") && err.contains("disabled by configuration"), "{err}");
+    assert!(!s.out().join("2024-03").exists());
+}
+
+#[test]
+fn the_built_in_templates_can_be_exported_and_used() {
+    let s = Scenario::fixture("revenue");
+    s.write("config/cs-report.yaml", "templates: templates\n");
+    let dir = s.dir.path().join("config/templates");
+    let exported = s.cs_report(&["templates", "--export", dir.to_str().unwrap()]);
+    assert!(exported.status.success(), "{}", String::from_utf8_lossy(&exported.stderr));
+    for name in ["report.html.j2", "report.md.j2", "summary.md.j2", "email.html.j2", "email.txt.j2"] {
+        assert!(dir.join(name).is_file(), "{name}");
+    }
+    let md = fs::read_to_string(dir.join("summary.md.j2")).unwrap();
+    fs::write(dir.join("summary.md.j2"), format!("Edited by finance.\n{md}")).unwrap();
+    succeed(&s);
+    let summary = fs::read_to_string(s.out().join("2024-03/summary.md")).unwrap();
+    assert!(summary.starts_with("Edited by finance."), "{summary}");
+    // A second export into the edited folder refuses to overwrite the edit.
+    let again = s.cs_report(&["templates", "--export", dir.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("summary.md.j2 exists and differs"));
+}
