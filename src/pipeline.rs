@@ -574,6 +574,11 @@ pub fn validate(config: &Config, period: Period) -> Result<Validation> {
         let files: Vec<String> = r.files.iter().map(|f| f.path.display().to_string()).collect();
         lines.push(format!("raw {:<13} {} rows ({})", r.name, r.rows, files.join(", ")));
     }
+    if checked.problems.is_empty() {
+        for w in validate::warnings(&checked.db.conn, &checked.tables, period.last_month())? {
+            lines.push(format!("warning: {w}"));
+        }
+    }
     for v in &checked.verdicts {
         lines.push(format!("freshness {v}"));
     }

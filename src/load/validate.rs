@@ -432,6 +432,7 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
         out.push(format!("customers: {orphans} customer(s) have no subscription at all"));
     }
     let has = |table: &str, column: &str| tables.iter().any(|t| t.table == table && t.present() && !t.missing_columns.contains(&column));
+    out.extend(value_warnings(conn, &has)?);
     if has("customers", "owner") && has("owners", "email") {
         let mut stmt = conn
             .prepare(
@@ -453,3 +454,107 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
     }
     Ok(out)
 }
+
+/// Values that pass every rule but are probably a mistake of the export,
+/// one that would otherwise pass silently: channels that match nothing
+/// (the referral rate or CAC by channel quietly lose those customers),
+/// amounts that jump a hundredfold from one month to the next (cents read
+/// as dollars), and code values seen only once (a typo).
+fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let listed = |sql: &str, step: &str| -> Result<Vec<(String, i64)>> {
+        let mut stmt = conn.prepare(sql).map_err(Error::db(step))?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(Error::db(step))?;
+        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(step))
+    };
+    let words = |values: &[(String, i64)], unit: &str| -> String {
+        let shown: Vec<String> = values.iter().take(8).map(|(v, n)| format!("{v:?} ({n} {unit})")).collect();
+        let more = if values.len() > 8 { format!(" and {} more", values.len() - 8) } else { String::new() };
+        format!("{}{more}", shown.join(", "))
+    };
+    if has("customers", "acquisition_channel") {
+        let spend = has("marketing_spend", "channel");
+        // Without a spend export only `referral` can match: flag the values that look like it.
+        let unmatched = if spend {
+            "acquisition_channel NOT IN (SELECT channel FROM marketing_spend WHERE channel IS NOT NULL)"
+        } else {
+            "acquisition_channel LIKE '%refer%'"
+        };
+        let values = listed(
+            &format!(
+                "SELECT acquisition_channel, count(*) FROM customers WHERE nullif(acquisition_channel, '') IS NOT NULL \
+                 AND acquisition_channel <> 'referral' AND {unmatched} GROUP BY 1 ORDER BY 2 DESC, 1"
+            ),
+            "checking acquisition channels",
+        )?;
+        if !values.is_empty() {
+            let against = if spend { "match no marketing_spend channel and are not" } else { "are not exactly" };
+            out.push(format!(
+                "customers: acquisition_channel {} {against} `referral`: those customers count as referrals nowhere{}",
+                words(&values, "customers"),
+                if spend { " and in no channel's CAC" } else { "" }
+            ));
+        }
+        if spend {
+            let idle = listed(
+                "SELECT channel, count(*) FROM marketing_spend WHERE nullif(channel, '') IS NOT NULL AND channel NOT IN \
+                 (SELECT acquisition_channel FROM customers WHERE acquisition_channel IS NOT NULL) GROUP BY 1 ORDER BY 1",
+                "checking spend channels",
+            )?;
+            if !idle.is_empty() {
+                out.push(format!(
+                    "marketing_spend: channel {} matches no customer's acquisition_channel: its spend buys no customer in CAC by channel",
+                    words(&idle, "months")
+                ));
+            }
+        }
+    }
+    for (table, column) in [("customers", "acquisition_channel"), ("marketing_spend", "channel")] {
+        if !has(table, column) {
+            continue;
+        }
+        // Only where a value seen once stands out: a table of some size.
+        let once = listed(
+            &format!(
+                "SELECT {column}, count(*) FROM {table} WHERE nullif({column}, '') IS NOT NULL GROUP BY 1 \
+                 HAVING count(*) = 1 AND (SELECT count(*) FROM {table}) >= {SINGLETON_MIN_ROWS} ORDER BY 1"
+            ),
+            "checking code values",
+        )?;
+        if !once.is_empty() {
+            let values: Vec<String> = once.iter().map(|(v, _)| format!("{v:?}")).collect();
+            out.push(format!("{table}: {column} {} appear(s) in one row only: a typo?", values.join(", ")));
+        }
+    }
+    if has("subscriptions", "amount") {
+        // The median monthly amount of the paid subscriptions starting each
+        // month (months with a few of them), against the month before.
+        let jumps = listed(
+            &format!(
+                "WITH m AS (SELECT date_trunc('month', start_date) AS month, \
+                     median(amount / CASE billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END) AS median \
+                 FROM subscriptions WHERE amount > 0 GROUP BY 1 HAVING count(*) >= {JUMP_MIN_STARTS}), \
+                 pairs AS (SELECT month, median, lag(median) OVER (ORDER BY month) AS before FROM m) \
+                 SELECT strftime(month, '%Y-%m') || ' (' || round(median / before, 1) || '×)', 1 FROM pairs \
+                 WHERE median / before >= {JUMP} OR before / median >= {JUMP} ORDER BY month"
+            ),
+            "checking subscription amounts",
+        )?;
+        if !jumps.is_empty() {
+            let months: Vec<&str> = jumps.iter().map(|(m, _)| m.as_str()).collect();
+            out.push(format!(
+                "subscriptions: the median monthly amount of new subscriptions jumps {JUMP}-fold or more in {}: \
+                 amounts in cents somewhere?",
+                months.join(", ")
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// A code value seen once is worth a word only in a table at least this long.
+const SINGLETON_MIN_ROWS: usize = 20;
+/// How many paid subscriptions a month must start for its median to count.
+const JUMP_MIN_STARTS: usize = 3;
+/// A month-to-month change of the median amount this large is a unit change.
+const JUMP: usize = 100;

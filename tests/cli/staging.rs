@@ -202,3 +202,52 @@ fn staging_config_mistakes_are_named() {
         assert!(err.contains(why), "{why}: {err}");
     }
 }
+
+/// `cs-report validate` on a scenario; its stdout.
+fn validate(s: &Scenario, period: &str) -> String {
+    let data = s.data();
+    let done = s.cs_report(&["validate", "--data", data.to_str().unwrap(), "--period", period]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    String::from_utf8_lossy(&done.stdout).to_string()
+}
+
+#[test]
+fn values_that_pass_the_rules_but_look_wrong_are_warned_about() {
+    // The sample has none of these.
+    let s = sample_scenario();
+    let clean = validate(&s, "2025-06");
+    assert!(!clean.contains("acquisition_channel") && !clean.contains("jumps"), "{clean}");
+
+    // "Referrals" is not `referral`, and appears once: both are said.
+    s.edit("customers.csv", ",referral,", ",Referrals,");
+    let text = validate(&s, "2025-06");
+    assert!(
+        text.contains("warning: customers: acquisition_channel \"referrals\" (1 customers) match no marketing_spend channel and are not `referral`"),
+        "{text}"
+    );
+    assert!(text.contains("warning: customers: acquisition_channel \"referrals\" appear(s) in one row only: a typo?"), "{text}");
+    let m = s.run("2025-06", &[]);
+    assert!(m.has("referral_rate"));
+    let report = std::fs::read_to_string(s.out().join("2025-06/report.md")).unwrap();
+    assert!(report.contains("match no marketing_spend channel"), "the report shows it too");
+
+    // A spend channel no customer came through.
+    let s = Scenario::fixture("revenue");
+    s.edit("customers.csv", ",emea,events", ",emea,trade_fairs");
+    let text = validate(&s, "2024-03");
+    assert!(text.contains("warning: marketing_spend: channel \"events\" (1 months) matches no customer's acquisition_channel"), "{text}");
+
+    // New subscriptions in cents from December: the median monthly amount
+    // goes from 60 (November) to 6,500 (December, with C's 1,000 a month).
+    let s = Scenario::fixture("revenue");
+    let path = s.data().join("subscriptions.csv");
+    let mut subs = std::fs::read_to_string(&path).unwrap();
+    subs.push_str("x1,A,b,2023-11-02,2023-11-20,month,50,USD\nx2,B,b,2023-11-03,2023-11-20,month,60,USD\nx3,C,b,2023-11-04,2023-11-20,month,70,USD\n");
+    subs.push_str("x4,A,b,2023-12-02,2023-12-20,month,6000,USD\nx5,B,b,2023-12-03,2023-12-20,month,7000,USD\nx6,C,b,2023-12-04,2023-12-20,month,8000,USD\n");
+    std::fs::write(&path, subs).unwrap();
+    let text = validate(&s, "2024-03");
+    assert!(
+        text.contains("warning: subscriptions: the median monthly amount of new subscriptions jumps 100-fold or more in 2023-12 (108.3×)"),
+        "{text}"
+    );
+}
