@@ -21,7 +21,7 @@
 //!    same rules; a broken rule names the staged table and column, the
 //!    staging file, and the raw file and line of each example (`_row`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::load::{
-    broken_lines, ident, link_files, literal, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
+    broken_lines, ident, link_files, literal, load_table, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
 };
 use crate::load::Format;
 
@@ -130,14 +130,13 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         db.execute_batch("CREATE SCHEMA raw").map_err(Error::db("creating the raw schema"))?;
     }
 
-    // 1. The raw exports, as empty tables of their columns.
+    // 1. The raw exports, as empty tables of their columns; the staging files.
     let mut raws = Vec::new();
     for (index, (name, path)) in config.raw.iter().enumerate() {
         let raw = declare_raw(&conn, index, name, &data.join(path), &scratch.join("inputs").join("raw"))?;
         checker.execute_batch(&raw.ddl).map_err(|e| Error::Input(format!("raw export `{name}` ({}): {e}", raw.label)))?;
         raws.push(raw);
     }
-    // 2. Every staging file checked against them, before any data is read.
     let staging: Vec<(&'static TableSpec, PathBuf, String)> = TABLES
         .iter()
         .filter_map(|spec| files.get(spec.name).map(|path| (spec, path.clone())))
@@ -146,6 +145,29 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
             Ok((spec, path, text))
         })
         .collect::<Result<_>>()?;
+    // Contract tables the staging SQL reads without staging them (customers,
+    // to match tickets by organisation name): loaded here as they are, and
+    // loaded again by the run (they are small; events cannot be read so).
+    let mut read: BTreeSet<String> = BTreeSet::new();
+    for (_, _, text) in &staging {
+        read.extend(tables_read(&checker, text));
+    }
+    for spec in TABLES.iter().filter(|s| read.contains(s.name) && !files.contains_key(s.name)) {
+        if spec.aggregated {
+            return Err(Error::Input(format!(
+                "staging SQL reads `{}`, which is never stored row by row; stage it from a raw export instead",
+                spec.name
+            )));
+        }
+        let columns: Vec<String> = spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect();
+        checker
+            .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), columns.join(", ")))
+            .map_err(Error::db(format!("declaring {} for the staging check", spec.name)))?;
+        let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
+        let found = locate(data, mapping.file.as_deref().unwrap_or(spec.name))?;
+        load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &config.parameters.value_events)?;
+    }
+    // 2. Every staging file checked against them, before any data is read.
     let mut refused = Vec::new();
     for (spec, path, text) in &staging {
         match check_query(&checker, spec, text) {
@@ -352,4 +374,33 @@ fn check_query(conn: &Connection, spec: &TableSpec, text: &str) -> std::result::
         let columns: Vec<&str> = spec.columns.iter().map(|c| c.name).collect();
         Err(format!("{} (table {} has {}, plus `_row`)", why.join("; "), spec.name, columns.join(", ")))
     }
+}
+
+/// The tables of the main schema a query names (CTE names included; they
+/// match no contract table unless named like one). Empty when it does not
+/// parse: [`check_query`] says why.
+fn tables_read(conn: &Connection, text: &str) -> Vec<String> {
+    fn walk(node: &serde_json::Value, out: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(map) => {
+                let main = map.get("schema_name").and_then(|s| s.as_str()).is_some_and(|s| s.is_empty() || s == "main");
+                if map.get("type").and_then(|t| t.as_str()) == Some("BASE_TABLE") && main {
+                    if let Some(name) = map.get("table_name").and_then(|t| t.as_str()) {
+                        out.push(name.to_ascii_lowercase());
+                    }
+                }
+                map.values().for_each(|v| walk(v, out));
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|v| walk(v, out)),
+            _ => {}
+        }
+    }
+    let trimmed = text.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    let parsed: Option<String> =
+        conn.query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [trimmed], |r| r.get(0)).ok();
+    let mut out = Vec::new();
+    if let Some(tree) = parsed.and_then(|p| serde_json::from_str::<serde_json::Value>(&p).ok()) {
+        walk(&tree, &mut out);
+    }
+    out
 }

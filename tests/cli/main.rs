@@ -8,6 +8,7 @@ mod email;
 mod owners;
 mod periods;
 mod queries;
+mod recipes;
 mod staging;
 mod support;
 mod unattended;

@@ -119,7 +119,11 @@ pub struct Metrics {
 
 impl Metrics {
     pub fn read(path: &Path) -> Metrics {
-        let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        Metrics::read_text(&fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    }
+
+    /// metrics.csv's text.
+    pub fn read_text(text: &str) -> Metrics {
         let mut lines = text.lines();
         assert_eq!(lines.next().unwrap(), "period,metric,version,dimension,segment,value,unit,low_sample");
         let mut values = BTreeMap::new();
