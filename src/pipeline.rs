@@ -178,7 +178,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
 
     // Everything that can be wrong without looking at the data fails first.
     let mut catalog = Catalog::load(config.queries.as_deref())?;
-    engine::check_added_sql(&catalog)?;
+    engine::check_added_sql(&catalog, config, period)?;
     if config.parameters.ces_higher_is_better {
         catalog.set_direction("ces", Direction::Up);
     }

@@ -649,6 +649,12 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
     Ok(Loaded { tables: loaded, raw: staged.raw.to_vec() })
 }
 
+/// An empty table of every contract table, shaped as a load leaves it (the
+/// usage aggregates included): to check SQL before any data is read.
+pub fn empty_tables(conn: &Connection, value_events: &[String]) -> Result<Vec<LoadedTable>> {
+    TABLES.iter().map(|spec| load_table(conn, spec, None, &TableMapping::default(), Path::new(""), value_events)).collect()
+}
+
 /// Every contract table as loaded, and the raw exports staging read.
 pub struct Loaded {
     pub tables: Vec<LoadedTable>,

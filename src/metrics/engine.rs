@@ -130,30 +130,65 @@ pub fn lock_down(conn: &Connection) -> Result<()> {
 
 /// Every metric version added through the config's `queries:` must be one
 /// SELECT (it is run as a subquery, under the same lock-down as the
-/// built-in ones); checked when the run starts, before any data is read.
-/// Whether it names existing tables and columns shows when it runs.
-pub fn check_added_sql(catalog: &Catalog) -> Result<()> {
+/// built-in ones) that binds against the shared tables and returns
+/// `month, dimension, segment, value`. Checked when the run starts, before
+/// any data is read: the shared SQL runs over empty tables of the contract
+/// (every table present, so every column exists) and each query is described.
+pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Result<()> {
     let added: Vec<(&Metric, &Version)> =
         catalog.metrics.iter().flat_map(|m| m.versions.values().filter(|v| !v.builtin).map(move |v| (m, v))).collect();
     if added.is_empty() {
         return Ok(());
     }
-    let conn = Connection::open_in_memory().map_err(Error::db("opening DuckDB"))?;
-    for (metric, version) in added {
+    let refuse = |metric: &Metric, version: &Version, why: String| Error::Metric { metric: metric.id.clone(), message: format!("{}: {why}", version.origin) };
+    // DuckDB lets a locked database read its temp directory: this one's
+    // is a folder that is never created (empty tables never spill).
+    let unused = std::env::temp_dir().join(format!("cs-report-{}", std::process::id())).join("sql-check");
+    let conn = connect(&config.memory_limit, &unused)?;
+    conn.execute_batch("SET enable_external_access = false").map_err(Error::db("locking the SQL check"))?;
+    for (metric, version) in &added {
         let body = version.sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
         let parsed: String = conn
             .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [body], |r| r.get(0))
             .map_err(Error::db("parsing metric SQL"))?;
-        let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| Error::Metric { metric: metric.id.clone(), message: e.to_string() })?;
-        let why = if parsed["error"].as_bool() != Some(false) {
-            Some(parsed["error_message"].as_str().unwrap_or("it does not parse").replace("Only SELECT statements can be serialized to json!", "it must be one SELECT"))
-        } else if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
-            Some("it must hold exactly one SELECT statement".to_string())
-        } else {
-            None
-        };
-        if let Some(why) = why {
-            return Err(Error::Metric { metric: metric.id.clone(), message: format!("{}: {why}", version.origin) });
+        let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| refuse(metric, version, e.to_string()))?;
+        if parsed["error"].as_bool() != Some(false) {
+            let message = parsed["error_message"].as_str().unwrap_or("it does not parse");
+            return Err(refuse(metric, version, message.replace("Only SELECT statements can be serialized to json!", "it must be one SELECT")));
+        }
+        if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
+            return Err(refuse(metric, version, "it must hold exactly one SELECT statement".into()));
+        }
+    }
+    let tables = crate::load::empty_tables(&conn, &config.parameters.value_events)?;
+    let first = first_period(period, config.trend_months);
+    write_params(&conn, config, period, first, &present_inputs_all(&tables))?;
+    for shared in &catalog.shared {
+        conn.execute_batch(shared.sql)
+            .map_err(|e| Error::Metric { metric: shared.name.clone(), message: format!("shared SQL failed on empty tables: {e}") })?;
+    }
+    conn.execute_batch(
+        "CREATE OR REPLACE TABLE metric_values (metric VARCHAR, version VARCHAR, month DATE, \
+         dimension VARCHAR, segment VARCHAR, value DOUBLE)",
+    )
+    .map_err(Error::db("creating metric_values"))?;
+    for (metric, version) in added {
+        let body = version.sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+        let mut stmt = conn
+            .prepare(&format!("DESCRIBE SELECT * FROM (\n{body}\n)"))
+            .map_err(|e| refuse(metric, version, format!("it does not run against the shared tables: {e}")))?;
+        let columns: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .and_then(|rows| rows.collect())
+            .map_err(|e| refuse(metric, version, format!("it does not run against the shared tables: {e}")))?;
+        let missing: Vec<&str> =
+            ["month", "dimension", "segment", "value"].into_iter().filter(|c| !columns.iter().any(|x| x.eq_ignore_ascii_case(c))).collect();
+        if !missing.is_empty() {
+            return Err(refuse(
+                metric,
+                version,
+                format!("it must return month, dimension, segment and value; missing {} (it returns {})", missing.join(", "), columns.join(", ")),
+            ));
         }
     }
     Ok(())
@@ -540,6 +575,17 @@ fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
         for c in spec.columns.iter().filter(|c| !t.missing_columns.contains(&c.name)) {
             out.insert(format!("{}.{}", t.table, c.name));
         }
+    }
+    out
+}
+
+/// Every table and column of the contract, as if all were present.
+fn present_inputs_all(tables: &[LoadedTable]) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for t in tables {
+        out.insert(t.table.to_string());
+        let spec = crate::load::table_spec(t.table).expect("loaded tables are contract tables");
+        out.extend(spec.columns.iter().map(|c| format!("{}.{}", t.table, c.name)));
     }
     out
 }

@@ -126,6 +126,23 @@ fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
     s.write("config/queries/mrr_thousands/v1.sql", "drop table mrr_month");
     let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
     assert!(err.contains("mrr_thousands/v1.sql: it must be one SELECT"), "{err}");
+
+    // Checked against the shared tables before any data is read: the data
+    // folder does not even exist here.
+    for (sql, why) in [
+        ("select month, dimension, segment, mrr_typo as value from mrr_month", "does not run against the shared tables"),
+        ("select month, dimension, mrr as value from mrr_month", "missing segment"),
+    ] {
+        let s = scenario("");
+        s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+        s.write("config/queries/mrr_thousands/v1.sql", sql);
+        fs::remove_dir_all(s.data()).unwrap();
+        let done = run(&s);
+        let err = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(2), "{err}");
+        assert!(err.contains("mrr_thousands/v1.sql: ") && err.contains(why), "{why}: {err}");
+        assert!(!err.contains("data directory"), "{err}");
+    }
 }
 
 #[test]
@@ -140,7 +157,9 @@ fn an_added_metrics_sql_cannot_read_a_file() {
     let done = run(&s);
     let err = String::from_utf8_lossy(&done.stderr);
     assert_eq!(done.status.code(), Some(2), "{err}");
-    assert!(err.contains("mrr_thousands/v1.sql failed") && err.contains("disabled by configuration"), "{err}");
+    assert!(err.contains("mrr_thousands/v1.sql: it does not run against the shared tables"), "{err}");
+    assert!(err.contains("disabled by configuration"), "{err}");
+    assert!(!err.contains("2024-03-01"), "{err}");
     assert!(!s.out().join("2024-03").exists());
 }
 
