@@ -325,22 +325,7 @@ fn fill_raw(conn: &Connection, raw: &mut PendingRaw) -> Result<()> {
 /// (those an export may leave out may be left out) and `_row`, a whole
 /// number. Returns the query wrapped for use as a subquery.
 fn check_query(conn: &Connection, spec: &TableSpec, text: &str) -> std::result::Result<String, String> {
-    let trimmed = text.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-    if trimmed.is_empty() {
-        return Err("the file is empty; it must hold one SELECT".into());
-    }
-    let parsed: String = conn
-        .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [trimmed], |r| r.get(0))
-        .map_err(|e| format!("cannot parse it: {e}"))?;
-    let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| format!("cannot parse it: {e}"))?;
-    if parsed["error"].as_bool() != Some(false) {
-        let message = parsed["error_message"].as_str().unwrap_or("not a SELECT");
-        let message = if message.contains("Only SELECT") { "it must be one SELECT (or WITH ... SELECT), nothing else" } else { message };
-        return Err(message.to_string());
-    }
-    if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
-        return Err("it must hold exactly one SELECT statement".into());
-    }
+    let trimmed = crate::metrics::engine::one_select(conn, text)?;
     let query = format!("(\n{trimmed}\n)");
     let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {query}")).map_err(|e| e.to_string())?;
     let described: Vec<(String, String)> = stmt

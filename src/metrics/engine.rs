@@ -128,6 +128,27 @@ pub fn lock_down(conn: &Connection) -> Result<()> {
         .map_err(Error::db("locking DuckDB's file access"))
 }
 
+/// `text` without trailing semicolons, if it is exactly one SELECT (or
+/// WITH ... SELECT) statement; else why not, in words.
+pub fn one_select<'a>(conn: &Connection, text: &'a str) -> std::result::Result<&'a str, String> {
+    let body = text.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    if body.is_empty() {
+        return Err("the file is empty; it must hold one SELECT".into());
+    }
+    let parsed: String = conn
+        .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [body], |r| r.get(0))
+        .map_err(|e| format!("cannot parse it: {e}"))?;
+    let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| format!("cannot parse it: {e}"))?;
+    if parsed["error"].as_bool() != Some(false) {
+        let message = parsed["error_message"].as_str().unwrap_or("it does not parse");
+        return Err(if message.contains("Only SELECT") { "it must be one SELECT (or WITH ... SELECT), nothing else".into() } else { message.to_string() });
+    }
+    if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
+        return Err("it must hold exactly one SELECT statement".into());
+    }
+    Ok(body)
+}
+
 /// Every metric version added through the config's `queries:` must be one
 /// SELECT (it is run as a subquery, under the same lock-down as the
 /// built-in ones) that binds against the shared tables and returns
@@ -147,18 +168,7 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Re
     let conn = connect(&config.memory_limit, &unused)?;
     conn.execute_batch("SET enable_external_access = false").map_err(Error::db("locking the SQL check"))?;
     for (metric, version) in &added {
-        let body = version.sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-        let parsed: String = conn
-            .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [body], |r| r.get(0))
-            .map_err(Error::db("parsing metric SQL"))?;
-        let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| refuse(metric, version, e.to_string()))?;
-        if parsed["error"].as_bool() != Some(false) {
-            let message = parsed["error_message"].as_str().unwrap_or("it does not parse");
-            return Err(refuse(metric, version, message.replace("Only SELECT statements can be serialized to json!", "it must be one SELECT")));
-        }
-        if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
-            return Err(refuse(metric, version, "it must hold exactly one SELECT statement".into()));
-        }
+        one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))?;
     }
     let tables = crate::load::empty_tables(&conn, &config.parameters.value_events)?;
     let first = first_period(period, config.trend_months);
