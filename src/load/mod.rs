@@ -444,12 +444,15 @@ impl LoadedTable {
 
 /// Finds the files of every table in `dir`: `<table>.csv`, `<table>.parquet`
 /// or a folder `<table>/` of parts, with the config's file-name mapping.
+/// A contract table and its files, if the data directory has it.
+pub type Found = (&'static TableSpec, Option<(Format, Vec<PathBuf>)>);
+
 /// Tables in `staged` come from staging SQL and are not looked for.
 pub fn discover(
     dir: &Path,
     mappings: &BTreeMap<String, TableMapping>,
     staged: &BTreeMap<&'static str, staging::StagedTable>,
-) -> Result<Vec<(&'static TableSpec, Option<(Format, Vec<PathBuf>)>)>> {
+) -> Result<Vec<Found>> {
     if !dir.is_dir() {
         return Err(Error::Input(format!(
             "data directory {} does not exist or is not a folder; set `data:` in the config or pass --data DIR",
