@@ -146,13 +146,15 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         })
         .collect::<Result<_>>()?;
     // Contract tables the staging SQL reads without staging them (customers,
-    // to match tickets by organisation name): loaded here as they are, and
-    // loaded again by the run (they are small; events cannot be read so).
-    let mut read: BTreeSet<String> = BTreeSet::new();
+    // to match tickets by organisation name): declared for the check, loaded
+    // as they are once it passes, and loaded again by the run (they are
+    // small; the events cannot be read so).
+    let mut names: BTreeSet<String> = BTreeSet::new();
     for (_, _, text) in &staging {
-        read.extend(tables_read(&checker, text));
+        names.extend(tables_read(&checker, text));
     }
-    for spec in TABLES.iter().filter(|s| read.contains(s.name) && !files.contains_key(s.name)) {
+    let unstaged: Vec<&'static TableSpec> = TABLES.iter().filter(|s| names.contains(s.name) && !files.contains_key(s.name)).collect();
+    for spec in &unstaged {
         if spec.aggregated {
             return Err(Error::Input(format!(
                 "staging SQL reads `{}`, which is never stored row by row; stage it from a raw export instead",
@@ -163,55 +165,17 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         checker
             .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), columns.join(", ")))
             .map_err(Error::db(format!("declaring {} for the staging check", spec.name)))?;
+    }
+    // 2. Every staging file checked against them, before any data is read.
+    check_all(&checker, &staging)?;
+    drop(checker);
+    // 3. The data: contract tables staging reads, the raw exports, each once.
+    for spec in unstaged {
         let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
         let found = locate(data, mapping.file.as_deref().unwrap_or(spec.name))?;
         load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &config.parameters.value_events)?;
     }
-    // 2. Every staging file checked against them, before any data is read.
-    let mut refused = Vec::new();
-    for (spec, path, text) in &staging {
-        match check_query(&checker, spec, text) {
-            Ok(query) => checker
-                .execute_batch(&format!("CREATE TABLE main.{} AS SELECT * FROM {query} LIMIT 0", ident(spec.name)))
-                .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?,
-            Err(why) => refused.push(format!("{}: {why}", path.display())),
-        }
-    }
-    drop(checker);
-    if !refused.is_empty() {
-        return Err(Error::Input(format!(
-            "{} staging file(s) do not make their table; nothing was read:\n  - {}",
-            refused.len(),
-            refused.join("\n  - ")
-        )));
-    }
-    // 3. The raw exports read, each once; checksums on another thread.
-    let paths: Vec<(PathBuf, bool)> =
-        raws.iter().flat_map(|r| r.paths.iter().map(|p| (p.clone(), r.format == Format::Csv))).collect();
-    let scanner = std::thread::spawn(move || scan_files(&paths));
-    for raw in &mut raws {
-        fill_raw(&conn, raw)?;
-    }
-    let scans = scanner.join().map_err(|_| Error::Input("reading the raw exports failed".into()))??;
-    let mut read = Vec::new();
-    for raw in raws {
-        let mut records = 0u64;
-        let mut files = Vec::new();
-        for path in &raw.paths {
-            let scan = &scans[path];
-            records += scan.csv.as_ref().map_or(0, |c| c.records.saturating_sub(1));
-            files.push(InputFile { path: path.clone(), bytes: scan.bytes, sha256: scan.sha256.clone() });
-        }
-        if raw.format == Format::Csv && records > raw.rows {
-            return Err(Error::Input(format!(
-                "raw export `{}` ({}): {} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause",
-                raw.name,
-                raw.label,
-                records - raw.rows
-            )));
-        }
-        read.push(RawTable { name: raw.name, format: raw.format, files, rows: raw.rows });
-    }
+    let read = read_raws(&conn, raws)?;
     // 4. No file access but the output folder; then each staging query.
     conn.execute_batch(&format!(
         "SET allowed_directories = [{}]; SET enable_external_access = false; SET lock_configuration = true;",
@@ -236,6 +200,61 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         started.elapsed().as_millis()
     ));
     Ok(Some(Staged { raw: read.into(), tables }))
+}
+
+/// Checks every staging file against the empty tables of `checker`, in
+/// contract order (each staged table is declared for the files after it);
+/// refuses them all at once, naming each file and what is wrong.
+fn check_all(checker: &Connection, staging: &[(&'static TableSpec, PathBuf, String)]) -> Result<()> {
+    let mut refused = Vec::new();
+    for (spec, path, text) in staging {
+        match check_query(checker, spec, text) {
+            Ok(query) => checker
+                .execute_batch(&format!("CREATE TABLE main.{} AS SELECT * FROM {query} LIMIT 0", ident(spec.name)))
+                .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?,
+            Err(why) => refused.push(format!("{}: {why}", path.display())),
+        }
+    }
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "{} staging file(s) do not make their table; nothing was read:\n  - {}",
+        refused.len(),
+        refused.join("\n  - ")
+    )))
+}
+
+/// Reads every raw export into its table, the files hashed (and CSV
+/// records counted) on another thread meanwhile.
+fn read_raws(conn: &Connection, mut raws: Vec<PendingRaw>) -> Result<Vec<RawTable>> {
+    let paths: Vec<(PathBuf, bool)> =
+        raws.iter().flat_map(|r| r.paths.iter().map(|p| (p.clone(), r.format == Format::Csv))).collect();
+    let scanner = std::thread::spawn(move || scan_files(&paths));
+    for raw in &mut raws {
+        fill_raw(conn, raw)?;
+    }
+    let scans = scanner.join().map_err(|_| Error::Input("reading the raw exports failed".into()))??;
+    let mut read = Vec::new();
+    for raw in raws {
+        let mut records = 0u64;
+        let mut files = Vec::new();
+        for path in &raw.paths {
+            let scan = &scans[path];
+            records += scan.csv.as_ref().map_or(0, |c| c.records.saturating_sub(1));
+            files.push(InputFile { path: path.clone(), bytes: scan.bytes, sha256: scan.sha256.clone() });
+        }
+        if raw.format == Format::Csv && records > raw.rows {
+            return Err(Error::Input(format!(
+                "raw export `{}` ({}): {} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause",
+                raw.name,
+                raw.label,
+                records - raw.rows
+            )));
+        }
+        read.push(RawTable { name: raw.name, format: raw.format, files, rows: raw.rows });
+    }
+    Ok(read)
 }
 
 /// A raw export being read.
