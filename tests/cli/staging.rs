@@ -157,6 +157,18 @@ fn a_staging_file_without_the_tables_columns_is_refused_before_any_data_is_read(
 }
 
 #[test]
+fn a_raw_line_that_is_not_csv_is_refused_with_its_line() {
+    let raw = STRIPE_SUBSCRIPTIONS.replace("s5,D,team,2024-02-05,2024-03-15,month,3,30000,1,usd,canceled", "s5,D,team,2024-02-05,2024-03-15,month,3,30000,1,usd,canceled,extra");
+    let s = stripe_scenario(&raw, SUBSCRIPTIONS_SQL);
+    let done = run_with_config(&s, "2024-03");
+    let err = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(2), "{err}");
+    assert!(err.contains("raw export `stripe_subscriptions`"), "{err}");
+    assert!(err.contains("1 line(s) do not parse as CSV with the header's columns"), "{err}");
+    assert!(err.contains("line 6: \"s5,D,team"), "{err}");
+}
+
+#[test]
 fn staging_sql_cannot_read_any_file() {
     let s = stripe_scenario(STRIPE_SUBSCRIPTIONS, SUBSCRIPTIONS_SQL);
     let secret = s.write("secret.csv", "subscription_id,customer_id\nleak,A\n");
