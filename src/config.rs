@@ -311,9 +311,7 @@ impl Config {
             }
         }
         for name in raw.raw.keys() {
-            let ok = name.starts_with(|c: char| c.is_ascii_lowercase())
-                && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !ok {
+            if !is_plain_name(name) {
                 return Err(format!(
                     "key `raw.{name}`: a raw export's name must be lower-case letters, digits and `_`, starting with a letter \
                      (staging SQL reads it as raw.{name})"
@@ -350,6 +348,12 @@ impl Config {
     pub fn file_name(&self) -> String {
         self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
     }
+}
+
+/// Lower-case letters, digits and `_`, starting with a letter: a name SQL
+/// and file systems take as it is (raw exports, added metric ids).
+pub fn is_plain_name(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'static str, Freshness>, String> {

@@ -835,6 +835,11 @@ fn link_files(dir: &Path, table: &str, format: Format, paths: &[PathBuf], hive: 
     Ok((links, keep_hive))
 }
 
+/// A contract table's columns with their loaded types, for CREATE TABLE.
+fn column_defs(spec: &TableSpec) -> String {
+    spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect::<Vec<_>>().join(", ")
+}
+
 /// How an export is read: its column names, the table function that reads
 /// it (one `?` per file) and, for Parquet, each column's own type.
 struct Reader {
@@ -920,9 +925,7 @@ fn load_table(
     value_events: &[String],
 ) -> Result<LoadedTable> {
     let Some((format, paths)) = files else {
-        let columns: Vec<String> =
-            spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect();
-        let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, columns.join(", "));
+        let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, column_defs(spec));
         conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
         let table = LoadedTable {
             table: spec.name,

@@ -31,7 +31,7 @@ use serde::Serialize;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::load::{
-    broken_lines, ident, link_files, literal, load_table, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
+    broken_lines, column_defs, ident, link_files, literal, load_table, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
 };
 use crate::load::Format;
 
@@ -45,8 +45,8 @@ pub struct RawTable {
 }
 
 impl RawTable {
-    /// Where a row is, from its `_row` without the raw index (`file << 8`
-    /// in the high bits is `(_row >> 40) & 0xff`): `subs.csv line 7`.
+    /// Where a row of this export is: its `file` index (bits 40–47 of
+    /// `_row`) and `line`, as `subs.csv line 7`.
     pub fn position(&self, file: usize, line: i64) -> String {
         let unit = if self.format == Format::Csv { "line" } else { "row" };
         let path = self.files.get(file).map_or_else(|| format!("raw `{}`", self.name), |f| f.path.display().to_string());
@@ -161,13 +161,12 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
                 spec.name
             )));
         }
-        let columns: Vec<String> = spec.columns.iter().map(|c| format!("{} {}", ident(c.name), c.kind.sql_type())).collect();
         checker
-            .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), columns.join(", ")))
+            .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), column_defs(spec)))
             .map_err(Error::db(format!("declaring {} for the staging check", spec.name)))?;
     }
     // 2. Every staging file checked against them, before any data is read.
-    check_all(&checker, &staging)?;
+    let queries = check_all(&checker, &staging)?;
     drop(checker);
     // 3. The data: contract tables staging reads, the raw exports, each once.
     for spec in unstaged {
@@ -183,9 +182,8 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     ))
     .map_err(Error::db("locking the staging database's file access"))?;
     let mut tables = BTreeMap::new();
-    for (spec, path, text) in &staging {
+    for ((spec, path, _), query) in staging.iter().zip(queries) {
         let table = ident(spec.name);
-        let query = check_query(&conn, spec, text).map_err(|why| Error::Input(format!("staging file {}: {why}", path.display())))?;
         conn.execute_batch(&format!("CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM {query}"))
             .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?;
         let file = output.join(format!("{}.parquet", spec.name));
@@ -204,19 +202,24 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
 
 /// Checks every staging file against the empty tables of `checker`, in
 /// contract order (each staged table is declared for the files after it);
-/// refuses them all at once, naming each file and what is wrong.
-fn check_all(checker: &Connection, staging: &[(&'static TableSpec, PathBuf, String)]) -> Result<()> {
+/// refuses them all at once, naming each file and what is wrong. Returns
+/// each file's query, ready to run as a subquery.
+fn check_all(checker: &Connection, staging: &[(&'static TableSpec, PathBuf, String)]) -> Result<Vec<String>> {
+    let mut queries = Vec::new();
     let mut refused = Vec::new();
     for (spec, path, text) in staging {
         match check_query(checker, spec, text) {
-            Ok(query) => checker
-                .execute_batch(&format!("CREATE TABLE main.{} AS SELECT * FROM {query} LIMIT 0", ident(spec.name)))
-                .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?,
+            Ok(query) => {
+                checker
+                    .execute_batch(&format!("CREATE TABLE main.{} AS SELECT * FROM {query} LIMIT 0", ident(spec.name)))
+                    .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?;
+                queries.push(query);
+            }
             Err(why) => refused.push(format!("{}: {why}", path.display())),
         }
     }
     if refused.is_empty() {
-        return Ok(());
+        return Ok(queries);
     }
     Err(Error::Input(format!(
         "{} staging file(s) do not make their table; nothing was read:\n  - {}",

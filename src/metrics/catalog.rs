@@ -138,7 +138,6 @@ struct RawMetric {
     versions: BTreeMap<String, RawVersion>,
 }
 
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawVersion {
@@ -533,22 +532,21 @@ impl Catalog {
 
     /// Adds a folder laid out like `queries/`: `<metric>/metric.yml` and
     /// `vN.sql`. A folder named after a built-in metric adds versions to it
-    /// (its `metric.yml` lists only `versions:`; a released version cannot
-    /// be replaced); any other folder is a new metric with a full
-    /// `metric.yml`, shown in its `group:` or in a section of its own.
+    /// (see [`extension_versions`]: other keys stay the built-in ones, and a
+    /// released version cannot be replaced); any other folder is a new
+    /// metric with a full `metric.yml`, shown in its `group:` or in a
+    /// section of its own.
     pub fn extend(&mut self, dir: &std::path::Path) -> Result<()> {
         let root = format!("{}/", dir.display());
-        let config_error = Error::Input;
-        let entries = std::fs::read_dir(dir).map_err(|e| config_error(format!("the `queries:` folder {} cannot be read: {e}", dir.display())))?;
+        let entries = std::fs::read_dir(dir).map_err(|e| Error::Input(format!("the `queries:` folder {} cannot be read: {e}", dir.display())))?;
         let mut folders: Vec<(String, std::path::PathBuf)> = Vec::new();
         for entry in entries {
-            let path = entry.map_err(|e| config_error(format!("{}: {e}", dir.display())))?.path();
+            let path = entry.map_err(|e| Error::Input(format!("{}: {e}", dir.display())))?.path();
             let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             if !path.is_dir() || name.starts_with('.') {
                 continue;
             }
-            let ok = name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-            if !ok {
+            if !crate::config::is_plain_name(&name) {
                 return Err(bug(&name, format!("{root}{name}/: a metric id is lower-case letters, digits and `_`, starting with a letter (shared SQL and checks cannot be added)")));
             }
             folders.push((name, path));
@@ -557,12 +555,12 @@ impl Catalog {
         // The files, read once and kept for the whole run (the catalog's SQL is `&'static`).
         let mut files: BTreeMap<&str, &'static str> = BTreeMap::new();
         for (name, path) in &folders {
-            for entry in std::fs::read_dir(path).map_err(|e| config_error(format!("{}: {e}", path.display())))? {
-                let file = entry.map_err(|e| config_error(format!("{}: {e}", path.display())))?.path();
+            for entry in std::fs::read_dir(path).map_err(|e| Error::Input(format!("{}: {e}", path.display())))? {
+                let file = entry.map_err(|e| Error::Input(format!("{}: {e}", path.display())))?.path();
                 if !file.is_file() {
                     continue;
                 }
-                let text = std::fs::read_to_string(&file).map_err(|e| config_error(format!("{}: {e}", file.display())))?;
+                let text = std::fs::read_to_string(&file).map_err(|e| Error::Input(format!("{}: {e}", file.display())))?;
                 let key = format!("{name}/{}", file.file_name().unwrap_or_default().to_string_lossy());
                 files.insert(Box::leak(key.into_boxed_str()), Box::leak(text.into_boxed_str()));
             }

@@ -167,9 +167,8 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Re
     let unused = std::env::temp_dir().join(format!("cs-report-{}", std::process::id())).join("sql-check");
     let conn = connect(&config.memory_limit, &unused)?;
     conn.execute_batch("SET enable_external_access = false").map_err(Error::db("locking the SQL check"))?;
-    for (metric, version) in &added {
-        one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))?;
-    }
+    let bodies: Vec<&str> =
+        added.iter().map(|(metric, version)| one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))).collect::<Result<_>>()?;
     let tables = crate::load::empty_tables(&conn, &config.parameters.value_events)?;
     let first = first_period(period, config.trend_months);
     write_params(&conn, config, period, first, &present_inputs_all(&tables))?;
@@ -177,13 +176,8 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Re
         conn.execute_batch(shared.sql)
             .map_err(|e| Error::Metric { metric: shared.name.clone(), message: format!("shared SQL failed on empty tables: {e}") })?;
     }
-    conn.execute_batch(
-        "CREATE OR REPLACE TABLE metric_values (metric VARCHAR, version VARCHAR, month DATE, \
-         dimension VARCHAR, segment VARCHAR, value DOUBLE)",
-    )
-    .map_err(Error::db("creating metric_values"))?;
-    for (metric, version) in added {
-        let body = version.sql.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
+    create_metric_values(&conn)?;
+    for ((metric, version), body) in added.into_iter().zip(bodies) {
         let mut stmt = conn
             .prepare(&format!("DESCRIBE SELECT * FROM (\n{body}\n)"))
             .map_err(|e| refuse(metric, version, format!("it does not run against the shared tables: {e}")))?;
@@ -589,6 +583,15 @@ fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
     out
 }
 
+/// The empty table every metric's SQL writes its rows into.
+fn create_metric_values(conn: &Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TABLE metric_values (metric VARCHAR, version VARCHAR, month DATE, \
+         dimension VARCHAR, segment VARCHAR, value DOUBLE)",
+    )
+    .map_err(Error::db("creating metric_values"))
+}
+
 /// Every table and column of the contract, as if all were present.
 fn present_inputs_all(tables: &[LoadedTable]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -641,11 +644,7 @@ pub fn compute(
     }
     run_checks(conn, catalog)?;
 
-    conn.execute_batch(
-        "CREATE OR REPLACE TABLE metric_values (metric VARCHAR, version VARCHAR, month DATE, \
-         dimension VARCHAR, segment VARCHAR, value DOUBLE)",
-    )
-    .map_err(Error::db("creating metric_values"))?;
+    create_metric_values(conn)?;
     let mut done: BTreeSet<String> = BTreeSet::new();
     let mut runs = Vec::new();
     let mut unavailable = Vec::new();
