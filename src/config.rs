@@ -150,6 +150,38 @@ pub struct TableMapping {
     /// Contract column name -> column name in the export.
     #[serde(default)]
     pub columns: BTreeMap<String, String>,
+    /// What to do with rows whose `customer_id` names no customer.
+    pub on_unmatched: Option<Unmatched>,
+}
+
+impl TableMapping {
+    /// Whether the entry renames the export's file or columns (a staged
+    /// table cannot have that: its staging SQL names them).
+    pub fn renames(&self) -> bool {
+        self.file.is_some() || !self.columns.is_empty()
+    }
+}
+
+/// Rows whose customer cannot be found: left out with a note in the
+/// report (`warn`), or bad input that stops the run (`refuse`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Unmatched {
+    Warn,
+    Refuse,
+}
+
+impl Unmatched {
+    /// The default of each table with a `customer_id`: money (subscriptions,
+    /// invoices) must add up, so a row of no customer stops the run; answers,
+    /// tickets, events and trials of a customer the CRM does not know yet are
+    /// left out and counted.
+    pub fn default_for(table: &str) -> Unmatched {
+        match table {
+            "customers" | "subscriptions" | "invoices" => Unmatched::Refuse,
+            _ => Unmatched::Warn,
+        }
+    }
 }
 
 /// The tunable numbers of the metric contract. Every key is optional.
@@ -257,6 +289,11 @@ pub struct Config {
 }
 
 impl Config {
+    /// What a run does with rows of `table` that name no customer.
+    pub fn on_unmatched(&self, table: &str) -> Unmatched {
+        self.tables.get(table).and_then(|m| m.on_unmatched).unwrap_or_else(|| Unmatched::default_for(table))
+    }
+
     /// Built-in defaults, used when there is no config file.
     pub fn defaults() -> Config {
         Config::resolve(RawConfig::default(), None, Path::new(".")).expect("the defaults are valid")
@@ -300,6 +337,12 @@ impl Config {
                 let names: Vec<_> = TABLES.iter().map(|t| t.name).collect();
                 return Err(format!("key `tables.{table}`: unknown table; allowed: {}", names.join(", ")));
             };
+            if mapping.on_unmatched.is_some() && (table == "customers" || !spec.columns.iter().any(|c| c.name == "customer_id")) {
+                return Err(format!(
+                    "key `tables.{table}.on_unmatched`: {table} has no customer_id to match; the key is for subscriptions, \
+                     invoices, survey_responses, tickets, usage_events and trials"
+                ));
+            }
             for column in mapping.columns.keys() {
                 if !spec.columns.iter().any(|c| c.name == column) {
                     let names: Vec<_> = spec.columns.iter().map(|c| c.name).collect();

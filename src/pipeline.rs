@@ -128,12 +128,12 @@ fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Res
     let data = data_dir(config)?;
     let db = engine::open(&config.memory_limit)?;
     let conn = &db.conn;
-    let load::Loaded { tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
+    let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
     let first = engine::first_period(period, config.trend_months).first_month();
     let last = period.last_month();
-    let problems = timings.time("check", || validate::check(conn, &tables, last, first, &config.currency))?;
+    let problems = timings.time("check", || validate::check(conn, &mut tables, last, first, config))?;
     let verdicts = freshness::check(conn, &tables, &config.freshness, last)?;
     engine::lock_down(conn)?;
     Ok(Checked { db, tables, raw, problems, verdicts })

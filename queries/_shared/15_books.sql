@@ -4,7 +4,10 @@
 -- period's end, detractor answers (NPS 0-6) in the period, and the day its
 -- current subscription term ends: end_date (exclusive) where one is set,
 -- else the next renewal after the period (start_date plus whole billing
--- periods), the earliest over its active priced subscriptions.
+-- periods), the earliest over its active priced subscriptions; and, for a
+-- customer scheduled to cancel (every priced subscription that runs past
+-- the period has an end date: a cancellation at period end, or on a date),
+-- the day its last one ends.
 create or replace table customer_book as
 with bounds as (
     select
@@ -63,6 +66,13 @@ terms as (
     where s.start_date <= b.period_end and (s.end_date is null or s.end_date > b.period_end)
     group by all
 ),
+cancels as (
+    select s.customer_id, max(s.end_date) as cancels_on
+    from subscriptions as s, bounds as b
+    where s.amount > 0 and (s.end_date is null or s.end_date > b.period_end)
+    group by all
+    having count(*) = count(s.end_date)
+),
 final as (
     select
         a.customer_id,
@@ -70,12 +80,14 @@ final as (
         u.last_usage,
         coalesce(o.open_tickets, 0) as open_tickets,
         coalesce(d.detractor_answers, 0) as detractor_answers,
-        t.term_end
+        t.term_end,
+        c.cancels_on
     from active as a
     left join prev as p using (customer_id)
     left join last_usage as u using (customer_id)
     left join open_tickets as o using (customer_id)
     left join detractors as d using (customer_id)
     left join terms as t using (customer_id)
+    left join cancels as c using (customer_id)
 )
 select * from final;

@@ -354,6 +354,10 @@ pub struct LoadedTable {
     /// staging file; rows keep their raw position in `_row`).
     #[serde(skip)]
     pub staging: Option<std::sync::Arc<[staging::RawTable]>>,
+    /// What the report's notes say of this table: its staging file's
+    /// `-- note:` lines, rows left out because they name no customer.
+    #[serde(skip)]
+    pub notes: Vec<String>,
 }
 
 /// One kind of unparsable CSV line (too many fields, bad quoting...).
@@ -629,6 +633,7 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
             // The staged file is the run's own; the input is the staging SQL.
             table.files = vec![InputFile { path: staged_by.sql.clone(), bytes: 0, sha256: String::new() }];
             table.staging = Some(staged.raw.clone());
+            table.notes.extend(staged_by.notes.iter().cloned());
         }
         let mut records = 0u64;
         let mut long = Vec::new();
@@ -943,6 +948,7 @@ fn load_table(
             links: Vec::new(),
             aggregated: spec.aggregated,
             staging: None,
+            notes: Vec::new(),
         };
         if spec.aggregated {
             let all = format!("SELECT * FROM {}", spec.name);
@@ -1025,6 +1031,7 @@ fn load_table(
         raw_columns,
         aggregated: spec.aggregated,
         staging: None,
+        notes: Vec::new(),
     };
     let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
     let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));

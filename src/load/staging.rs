@@ -61,6 +61,33 @@ pub struct StagedTable {
     pub sql: PathBuf,
     /// Its result, for the run's database to load.
     pub output: PathBuf,
+    /// Its `-- note:` lines: what the recipe wants every report made from
+    /// it to say (a figure it can only approximate, say).
+    pub notes: Vec<String>,
+}
+
+/// The `-- note: ...` comment lines of a staging file, each one note (a
+/// note may go on over the comment lines right after it, indented).
+pub fn notes_of(text: &str) -> Vec<String> {
+    let mut notes: Vec<String> = Vec::new();
+    let mut open = false;
+    for line in text.lines().map(str::trim) {
+        let Some(comment) = line.strip_prefix("--") else {
+            open = false;
+            continue;
+        };
+        if let Some(note) = comment.trim_start().strip_prefix("note:") {
+            notes.push(note.trim().to_string());
+            open = true;
+        } else if open && comment.starts_with("  ") && !comment.trim().is_empty() {
+            let last = notes.last_mut().expect("open only after a note");
+            last.push(' ');
+            last.push_str(comment.trim());
+        } else {
+            open = false;
+        }
+    }
+    notes
 }
 
 /// What staging made: the raw exports read and the tables staged.
@@ -105,7 +132,7 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     let Some(dir) = &config.staging else { return Ok(None) };
     let files = staging_files(dir)?;
     for table in files.keys() {
-        if config.tables.contains_key(*table) {
+        if config.tables.get(*table).is_some_and(|m| m.renames()) {
             return Err(Error::Input(format!(
                 "table `{table}` has both a staging file ({}) and a `tables.{table}` entry in the config; \
                  rename its columns in the staging SQL and remove the entry",
@@ -182,14 +209,14 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     ))
     .map_err(Error::db("locking the staging database's file access"))?;
     let mut tables = BTreeMap::new();
-    for ((spec, path, _), query) in staging.iter().zip(queries) {
+    for ((spec, path, text), query) in staging.iter().zip(queries) {
         let table = ident(spec.name);
         conn.execute_batch(&format!("CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM {query}"))
             .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?;
         let file = output.join(format!("{}.parquet", spec.name));
         conn.execute_batch(&format!("COPY main.{table} TO {} (FORMAT parquet)", literal(&file.display().to_string())))
             .map_err(Error::db(format!("writing the staged {}", spec.name)))?;
-        tables.insert(spec.name, StagedTable { sql: path.clone(), output: file });
+        tables.insert(spec.name, StagedTable { sql: path.clone(), output: file, notes: notes_of(text) });
     }
     crate::log::info(&format!(
         "staged {} table(s) from {} raw export(s) in {} ms",

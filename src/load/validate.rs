@@ -8,6 +8,7 @@ use std::fmt;
 use duckdb::Connection;
 use serde::Serialize;
 
+use crate::config::{Config, Unmatched};
 use crate::error::{Error, Result};
 use crate::load::{events, ident, table_spec, LoadedTable, TABLES};
 use crate::period::Month;
@@ -85,6 +86,9 @@ pub fn counted_rules(table: &LoadedTable) -> Vec<String> {
 const NO_SUCH_CUSTOMER: &str =
     "t.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = t.customer_id)";
 
+/// A row that names no customer at all, in a table where it must.
+const NO_CUSTOMER_GIVEN: &str = "(t.customer_id IS NULL OR t.customer_id = '')";
+
 /// The key that identifies a row in messages.
 fn key_of(table: &str) -> Option<&'static str> {
     match table {
@@ -118,6 +122,12 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                 });
             }
             if !c.nullable {
+                if c.name == "customer_id" {
+                    // Judged on the key (the aggregate of the usage events too),
+                    // so that a table may leave such rows out (`on_unmatched`).
+                    out.push(Rule { on_key: true, ..rule(spec.name, "customer_id", "must not be empty", NO_CUSTOMER_GIVEN) });
+                    continue;
+                }
                 // Typed columns are NULL when empty (and flagged when unparsable);
                 // text columns may also hold an empty string (a quoted "").
                 let name = ident(c.name);
@@ -231,8 +241,11 @@ fn currency_rules() -> Vec<Rule> {
 }
 
 /// Runs every rule; returns the problems found (empty when the data is good).
-/// `first` is the first month the run computes.
-pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, first: Month, currency: &str) -> Result<Vec<Problem>> {
+/// `first` is the first month the run computes. Rows that name no customer
+/// in a table whose `on_unmatched` is `warn` are no problem: they are left
+/// out, and the table's notes count them with the first examples.
+pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first: Month, config: &Config) -> Result<Vec<Problem>> {
+    let currency = config.currency.as_str();
     conn.execute(
         "CREATE OR REPLACE TEMP TABLE check_params AS SELECT CAST(? AS DATE) AS report_month, \
          CAST(? AS DATE) AS first_month, CAST(? AS VARCHAR) AS currency",
@@ -243,6 +256,7 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, first: Mo
     let mut all = rules(tables);
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
     let mut problems = Vec::new();
+    let mut unmatched = Vec::new();
     // Lines the CSV reader could not parse come first: their rows are missing.
     for t in tables.iter().filter(|t| t.present()) {
         for b in &t.broken_lines {
@@ -291,11 +305,42 @@ pub fn check(conn: &Connection, tables: &[LoadedTable], period: Month, first: Mo
         for (r, count) in table_rules.into_iter().zip(counts) {
             if count > 0 {
                 let examples = examples(conn, loaded, r, &mut lined)?;
-                problems.push(problem(loaded, r, count as u64, examples));
+                let unknown = r.predicate == NO_SUCH_CUSTOMER || r.predicate == NO_CUSTOMER_GIVEN;
+                if unknown && config.on_unmatched(loaded.table) == Unmatched::Warn {
+                    let what = if r.predicate == NO_CUSTOMER_GIVEN { "name no customer" } else { "name no customer in customers" };
+                    unmatched.push((loaded.table, what, count as u64, examples));
+                } else {
+                    problems.push(problem(loaded, r, count as u64, examples));
+                }
             }
         }
     }
+    for (table, what, count, examples) in unmatched {
+        leave_out_unmatched(conn, table)?;
+        let note = format!("{count} row(s) {what} and are left out (tables.{table}.on_unmatched: warn), e.g. {}", examples.join("; "));
+        crate::log::info(&format!("{table}: {note}"));
+        if let Some(t) = tables.iter_mut().find(|t| t.table == table) {
+            t.notes.push(note);
+        }
+    }
     Ok(problems)
+}
+
+/// Deletes the rows of `table` that name no customer, or none at all where
+/// the contract wants one (a trial may have none: a lead). For the usage
+/// events, their aggregates: the events are never stored.
+fn leave_out_unmatched(conn: &Connection, table: &str) -> Result<()> {
+    let stored: &[&str] = if table == "usage_events" { &[events::AGGREGATE, "usage_feature_rows"] } else { &[table] };
+    let nullable = table_spec(table).is_some_and(|s| s.columns.iter().any(|c| c.name == "customer_id" && c.nullable));
+    let none = if nullable { "false" } else { "customer_id IS NULL OR customer_id = ''" };
+    for name in stored {
+        conn.execute_batch(&format!(
+            "DELETE FROM {name} WHERE {none} OR (customer_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = {name}.customer_id))"
+        ))
+        .map_err(Error::db(format!("leaving out the rows of {table} that name no customer")))?;
+    }
+    Ok(())
 }
 
 /// The first offending rows of a failing rule, in words, with where they
@@ -395,7 +440,7 @@ pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>>
 /// Things worth a reader's attention that do not stop the run: rows dated
 /// after the period, customers without any subscription.
 pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Result<Vec<String>> {
-    let mut out = Vec::new();
+    let mut out: Vec<String> = tables.iter().flat_map(|t| t.notes.iter().map(move |n| format!("{}: {n}", t.table))).collect();
     let after = period.plus(1).first_day().to_string();
     for t in tables.iter().filter(|t| t.present()) {
         let spec = table_spec(t.table).expect("contract table");

@@ -470,6 +470,9 @@ pub struct CustomerRow {
     pub detractor_answers: i64,
     /// The day the current subscription term ends (renews or stops).
     pub term_end: Option<chrono::NaiveDate>,
+    /// Scheduled to cancel: the day its last priced subscription ends, when
+    /// every one that runs past the period has an end date.
+    pub cancels_on: Option<chrono::NaiveDate>,
     pub health: Option<f64>,
     pub band: Option<String>,
     pub usage: Option<f64>,
@@ -517,7 +520,7 @@ fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>>
                     h.usage, h.sentiment, h.support, h.revenue, \
                     p.health, p.band, p.usage, p.sentiment, p.support, p.revenue, \
                     cc.cell_owner, CAST(b.prev_mrr AS DOUBLE), CAST(b.last_usage AS VARCHAR), b.open_tickets, b.detractor_answers, \
-                    CAST(b.term_end AS VARCHAR) \
+                    CAST(b.term_end AS VARCHAR), CAST(b.cancels_on AS VARCHAR) \
              FROM customer_health AS h \
              JOIN customers AS c USING (customer_id) \
              JOIN customer_cells AS cc USING (customer_id) \
@@ -552,6 +555,7 @@ fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>>
                 open_tickets: r.get::<_, Option<i64>>(20)?.unwrap_or(0),
                 detractor_answers: r.get::<_, Option<i64>>(21)?.unwrap_or(0),
                 term_end: date(r.get(22)?),
+                cancels_on: date(r.get(23)?),
             })
         },
     )

@@ -130,7 +130,7 @@ fn series_rows(catalog: &Catalog, series: &[SeriesRow]) -> String {
 pub fn customers_csv(customers: &[CustomerRow]) -> String {
     let mut out = String::from(
         "customer_id,name,segment,region,mrr,health,band,usage,sentiment,support,revenue,prev_health,prev_band,\
-         owner,prev_mrr,last_usage,open_tickets,detractor_answers,term_end\n",
+         owner,prev_mrr,last_usage,open_tickets,detractor_answers,term_end,scheduled_to_cancel\n",
     );
     for part in parallel::chunked(customers, parallel::cores(), customer_rows) {
         out.push_str(&part);
@@ -161,6 +161,7 @@ fn customer_rows(customers: &[CustomerRow]) -> String {
             c.open_tickets.to_string(),
             c.detractor_answers.to_string(),
             c.term_end.map(|d| d.to_string()).unwrap_or_default(),
+            c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

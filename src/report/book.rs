@@ -63,20 +63,21 @@ pub struct AccountView {
 }
 
 /// The reasons an account needs doing, in the order the book ranks them.
-const REASONS: [&str; 6] =
-    ["at risk", "health falling", "contraction", "no usage in 30 days", "open tickets", "detractor answers"];
+const REASONS: [&str; 7] =
+    ["scheduled to cancel", "at risk", "health falling", "contraction", "no usage in 30 days", "open tickets", "detractor answers"];
 
-/// The owner's accounts, ranked: at risk first, then falling health,
+/// The owner's accounts, ranked: scheduled to cancel first, at risk, then falling health,
 /// contraction, no usage in the last 30 days of the period, open tickets,
 /// detractor answers, then the rest; more MRR first within each. The first
 /// `limit` of them, and how many have a reason to be looked at in all: only
 /// the listed ones are put into words.
 pub fn ranked(customers: &[&CustomerRow], period_end: NaiveDate, before: &str, limit: usize) -> (Vec<AccountView>, usize) {
     let quiet_since = period_end - chrono::Days::new(29);
-    let mut order: Vec<(usize, [bool; 6], &CustomerRow)> = customers
+    let mut order: Vec<(usize, [bool; 7], &CustomerRow)> = customers
         .iter()
         .map(|c| {
             let checks = [
+                c.cancels_on.is_some(),
                 c.band.as_deref() == Some("at_risk"),
                 matches!((c.health, c.prev_health), (Some(now), Some(before)) if now < before),
                 c.prev_mrr > 0.0 && c.mrr < c.prev_mrr,

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::metrics::engine::CustomerRow;
 use crate::metrics::catalog::Unit;
 use crate::report::format::{csv_field, glance, plain};
-use crate::report::{at_risk_view, render_template, ReportContext};
+use crate::report::{at_risk_view, on_at_risk_list, render_template, ReportContext};
 
 /// The charts the email shows, in order, when the report has them.
 pub const CHARTS: [&str; 5] = ["mrr", "bridge_month", "retention", "churn", "health"];
@@ -104,9 +104,9 @@ pub fn at_risk_file(context: &ReportContext) -> String {
 /// Every at-risk customer, most MRR first, with what moved: the list a CSM
 /// works through.
 pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
-    let mut rows: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
+    let mut rows: Vec<&CustomerRow> = customers.iter().filter(|c| on_at_risk_list(c)).collect();
     rows.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,changes\n");
+    let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,scheduled_to_cancel,changes\n");
     for c in rows {
         let view = at_risk_view(c, before);
         let cells = [
@@ -120,6 +120,7 @@ pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
             plain(c.sentiment),
             plain(c.support),
             plain(c.revenue),
+            c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
             csv_field(&view.changes),
         ];
         out.push_str(&cells.join(","));

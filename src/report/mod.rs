@@ -107,8 +107,17 @@ pub struct AtRiskView {
     pub sentiment: Option<f64>,
     pub support: Option<f64>,
     pub revenue: Option<f64>,
-    /// What changed since the end of the period before, in words.
+    /// The day service ends when the customer is scheduled to cancel.
+    pub cancels_on: Option<String>,
+    /// What changed since the end of the period before, in words (a
+    /// scheduled cancellation first).
     pub changes: String,
+}
+
+/// Whether a customer belongs on the at-risk list: in the at-risk health
+/// band, or scheduled to cancel whatever its health.
+pub(crate) fn on_at_risk_list(c: &CustomerRow) -> bool {
+    c.band.as_deref() == Some("at_risk") || c.cancels_on.is_some()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -593,7 +602,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let mut moves: Vec<Movement> = moves.into_iter().map(|(_, m)| m).collect();
     moves.truncate(3);
 
-    let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| c.band.as_deref() == Some("at_risk")).collect();
+    let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| on_at_risk_list(c)).collect();
     let at_risk_total = at_risk.len();
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, period.kind().last())).collect();
@@ -738,6 +747,9 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
 /// `before`: when the previous values are from, "last month"...
 pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
     let mut changes = Vec::new();
+    if let Some(day) = c.cancels_on {
+        changes.push(format!("scheduled to cancel ({day})"));
+    }
     match (c.prev_health, c.health) {
         (Some(before), Some(now)) => changes.push(format!("health {before:.0} → {now:.0}")),
         (None, _) => changes.push(format!("not active {before}")),
@@ -765,6 +777,7 @@ pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
         sentiment: c.sentiment,
         support: c.support,
         revenue: c.revenue,
+        cancels_on: c.cancels_on.map(|d| d.to_string()),
         changes: changes.join("; "),
     }
 }

@@ -1,14 +1,20 @@
--- Delighted responses (raw exports `delighted_nps`, `delighted_csat`,
--- `delighted_ces`, one per survey project) -> the contract's
--- `survey_responses`. Delete the parts of the projects you do not have.
-SELECT 'nps-' || "Response ID" AS response_id, "Property: Customer ID" AS customer_id, 'nps' AS survey,
-       TRY_CAST("Score" AS INTEGER) AS score, to_timestamp(TRY_CAST("Created At" AS BIGINT)) AS responded_at, _row
-FROM raw.delighted_nps
-UNION ALL
-SELECT 'csat-' || "Response ID", "Property: Customer ID", 'csat',
-       TRY_CAST("Score" AS INTEGER), to_timestamp(TRY_CAST("Created At" AS BIGINT)), _row
-FROM raw.delighted_csat
-UNION ALL
-SELECT 'ces-' || "Response ID", "Property: Customer ID", 'ces',
-       TRY_CAST("Score" AS INTEGER), to_timestamp(TRY_CAST("Created At" AS BIGINT)), _row
-FROM raw.delighted_ces
+-- Delighted survey responses as its API lists them (raw export
+-- `delighted_responses`: `GET /v1/survey_responses.json`, one row per
+-- response, `person_properties` kept as JSON text) -> the contract's
+-- `survey_responses`. See README.md; csv/ reads the dashboard's CSV download.
+SELECT
+    lower(trim(survey_type)) || '-' || CAST(id AS VARCHAR) AS response_id,
+    -- The property you send with each person; an anonymous answer has none
+    -- and is left out and counted (tables.survey_responses.on_unmatched).
+    nullif(trim(json_extract_string(CAST(person_properties AS VARCHAR), '$."Customer ID"')), '') AS customer_id,
+    lower(trim(survey_type)) AS survey,
+    TRY_CAST(score AS INTEGER) AS score,
+    CASE WHEN regexp_full_match(trim(CAST(created_at AS VARCHAR)), '[0-9]+')
+                THEN make_timestamp(CAST(trim(CAST(created_at AS VARCHAR)) AS BIGINT) * 1000000)
+                ELSE CAST(coalesce(TRY_CAST(CAST(created_at AS VARCHAR) AS TIMESTAMPTZ),
+                                   try_strptime(trim(CAST(created_at AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP) END AS responded_at,
+    _row
+FROM raw.delighted_responses
+-- Delighted's other survey types (eNPS, smileys, thumbs, PMF) are not
+-- customer NPS, CSAT or CES.
+WHERE lower(trim(survey_type)) IN ('nps', 'csat', 'ces')
