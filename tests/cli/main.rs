@@ -10,5 +10,6 @@ mod periods;
 mod queries;
 mod recipes;
 mod staging;
+mod stripe_history;
 mod support;
 mod unattended;

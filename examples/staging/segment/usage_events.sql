@@ -7,7 +7,7 @@ track AS (
     SELECT
         _row, user_id, event,
         -- A TIMESTAMP WITH TIME ZONE column (Parquet) or ISO 8601 text.
-        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS at
+        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS seen_at
     FROM raw.segment_tracks
     -- Visitors not signed in (no user_id) are no account's users.
     WHERE nullif(trim(user_id), '') IS NOT NULL
@@ -16,14 +16,14 @@ grouped AS (
     SELECT
         user_id,
         group_id,
-        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS at
+        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS seen_at
     FROM raw.segment_groups
     WHERE nullif(trim(user_id), '') IS NOT NULL AND nullif(trim(group_id), '') IS NOT NULL
 ),
 -- A user's first group call covers the events before it too (a user is
 -- often grouped after the first page views of the session).
 first_group AS (
-    SELECT user_id, arg_min(group_id, at) AS group_id FROM grouped GROUP BY user_id
+    SELECT user_id, arg_min(group_id, seen_at) AS group_id FROM grouped GROUP BY user_id
 ),
 account AS (
     SELECT trim(CAST(group_id AS VARCHAR)) AS group_id, any_value(trim(CAST(customer_id AS VARCHAR))) AS customer_id
@@ -36,13 +36,13 @@ SELECT
     -- counted (tables.usage_events.on_unmatched).
     a.customer_id,
     t.user_id,
-    t.at AS occurred_at,
+    t.seen_at AS occurred_at,
     -- "Report Shared" -> report_shared, as `parameters.value_events` names it.
     lower(regexp_replace(trim(t.event), '[^A-Za-z0-9]+', '_', 'g')) AS feature,
     -- Segment records no time spent: time on platform is not available.
     CAST(NULL AS DECIMAL(18, 6)) AS duration_seconds,
     t._row
 FROM track AS t
-ASOF LEFT JOIN grouped AS g ON g.user_id = t.user_id AND t.at >= g.at
+ASOF LEFT JOIN grouped AS g ON g.user_id = t.user_id AND t.seen_at >= g.seen_at
 LEFT JOIN first_group AS f ON f.user_id = t.user_id
 LEFT JOIN account AS a ON a.group_id = coalesce(g.group_id, f.group_id)
