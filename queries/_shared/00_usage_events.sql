@@ -11,13 +11,20 @@
 --   usage_feature_rows (customer_id, month_key, idx): with more than 256
 --                       features the sets are not built and the features of
 --                       each customer and month are these rows instead.
+-- The features of the events kept: a feature seen only in events that were
+-- left out (their customer is unknown, `on_unmatched: warn`) is none.
 create or replace table usage_features as
 with features as (
     select cast(unnest(enum_range(null::usage_feature)) as varchar) as feature
 ),
+used as (
+    select bit_or(feature_set) as bits from usage_user_month
+),
 final as (
-    select feature, enum_code(cast(feature as usage_feature)) as idx
-    from features
+    select f.feature, enum_code(cast(f.feature as usage_feature)) as idx
+    from features as f, used as u
+    where (u.bits is not null and get_bit(u.bits, enum_code(cast(f.feature as usage_feature))) = 1)
+        or exists (select 1 from usage_feature_rows as r where r.idx = enum_code(cast(f.feature as usage_feature)))
 )
 select * from final;
 

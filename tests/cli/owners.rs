@@ -126,18 +126,20 @@ fn every_owner_gets_a_book_with_only_their_accounts() {
     assert!(!lou.contains("@example.com>") && !lou.contains("To: "), "lou has no address");
     // Kim's accounts with what a manager needs: MRR a month before, last
     // usage, open tickets, detractors, and when the term ends (a's
-    // end_date; c and e renew monthly on the 1st and the 10th).
+    // end_date; c and e renew monthly on the 1st and the 10th); a, whose
+    // only subscription has that end date, is scheduled to cancel.
     let csv = fs::read_to_string(dir.join("owners/kim/customers.csv")).unwrap();
     let tail = |id: &str| csv.lines().find(|l| l.starts_with(&format!("{id},"))).map(|l| l.split(',').skip(13).collect::<Vec<_>>().join(","));
-    assert_eq!(tail("a").as_deref(), Some("kim,150,2024-06-04,0,0,2024-12-01"), "{csv}");
-    assert_eq!(tail("c").as_deref(), Some("kim,1080,,0,0,2024-07-01"), "{csv}");
-    assert_eq!(tail("e").as_deref(), Some("kim,80,2024-05-20,1,0,2024-07-10"), "{csv}");
+    assert_eq!(tail("a").as_deref(), Some("kim,150,2024-06-04,0,0,2024-12-01,2024-12-01"), "{csv}");
+    assert_eq!(tail("c").as_deref(), Some("kim,1080,,0,0,2024-07-01,"), "{csv}");
+    assert_eq!(tail("e").as_deref(), Some("kim,80,2024-05-20,1,0,2024-07-10,"), "{csv}");
     assert_eq!(csv.lines().count(), 4, "{csv}");
-    // Ranked: e is at risk (and quiet since May 20, with an open ticket),
-    // c has had no usage, a needs nothing.
+    // Ranked: a is scheduled to cancel (its end date is known), e is at risk
+    // (and quiet since May 20, with an open ticket), c has had no usage.
     let book = fs::read_to_string(dir.join("owners/kim/report.md")).unwrap();
     let at = |name: &str| book.find(&format!("| {name} |")).unwrap_or_else(|| panic!("{name} listed: {book}"));
-    assert!(at("Kimacct-Elm-5153") < at("Kimacct-Cobalt-5152") && at("Kimacct-Cobalt-5152") < at("Kimacct-Alpha-5150"), "{book}");
+    assert!(at("Kimacct-Alpha-5150") < at("Kimacct-Elm-5153") && at("Kimacct-Elm-5153") < at("Kimacct-Cobalt-5152"), "{book}");
+    assert!(book.contains("| Kimacct-Alpha-5150 | scheduled to cancel |"), "{book}");
     assert!(book.contains("| Kimacct-Elm-5153 | at risk, health falling, no usage in 30 days, open tickets |"), "{book}");
     // The main report's team table names both managers and the unowned.
     let md = fs::read_to_string(dir.join("report.md")).unwrap();

@@ -186,10 +186,10 @@ fn hubspot_companies_and_owners_give_the_samples_customers_and_books() {
                 strftime(CAST(signup_date AS DATE) + INTERVAL 14 HOUR + INTERVAL 5 MINUTE, '%Y-%m-%d %H:%M') AS \"Create Date\", \
                 customer_id AS \"Stripe Customer ID\", \
                 CASE segment WHEN 'smb' THEN 'SMB' WHEN 'mid_market' THEN 'Mid Market' WHEN 'enterprise' THEN 'Enterprise' END AS \"Segment\", \
-                CASE region WHEN 'emea' THEN ['Germany', 'FR', 'United Kingdom', 'Türkiye', 'South Africa'][1 + hash(customer_id) % 5] \
-                            WHEN 'north_america' THEN ['United States', 'USA', 'Canada'][1 + hash(customer_id) % 3] \
-                            WHEN 'latam' THEN ['Brazil', 'MEX', 'Chile'][1 + hash(customer_id) % 3] \
-                            WHEN 'apac' THEN ['Japan', 'South Korea', 'australia'][1 + hash(customer_id) % 3] END AS \"Country/Region\", \
+                CASE region WHEN 'emea' THEN ['Germany', 'FR', 'United Kingdom', 'Türkiye', 'South Africa'][1 + CAST(hash(customer_id) % 5 AS BIGINT)] \
+                            WHEN 'north_america' THEN ['United States', 'USA', 'Canada'][1 + CAST(hash(customer_id) % 3 AS BIGINT)] \
+                            WHEN 'latam' THEN ['Brazil', 'MEX', 'Chile'][1 + CAST(hash(customer_id) % 3 AS BIGINT)] \
+                            WHEN 'apac' THEN ['Japan', 'South Korea', 'australia'][1 + CAST(hash(customer_id) % 3 AS BIGINT)] END AS \"Country/Region\", \
                 CASE acquisition_channel WHEN 'paid_search' THEN 'Paid Search' WHEN 'referral' THEN 'REFERRALS' \
                      WHEN 'events' THEN 'Offline Sources' WHEN 'content' THEN 'ORGANIC_SEARCH' WHEN 'partner' THEN 'Other Campaigns' \
                 END AS \"Original Source\", \
@@ -349,11 +349,13 @@ fn segment_tracks_and_group_calls_give_the_samples_usage_numbers() {
     // rest are the sample's.
     let (plain, staged) = (Metrics::read_text(&expected), Metrics::read(&s.out().join(PERIOD).join("metrics.csv")));
     assert!(plain.get("avg_time_on_platform_minutes", "all", "all").is_some());
-    assert_eq!(staged.get("avg_time_on_platform_minutes", "all", "all"), None);
+    assert!(!staged.has("avg_time_on_platform_minutes"), "time on platform must be not available, never 0");
     let keep = |text: &str| -> String {
         text.lines().filter(|l| !l.contains("avg_time_on_platform_minutes")).collect::<Vec<_>>().join("\n")
     };
-    assert_eq!(keep(&metrics_csv(&s)), keep(&expected));
+    let (got, want) = (keep(&metrics_csv(&s)), keep(&expected));
+    let differ: Vec<(&str, &str)> = got.lines().zip(want.lines()).filter(|(a, b)| a != b).take(5).collect();
+    assert!(differ.is_empty() && got.lines().count() == want.lines().count(), "{differ:?}");
     let report = report_md(&s);
     assert!(report.contains("usage_events: 2 row(s) name no customer and are left out"), "{report}");
 }

@@ -39,8 +39,8 @@ SELECT
     t.seen_at AS occurred_at,
     -- "Report Shared" -> report_shared, as `parameters.value_events` names it.
     lower(regexp_replace(trim(t.event), '[^A-Za-z0-9]+', '_', 'g')) AS feature,
-    -- Segment records no time spent: time on platform is not available.
-    CAST(NULL AS DECIMAL(18, 6)) AS duration_seconds,
+    -- No duration_seconds: Segment records no time spent, and a column the
+    -- export leaves out makes time on platform not available (never 0).
     t._row
 FROM track AS t
 ASOF LEFT JOIN grouped AS g ON g.user_id = t.user_id AND t.seen_at >= g.seen_at
