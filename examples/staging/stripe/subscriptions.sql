@@ -18,13 +18,13 @@ line AS (
         l._row,
         i.customer,
         l.subscription,
-        coalesce(nullif(trim(l.subscription_item_id), ''), l.subscription || '/' || l.price_id) AS item,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(l.period_start AS VARCHAR)), '[0-9]+')
+        coalesce(nullif(trim(l.subscription_item_id), ''), l.subscription || '/' || coalesce(l.price_id, '')) AS item,
+        CASE WHEN regexp_full_match(trim(CAST(l.period_start AS VARCHAR)), '[0-9]+')
                   THEN make_timestamp(CAST(trim(CAST(l.period_start AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(l.period_start AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS ps,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(l.period_end AS VARCHAR)), '[0-9]+')
+                  ELSE CAST(TRY_CAST(CAST(l.period_start AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS starts,
+        CASE WHEN regexp_full_match(trim(CAST(l.period_end AS VARCHAR)), '[0-9]+')
                   THEN make_timestamp(CAST(trim(CAST(l.period_end AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(l.period_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS pe,
+                  ELSE CAST(TRY_CAST(CAST(l.period_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS ends,
         TRY_CAST(l.amount AS BIGINT) AS gross,
         coalesce(TRY_CAST(nullif(trim(CAST(l.discount_amount AS VARCHAR)), '') AS BIGINT), 0) AS discount,
         lower(trim(CAST(l.proration AS VARCHAR))) IN ('true', 't', '1', 'yes') AS proration,
@@ -42,6 +42,9 @@ line AS (
     FROM raw.stripe_invoice_line_items AS l
     JOIN invoice AS i ON i.id = l.invoice_id
     WHERE nullif(trim(l.subscription), '') IS NOT NULL
+),
+dated AS (
+    SELECT *, CAST(starts AS DATE) AS ps, CAST(ends AS DATE) AS pe FROM line
 ),
 subscription AS (
     SELECT
@@ -63,7 +66,7 @@ subscription AS (
 -- of at least a day. Its amount is net of discounts, never below zero.
 regular AS (
     SELECT *, greatest(gross - discount, 0) AS net
-    FROM line
+    FROM dated
     WHERE NOT proration AND pe > ps
 ),
 -- A change inside a period: the prorations of one item starting on one
@@ -76,22 +79,35 @@ change AS (
         any_value(customer) AS customer,
         ps AS d,
         max(pe) AS until,
-        sum(CASE WHEN gross > 0 THEN unit_amount * quantity ELSE 0 END) AS new_gross,
+        sum(CASE WHEN gross > 0 THEN unit_amount * quantity END) AS new_gross,
+        -- Without a unit amount (tiered prices): the positive prorations.
+        sum(CASE WHEN gross > 0 THEN gross END) AS prorated,
         arg_max(plan, gross) AS plan,
         arg_max(billing_period, gross) AS billing_period,
         any_value(currency) AS currency,
+        -- The seconds the prorations cover, for the scaling below.
+        max(epoch(ends) - epoch(starts)) AS prorated_seconds,
         min(_row) AS _row
-    FROM line
+    FROM dated
     WHERE proration AND pe > ps
     GROUP BY item, ps
 ),
 -- The subscription's discount on the day of a change: the share of the
 -- gross amount its service periods covering that day were billed. A
 -- percentage coupon keeps applying to the changed amount; a day still in
--- the trial bills nothing.
+-- the trial bills nothing. A price with no unit amount (tiered) is priced
+-- by scaling its positive prorations to the whole period (approximate, to
+-- the cent Stripe rounded them to); no positive proration is a removal.
 change_priced AS (
     SELECT
-        c.*,
+        c.* EXCLUDE (new_gross, prorated, prorated_seconds),
+        coalesce(
+            c.new_gross,
+            CAST(round(c.prorated * (SELECT max(epoch(r.ends) - epoch(r.starts)) FROM regular AS r
+                                     WHERE r.item = c.item AND r.ps <= c.d AND c.d < r.pe)
+                       / nullif(c.prorated_seconds, 0)) AS BIGINT),
+            0
+        ) AS new_gross,
         CASE
             WHEN s.trial_end IS NOT NULL AND c.d < s.trial_end THEN 0
             ELSE coalesce(
