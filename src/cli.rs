@@ -9,7 +9,7 @@ use crate::deliver::{self, SendRequest};
 use crate::error::{Error, Result};
 use crate::log;
 use crate::metrics::catalog::{Catalog, EMBEDDED_QUERIES, EMBEDDED_TEMPLATES};
-use crate::period::{Month, Period};
+use crate::model::period::{Month, Period};
 use crate::pipeline::{self, RunRequest};
 use crate::sample::{self, SampleRequest};
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::load::TABLES;
+use crate::contract::{is_plain_name, TABLES};
 
 /// Where a config is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/cs-report.yaml";
@@ -391,12 +391,6 @@ impl Config {
     pub fn file_name(&self) -> String {
         self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
     }
-}
-
-/// Lower-case letters, digits and `_`, starting with a letter: a name SQL
-/// and file systems take as it is (raw exports, added metric ids).
-pub fn is_plain_name(name: &str) -> bool {
-    name.starts_with(|c: char| c.is_ascii_lowercase()) && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
 fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'static str, Freshness>, String> {

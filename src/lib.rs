@@ -9,13 +9,15 @@
 
 pub mod cli;
 pub mod config;
+pub mod contract;
+pub mod db;
 pub mod deliver;
 pub mod error;
 pub mod load;
 pub mod log;
 pub mod metrics;
+pub mod model;
 pub mod parallel;
-pub mod period;
 pub mod pipeline;
 pub mod publish;
 pub mod report;

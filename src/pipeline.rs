@@ -14,18 +14,22 @@ use crate::error::{Error, Result};
 use crate::load::freshness;
 use crate::load::validate::{self, Problem};
 use crate::load::staging::RawTable;
-use crate::load::{self, table_spec, LoadedTable};
+use crate::contract::table_spec;
+use crate::load::{self, LoadedTable};
 use crate::log;
-use crate::metrics::catalog::{sha256_bytes, Catalog, Direction};
+use crate::metrics::catalog::Catalog;
+use crate::model::rows::{CustomerRow, Finance, MetricRow, Restatement, SeriesRow};
+use crate::model::text::sha256_bytes;
+use crate::model::unit::Direction;
 use crate::metrics::engine;
 use crate::metrics::trend;
 use crate::parallel;
-use crate::period::{Month, Period};
+use crate::model::period::{Month, Period};
 use crate::publish::fault;
-use crate::publish::history::{History, Restatement};
+use crate::publish::history::History;
 use crate::publish::lock::RootLock;
 use crate::publish;
-use crate::report::format::plain;
+use crate::model::text::plain;
 use crate::report::{self, charts, Inputs};
 
 /// What `cs-report run` was asked to do.
@@ -92,7 +96,7 @@ pub fn problems_error(problems: &[&Problem]) -> Error {
 
 /// The exports as loaded and judged: shared by `run` and `validate`.
 struct Checked {
-    db: engine::Database,
+    db: crate::db::Database,
     tables: Vec<LoadedTable>,
     /// The raw exports staging SQL read (empty without `raw:`).
     raw: Vec<RawTable>,
@@ -126,7 +130,7 @@ impl Checked {
 /// freshness; DuckDB then loses all file access.
 fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
-    let db = engine::open(&config.memory_limit)?;
+    let db = crate::db::open(&config.memory_limit)?;
     let conn = &db.conn;
     let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
@@ -135,7 +139,7 @@ fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Res
     let last = period.last_month();
     let problems = timings.time("check", || validate::check(conn, &mut tables, last, first, config))?;
     let verdicts = freshness::check(conn, &tables, &config.freshness, last)?;
-    engine::lock_down(conn)?;
+    crate::db::lock_down(conn)?;
     Ok(Checked { db, tables, raw, problems, verdicts })
 }
 
@@ -155,7 +159,7 @@ fn refuse_empty_tables(tables: &[LoadedTable], allow_empty: bool) -> Result<()> 
 
 /// A period that had active customers when last published and has none now
 /// is far more likely a broken export than a company that lost everyone.
-fn refuse_vanished_customers(history: &History, period: Period, rows: &[&engine::MetricRow], allow_empty: bool) -> Result<()> {
+fn refuse_vanished_customers(history: &History, period: Period, rows: &[&MetricRow], allow_empty: bool) -> Result<()> {
     let now = rows.iter().find(|r| r.metric == "active_customers" && r.dimension == "all").and_then(|r| r.value).unwrap_or(0.0);
     if now > 0.0 || allow_empty {
         return Ok(());
@@ -207,7 +211,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let window_start = period.plus(-window);
     let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, computed.first_period, period, window))?;
     // Numbers already published for this period that this run would change.
-    let current: Vec<&engine::MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
+    let current: Vec<&MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
     refuse_vanished_customers(&history, period, &current, *allow_empty)?;
     let restatements = history.restatements(period, &current)?;
     if *fail_on_restatement && !restatements.is_empty() {
@@ -345,7 +349,7 @@ fn book_files(
     env: &minijinja::Environment<'_>,
     config: &Config,
     catalog: &Catalog,
-    series: &[trend::SeriesRow],
+    series: &[SeriesRow],
     computed: &engine::Computed,
     restatements: &[Restatement],
     period: Period,
@@ -360,10 +364,10 @@ fn book_files(
         let mut out = Vec::new();
         let folder = format!("owners/{}", book::folder_name(owner));
         let own_series = book::owner_series(series, owner);
-        let customers: Vec<engine::CustomerRow> = computed.customers.iter().filter(|c| c.owner == *owner).cloned().collect();
+        let customers: Vec<CustomerRow> = computed.customers.iter().filter(|c| c.owner == *owner).cloned().collect();
         let cohorts = book::owner_cohorts(&computed.cohorts, owner);
         let restated = book::owner_restatements(restatements, owner);
-        let finance = engine::Finance::default();
+        let finance = Finance::default();
         let mut context = report::build_context(Inputs {
             catalog,
             series: &own_series,
@@ -381,7 +385,7 @@ fn book_files(
             gross_margin: config.parameters.gross_margin,
         });
         let info = computed.owners.iter().find(|o| o.owner == *owner);
-        let refs: Vec<&engine::CustomerRow> = customers.iter().collect();
+        let refs: Vec<&CustomerRow> = customers.iter().collect();
         context.book = Some(book::BookView::new(
             owner.clone(),
             info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone()),
@@ -447,7 +451,7 @@ fn empty_month_warnings(catalog: &Catalog, computed: &engine::Computed, empty: &
 }
 
 /// Things a reader should know that do not stop the run.
-fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[engine::MetricRow], period: Period) -> Vec<String> {
+fn warnings(catalog: &Catalog, tables: &[LoadedTable], rows: &[MetricRow], period: Period) -> Vec<String> {
     let mut out = Vec::new();
     for t in tables {
         // Without an `owner` column there are simply no books of business.

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use chrono::{Duration, NaiveDate};
 
 use crate::error::{Error, Result};
-use crate::period::Month;
+use crate::model::period::Month;
 
 #[derive(Debug, Clone)]
 pub struct SampleRequest {
@@ -87,7 +87,7 @@ impl Table {
 }
 
 fn quote(text: &str) -> String {
-    crate::report::format::csv_quote(text)
+    crate::model::text::csv_quote(text)
 }
 
 const SEGMENTS: [(&str, f64); 3] = [("smb", 0.6), ("mid_market", 0.3), ("enterprise", 0.1)];

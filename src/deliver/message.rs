@@ -15,8 +15,8 @@ use lettre::message::{Attachment, Mailbox, Mailboxes, MultiPart, SinglePart};
 use lettre::Address;
 
 use crate::error::{Error, Result};
-use crate::metrics::catalog::sha256_bytes;
-use crate::period::Period;
+use crate::model::text::sha256_bytes;
+use crate::model::period::Period;
 use crate::report::email::Email;
 
 /// The sender of a message written without an `email:` config.

@@ -13,8 +13,9 @@ use std::time::SystemTime;
 
 use crate::config::{Config, EmailConfig, SendOn};
 use crate::error::{Error, Result};
-use crate::period::Period;
-use crate::publish::history::{History, SendRecord};
+use crate::model::period::Period;
+use crate::model::rows::SendRecord;
+use crate::publish::history::History;
 use crate::publish::lock::RootLock;
 use message::Addressing;
 

@@ -15,7 +15,7 @@
 use duckdb::Connection;
 
 use crate::error::{Error, Result};
-use crate::load::literal;
+use crate::db::literal;
 
 /// The table the pass writes: one row per customer, month and user.
 pub const AGGREGATE: &str = "usage_user_month";

@@ -13,8 +13,10 @@ use serde::Serialize;
 
 use crate::config::Freshness;
 use crate::error::{Error, Result};
-use crate::load::{ident, table_spec, LoadedTable};
-use crate::period::Month;
+use crate::contract::table_spec;
+use crate::db::ident;
+use crate::load::LoadedTable;
+use crate::model::period::Month;
 
 /// One table's verdict.
 #[derive(Debug, Clone, Serialize)]

@@ -16,37 +16,13 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::config::{Config, TableMapping};
+use crate::contract::{ColumnKind, TableSpec, TABLES};
+use crate::db::{ident, literal};
+use crate::model::text::hex;
 use crate::error::{Error, Result};
 
-/// The type a contract column is loaded as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    /// Text compared case-insensitively: stored trimmed and lower-case.
-    Code,
-    /// Currency code: stored trimmed and upper-case.
-    Currency,
-    Date,
-    /// ISO 8601, converted to UTC.
-    Timestamp,
-    /// Money and durations: up to 10^12 with 6 decimals (64-bit, fast to parse).
-    Decimal,
-    /// Exchange rates: up to 10^8 with 10 decimals.
-    Rate,
-    Integer,
-}
-
-impl Kind {
-    fn sql_type(self) -> &'static str {
-        match self {
-            Kind::Text | Kind::Code | Kind::Currency => "VARCHAR",
-            Kind::Date => "DATE",
-            Kind::Timestamp => "TIMESTAMP",
-            Kind::Decimal => "DECIMAL(18,6)",
-            Kind::Rate => "DECIMAL(18,10)",
-            Kind::Integer => "BIGINT",
-        }
-    }
+/// How the loader types a raw value of each kind of column.
+impl ColumnKind {
 
     /// The expression turning raw column `src` into the typed value; NULL
     /// when it does not parse (detected and reported by validation).
@@ -55,14 +31,14 @@ impl Kind {
         // third of a second per column on millions of rows).
         let text = format!("CAST({src} AS VARCHAR)");
         match self {
-            Kind::Text => text,
-            Kind::Code => format!("lower(trim({text}))"),
-            Kind::Currency => format!("upper(trim({text}))"),
-            Kind::Date => format!("TRY_CAST({text} AS DATE)"),
-            Kind::Timestamp => format!("utc_timestamp({text})"),
-            Kind::Decimal | Kind::Rate => format!("TRY_CAST({text} AS {})", self.sql_type()),
+            ColumnKind::Text => text,
+            ColumnKind::Code => format!("lower(trim({text}))"),
+            ColumnKind::Currency => format!("upper(trim({text}))"),
+            ColumnKind::Date => format!("TRY_CAST({text} AS DATE)"),
+            ColumnKind::Timestamp => format!("utc_timestamp({text})"),
+            ColumnKind::Decimal | ColumnKind::Rate => format!("TRY_CAST({text} AS {})", self.sql_type()),
             // A BIGINT cast rounds 7.6 to 8: a fraction must be bad input instead.
-            Kind::Integer => format!(
+            ColumnKind::Integer => format!(
                 "CASE WHEN TRY_CAST({text} AS DOUBLE) = round(TRY_CAST({text} AS DOUBLE)) THEN TRY_CAST({text} AS BIGINT) END"
             ),
         }
@@ -88,212 +64,20 @@ impl Kind {
             .and_then(|ps| ps.split_once(','))
             .and_then(|(_, s)| s.trim().parse::<u32>().ok());
         match (self, source.as_str()) {
-            (Kind::Text, "VARCHAR") => src.to_string(),
-            (Kind::Code, "VARCHAR") => format!("lower(trim({src}))"),
-            (Kind::Currency, "VARCHAR") => format!("upper(trim({src}))"),
-            (Kind::Date, "DATE") => src.to_string(),
+            (ColumnKind::Text, "VARCHAR") => src.to_string(),
+            (ColumnKind::Code, "VARCHAR") => format!("lower(trim({src}))"),
+            (ColumnKind::Currency, "VARCHAR") => format!("upper(trim({src}))"),
+            (ColumnKind::Date, "DATE") => src.to_string(),
             // A timestamp without a zone is UTC, as text without an offset is.
-            (Kind::Timestamp, "TIMESTAMP" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" | "DATE") => format!("CAST({src} AS TIMESTAMP)"),
+            (ColumnKind::Timestamp, "TIMESTAMP" | "TIMESTAMP_S" | "TIMESTAMP_MS" | "TIMESTAMP_NS" | "DATE") => format!("CAST({src} AS TIMESTAMP)"),
             // An instant: its UTC wall time, whatever the session's zone.
-            (Kind::Timestamp, "TIMESTAMP WITH TIME ZONE") => format!("make_timestamp(epoch_us({src}))"),
-            (Kind::Decimal, _) if integer || scale.is_some_and(|s| s <= 6) => format!("TRY_CAST({src} AS DECIMAL(18,6))"),
-            (Kind::Rate, _) if integer || scale.is_some_and(|s| s <= 10) => format!("TRY_CAST({src} AS DECIMAL(18,10))"),
-            (Kind::Integer, _) if integer => format!("TRY_CAST({src} AS BIGINT)"),
+            (ColumnKind::Timestamp, "TIMESTAMP WITH TIME ZONE") => format!("make_timestamp(epoch_us({src}))"),
+            (ColumnKind::Decimal, _) if integer || scale.is_some_and(|s| s <= 6) => format!("TRY_CAST({src} AS DECIMAL(18,6))"),
+            (ColumnKind::Rate, _) if integer || scale.is_some_and(|s| s <= 10) => format!("TRY_CAST({src} AS DECIMAL(18,10))"),
+            (ColumnKind::Integer, _) if integer => format!("TRY_CAST({src} AS BIGINT)"),
             _ => self.cast(src),
         }
     }
-
-    /// Whether typing a raw value can fail (text never does).
-    pub fn can_fail(self) -> bool {
-        !matches!(self, Kind::Text | Kind::Code | Kind::Currency)
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Kind::Text | Kind::Code | Kind::Currency => "text",
-            Kind::Date => "a date YYYY-MM-DD",
-            Kind::Timestamp => "an ISO 8601 timestamp",
-            Kind::Decimal => "a decimal number (at most 6 decimals, below 10^12)",
-            Kind::Rate => "a decimal number (at most 10 decimals, below 10^8)",
-            Kind::Integer => "a whole number",
-        }
-    }
-}
-
-#[derive(Debug)]
-pub struct ColumnSpec {
-    pub name: &'static str,
-    pub kind: Kind,
-    /// Cells may be empty.
-    pub nullable: bool,
-    /// The export may leave the whole column out (it then loads as all-null
-    /// and the metrics that need it are not available).
-    pub may_be_absent: bool,
-}
-
-#[derive(Debug)]
-pub struct TableSpec {
-    pub name: &'static str,
-    pub required: bool,
-    pub columns: &'static [ColumnSpec],
-    /// The column whose latest date tells how far the export reaches (the
-    /// freshness gate); `None` for tables of state, not events.
-    pub date_column: Option<&'static str>,
-    /// One row set per month (`marketing_spend`, `fx_rates`): a month with
-    /// no rows is a month the export does not cover.
-    pub monthly: bool,
-    /// Never stored row by row: read once into aggregates (see [`events`]).
-    pub aggregated: bool,
-}
-
-const fn col(name: &'static str, kind: Kind, nullable: bool) -> ColumnSpec {
-    ColumnSpec { name, kind, nullable, may_be_absent: nullable }
-}
-
-use Kind::*;
-
-/// Every table of the input contract, in load order.
-pub static TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "customers",
-        required: true,
-        columns: &[
-            col("customer_id", Text, false),
-            col("name", Text, true),
-            col("signup_date", Date, false),
-            col("segment", Text, true),
-            col("region", Text, true),
-            col("acquisition_channel", Code, true),
-            col("owner", Text, true),
-        ],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "subscriptions",
-        required: true,
-        columns: &[
-            col("subscription_id", Text, false),
-            col("customer_id", Text, false),
-            col("plan", Text, true),
-            col("start_date", Date, false),
-            // Empty cells mean "still running", but an export without the
-            // column would show no churn at all: the column must be there.
-            ColumnSpec { name: "end_date", kind: Date, nullable: true, may_be_absent: false },
-            col("billing_period", Code, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-        ],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "invoices",
-        required: false,
-        columns: &[
-            col("invoice_id", Text, false),
-            col("customer_id", Text, false),
-            col("invoice_date", Date, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-            col("status", Code, false),
-            col("kind", Code, false),
-        ],
-        date_column: Some("invoice_date"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "marketing_spend",
-        required: false,
-        columns: &[
-            col("month", Date, false),
-            col("channel", Code, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-        ],
-        date_column: Some("month"),
-        monthly: true,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "survey_responses",
-        required: false,
-        columns: &[
-            col("response_id", Text, false),
-            col("customer_id", Text, false),
-            col("survey", Code, false),
-            col("score", Integer, false),
-            col("responded_at", Timestamp, false),
-        ],
-        date_column: Some("responded_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "tickets",
-        required: false,
-        columns: &[
-            col("ticket_id", Text, false),
-            col("customer_id", Text, false),
-            col("created_at", Timestamp, false),
-            col("resolved_at", Timestamp, true),
-            col("contacts", Integer, false),
-        ],
-        date_column: Some("created_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "usage_events",
-        required: false,
-        columns: &[
-            col("customer_id", Text, false),
-            col("user_id", Text, false),
-            col("occurred_at", Timestamp, false),
-            col("feature", Text, false),
-            col("duration_seconds", Decimal, true),
-        ],
-        date_column: Some("occurred_at"),
-        monthly: false,
-        aggregated: true,
-    },
-    TableSpec {
-        name: "trials",
-        required: false,
-        columns: &[
-            col("trial_id", Text, false),
-            col("customer_id", Text, true),
-            col("started_at", Date, false),
-            col("ended_at", Date, false),
-            col("converted_at", Date, true),
-        ],
-        date_column: Some("started_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "owners",
-        required: false,
-        columns: &[col("owner", Text, false), col("name", Text, true), col("email", Text, false)],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "fx_rates",
-        required: false,
-        columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false)],
-        date_column: Some("month"),
-        monthly: true,
-        aggregated: false,
-    },
-];
-
-pub fn table_spec(name: &str) -> Option<&'static TableSpec> {
-    TABLES.iter().find(|t| t.name == name)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -587,16 +371,6 @@ fn csv_header(path: &Path) -> Result<Vec<String>> {
     Ok(names.into_iter().map(|n| n.trim().to_string()).collect())
 }
 
-/// Quotes an SQL string literal (for DuckDB options that take no parameter).
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
-
-/// Quotes an SQL identifier (a column name from an export).
-pub fn ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// Reads every table once into DuckDB. Missing optional tables become empty
 /// tables of the right shape, so metric SQL never has to ask.
 ///
@@ -788,10 +562,6 @@ fn scan_files(paths: &[(PathBuf, bool)]) -> Result<BTreeMap<PathBuf, FileScan>> 
         out.insert(path.clone(), FileScan { bytes, sha256: hex(&hasher.finalize()), csv: shape });
     }
     Ok(out)
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Characters DuckDB's file readers treat as a glob pattern.

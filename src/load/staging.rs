@@ -30,10 +30,9 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
-use crate::load::{
-    broken_lines, column_defs, ident, link_files, literal, load_table, locate, reader_for, scan_files, InputFile, Reader, TableSpec, TABLES,
-};
-use crate::load::Format;
+use crate::contract::{TableSpec, TABLES};
+use crate::db::{ident, literal};
+use crate::load::{broken_lines, column_defs, link_files, load_table, locate, reader_for, scan_files, Format, InputFile, Reader};
 
 /// One raw export as read.
 #[derive(Debug, Clone, Serialize)]
@@ -146,10 +145,10 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     for folder in [&temp, &output] {
         std::fs::create_dir_all(folder).map_err(Error::io("creating folder", folder))?;
     }
-    let conn = crate::metrics::engine::connect(&config.memory_limit, &temp)?;
+    let conn = crate::db::connect(&config.memory_limit, &temp)?;
     // The staging files are checked in an empty database with no file
     // access at all: binding a query that names a file would read it.
-    let checker = crate::metrics::engine::connect(&config.memory_limit, &temp)?;
+    let checker = crate::db::connect(&config.memory_limit, &temp)?;
     checker
         .execute_batch("SET enable_external_access = false; SET lock_configuration = true;")
         .map_err(Error::db("locking the staging checker"))?;
@@ -374,7 +373,7 @@ fn fill_raw(conn: &Connection, raw: &mut PendingRaw) -> Result<()> {
 /// (those an export may leave out may be left out) and `_row`, a whole
 /// number. Returns the query wrapped for use as a subquery.
 fn check_query(conn: &Connection, spec: &TableSpec, text: &str) -> std::result::Result<String, String> {
-    let trimmed = crate::metrics::engine::one_select(conn, text)?;
+    let trimmed = crate::db::one_select(conn, text)?;
     let query = format!("(\n{trimmed}\n)");
     let mut stmt = conn.prepare(&format!("DESCRIBE SELECT * FROM {query}")).map_err(|e| e.to_string())?;
     let described: Vec<(String, String)> = stmt

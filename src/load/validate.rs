@@ -10,8 +10,10 @@ use serde::Serialize;
 
 use crate::config::{Config, Unmatched};
 use crate::error::{Error, Result};
-use crate::load::{events, ident, table_spec, LoadedTable, TABLES};
-use crate::period::Month;
+use crate::contract::{table_spec, ColumnKind, TABLES};
+use crate::db::ident;
+use crate::load::{events, LoadedTable};
+use crate::model::period::Month;
 
 /// How many offending rows a problem shows.
 const EXAMPLES: usize = 5;
@@ -408,7 +410,7 @@ pub fn summary(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<String>>
         let dates: Vec<String> = spec
             .columns
             .iter()
-            .filter(|c| matches!(c.kind, crate::load::Kind::Date | crate::load::Kind::Timestamp))
+            .filter(|c| matches!(c.kind, ColumnKind::Date | ColumnKind::Timestamp))
             .filter(|c| !t.missing_columns.contains(&c.name))
             .map(|c| format!("CAST({} AS DATE)", ident(c.name)))
             .take(1)
@@ -444,7 +446,7 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
     let after = period.plus(1).first_day().to_string();
     for t in tables.iter().filter(|t| t.present()) {
         let spec = table_spec(t.table).expect("contract table");
-        for c in spec.columns.iter().filter(|c| matches!(c.kind, crate::load::Kind::Date | crate::load::Kind::Timestamp)) {
+        for c in spec.columns.iter().filter(|c| matches!(c.kind, ColumnKind::Date | ColumnKind::Timestamp)) {
             if t.missing_columns.contains(&c.name) || c.name == "end_date" {
                 continue;
             }

@@ -6,78 +6,16 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::load::{hex, table_spec};
+use crate::contract::table_spec;
+use crate::model::text::sha256;
+use crate::model::unit::{Direction, Unit};
 
 mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 pub use embedded::{QUERIES as EMBEDDED_QUERIES, TEMPLATES as EMBEDDED_TEMPLATES};
-
-/// What a metric's value is, which decides how it is formatted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Unit {
-    Money,
-    Percent,
-    Count,
-    Ratio,
-    Months,
-    Years,
-    Days,
-    Hours,
-    Minutes,
-    Score,
-}
-
-impl Unit {
-    pub const ALL: [Unit; 10] = [
-        Unit::Money, Unit::Percent, Unit::Count, Unit::Ratio, Unit::Months,
-        Unit::Years, Unit::Days, Unit::Hours, Unit::Minutes, Unit::Score,
-    ];
-
-    /// The name used in metric.yml, metrics.csv and the templates' filters.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Unit::Money => "money",
-            Unit::Percent => "percent",
-            Unit::Count => "count",
-            Unit::Ratio => "ratio",
-            Unit::Months => "months",
-            Unit::Years => "years",
-            Unit::Days => "days",
-            Unit::Hours => "hours",
-            Unit::Minutes => "minutes",
-            Unit::Score => "score",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<Unit> {
-        Unit::ALL.into_iter().find(|u| u.as_str() == name)
-    }
-}
-
-/// Which way is good for a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Up,
-    Down,
-    /// Neither (a count that is context, such as ticket volume).
-    None,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Up => "up",
-            Direction::Down => "down",
-            Direction::None => "none",
-        }
-    }
-}
 
 /// A benchmark from the seeds: the value (or a transform of it) should be at
 /// least `min` and/or at most `max`.
@@ -245,14 +183,6 @@ fn sql_folder(files: &BTreeMap<&str, &'static str>, prefix: &str) -> Vec<SharedS
         .filter(|(name, _)| name.ends_with(".sql") && !name.contains('/'))
         .map(|(name, sql)| SharedSql { name: format!("{prefix}{name}"), sql, sha256: sha256(sql) })
         .collect()
-}
-
-pub fn sha256(text: &str) -> String {
-    sha256_bytes(text.as_bytes())
-}
-
-pub fn sha256_bytes(bytes: &[u8]) -> String {
-    hex(&Sha256::digest(bytes))
 }
 
 fn bug(metric: &str, message: impl Into<String>) -> Error {
@@ -546,7 +476,7 @@ impl Catalog {
             if !path.is_dir() || name.starts_with('.') {
                 continue;
             }
-            if !crate::config::is_plain_name(&name) {
+            if !crate::contract::is_plain_name(&name) {
                 return Err(bug(&name, format!("{root}{name}/: a metric id is lower-case letters, digits and `_`, starting with a letter (shared SQL and checks cannot be added)")));
             }
             folders.push((name, path));

@@ -7,147 +7,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use duckdb::{params, Connection};
-use serde::Serialize;
 
 use crate::config::Config;
+use crate::db::{connect, one_select, query_all};
 use crate::error::{Error, Result};
 use crate::load::LoadedTable;
 use crate::metrics::catalog::{Catalog, Metric, PeriodRule, Version};
-use crate::period::{Month, Period};
-
-/// `utc_timestamp(text)`: an ISO 8601 timestamp (optional `T`, fraction, `Z`
-/// or a `±hh:mm`, `±hhmm`, `±hh` offset) as a UTC TIMESTAMP, NULL when it does
-/// not parse. DuckDB's TIMESTAMP cast ignores offsets and its TIMESTAMPTZ
-/// cast is about twenty times slower, so offsets are read from their fixed
-/// place at the end. Text with a sign after the time but no offset shape
-/// there is NULL (reported as bad input), never a silently shifted time.
-/// (Macro arguments are pasted, so each is a plain column, not an expression.)
-const UTC_TIMESTAMP_MACROS: &str = r"
-CREATE OR REPLACE MACRO utc_apply_offset(base, sign, hh, mm) AS (
-    make_timestamp(epoch_us(TRY_CAST(base AS TIMESTAMP))
-        - (CASE WHEN sign = '-' THEN -60000000 ELSE 60000000 END)
-          * (TRY_CAST(hh AS BIGINT) * 60 + TRY_CAST(mm AS BIGINT)))
-);
-CREATE OR REPLACE MACRO utc_timestamp_offset(s) AS (
-    CASE
-        WHEN substr(s, length(s) - 5, 1) IN ('+', '-') AND substr(s, length(s) - 2, 1) = ':' THEN
-            utc_apply_offset(left(s, length(s) - 6), substr(s, length(s) - 5, 1), substr(s, length(s) - 4, 2), right(s, 2))
-        WHEN substr(s, length(s) - 4, 1) IN ('+', '-') THEN
-            utc_apply_offset(left(s, length(s) - 5), substr(s, length(s) - 4, 1), substr(s, length(s) - 3, 2), right(s, 2))
-        WHEN substr(s, length(s) - 2, 1) IN ('+', '-') THEN
-            utc_apply_offset(left(s, length(s) - 3), substr(s, length(s) - 2, 1), right(s, 2), '00')
-    END
-);
-CREATE OR REPLACE MACRO utc_timestamp(raw) AS (
-    CASE
-        WHEN contains(substr(raw, 17), '+') OR contains(substr(raw, 17), '-') THEN utc_timestamp_offset(raw)
-        ELSE TRY_CAST(raw AS TIMESTAMP)
-    END
-);;
-";
-
-/// The run's database: in memory, spilling to a scratch folder of its own
-/// (cron's working directory may not be writable) that goes with it.
-pub struct Database {
-    pub conn: Connection,
-    // Declared after `conn`, so it is dropped after the connection closes.
-    _scratch: Scratch,
-}
-
-impl Database {
-    /// The run's own scratch folder (removed with the database).
-    pub fn scratch(&self) -> &std::path::Path {
-        &self._scratch.0
-    }
-
-    /// Ends the process's use of the database without tearing it down:
-    /// freeing hundreds of megabytes table by table takes DuckDB a third of
-    /// a second, the kernel reclaims it at exit at once. The scratch folder
-    /// is still removed. For the end of a run, just before the process exits.
-    pub fn abandon(self) {
-        let Database { conn, _scratch } = self;
-        std::mem::forget(conn);
-    }
-}
-
-struct Scratch(std::path::PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// Opens the in-memory database a run works in. Extensions are never
-/// installed or loaded behind our back.
-pub fn open(memory_limit: &str) -> Result<Database> {
-    sweep_dead_scratch();
-    let scratch = std::env::temp_dir().join(format!("cs-report-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).map_err(Error::io("creating scratch folder", &scratch))?;
-    let scratch = Scratch(scratch);
-    let conn = connect(memory_limit, &scratch.0)?;
-    Ok(Database { conn, _scratch: scratch })
-}
-
-/// A new in-memory database spilling to `temp` (which the caller owns), in
-/// UTC, with no extension installed or loaded behind our back.
-pub fn connect(memory_limit: &str, temp: &std::path::Path) -> Result<Connection> {
-    let config = duckdb::Config::default()
-        .enable_autoload_extension(false)
-        .and_then(|c| c.with("autoinstall_known_extensions", "false"))
-        .and_then(|c| c.max_memory(memory_limit))
-        .and_then(|c| c.with("temp_directory", temp.to_string_lossy()))
-        .map_err(Error::db("configuring DuckDB"))?;
-    let conn = Connection::open_in_memory_with_flags(config).map_err(Error::db("opening DuckDB"))?;
-    // No automatic checkpoints: in memory they only rewrite tables, and one
-    // landing mid-run stalled it for up to two seconds.
-    conn.execute_batch("SET TimeZone = 'UTC'; SET checkpoint_threshold = '1TB';")
-        .map_err(Error::db("setting the time zone and checkpoints"))?;
-    conn.execute_batch(UTC_TIMESTAMP_MACROS).map_err(Error::db("defining utc_timestamp"))?;
-    Ok(conn)
-}
-
-/// Removes the scratch folders of runs that were killed before they could.
-fn sweep_dead_scratch() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else { return };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name.to_str().and_then(|n| n.strip_prefix("cs-report-")).and_then(|p| p.parse::<u32>().ok()) else {
-            continue;
-        };
-        if pid != std::process::id() && !crate::publish::lock::is_running_cs_report(pid) {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Shuts DuckDB's access to files once the exports are loaded, so no metric
-/// SQL can read or write anything else.
-pub fn lock_down(conn: &Connection) -> Result<()> {
-    conn.execute_batch("SET enable_external_access = false; SET lock_configuration = true;")
-        .map_err(Error::db("locking DuckDB's file access"))
-}
-
-/// `text` without trailing semicolons, if it is exactly one SELECT (or
-/// WITH ... SELECT) statement; else why not, in words.
-pub fn one_select<'a>(conn: &Connection, text: &'a str) -> std::result::Result<&'a str, String> {
-    let body = text.trim().trim_end_matches(|c: char| c == ';' || c.is_whitespace());
-    if body.is_empty() {
-        return Err("the file is empty; it must hold one SELECT".into());
-    }
-    let parsed: String = conn
-        .query_row("SELECT CAST(json_serialize_sql(CAST(? AS VARCHAR)) AS VARCHAR)", [body], |r| r.get(0))
-        .map_err(|e| format!("cannot parse it: {e}"))?;
-    let parsed: serde_json::Value = serde_json::from_str(&parsed).map_err(|e| format!("cannot parse it: {e}"))?;
-    if parsed["error"].as_bool() != Some(false) {
-        let message = parsed["error_message"].as_str().unwrap_or("it does not parse");
-        return Err(if message.contains("Only SELECT") { "it must be one SELECT (or WITH ... SELECT), nothing else".into() } else { message.to_string() });
-    }
-    if parsed["statements"].as_array().map_or(0, Vec::len) != 1 {
-        return Err("it must hold exactly one SELECT statement".into());
-    }
-    Ok(body)
-}
+use crate::model::period::{Month, Period};
+use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRow, MetricRun, OwnerRow, Unavailable};
 
 /// Every metric version added through the config's `queries:` must be one
 /// SELECT (it is run as a subquery, under the same lock-down as the
@@ -198,44 +65,6 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Re
     Ok(())
 }
 
-/// One computed value: a metric for one period and one slice.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct MetricRow {
-    pub metric: String,
-    pub version: String,
-    pub period: Period,
-    pub dimension: String,
-    pub segment: String,
-    pub value: Option<f64>,
-    /// Fewer answers behind the value than `low_sample_responses`.
-    pub low_sample: bool,
-}
-
-/// Why a metric has no rows.
-#[derive(Debug, Clone, Serialize)]
-pub struct Unavailable {
-    pub metric: String,
-    pub reason: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct MetricRun {
-    pub metric: String,
-    pub version: String,
-    pub sql_sha256: String,
-    /// The SQL file (built-in `queries/...`, or one of the config's `queries:`).
-    pub origin: String,
-    pub millis: u128,
-}
-
-/// A customer-success manager of the `owners` table.
-#[derive(Debug, Clone, Serialize)]
-pub struct OwnerRow {
-    pub owner: String,
-    pub name: Option<String>,
-    pub email: String,
-}
-
 fn read_owners(conn: &Connection) -> Result<Vec<OwnerRow>> {
     query_all(
         conn,
@@ -266,69 +95,6 @@ pub struct Computed {
     pub finance: Finance,
     /// The `owners` table (empty without one).
     pub owners: Vec<OwnerRow>,
-}
-
-/// What the finance section of the report reads besides the metrics.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Finance {
-    /// Per acquisition channel in the period: spend (None where none is
-    /// recorded), new customers and their MRR.
-    pub channels: Vec<ChannelRow>,
-    /// Paid revenue per invoice kind: the period, the one before and a
-    /// year before.
-    pub kinds: Vec<KindRow>,
-    /// The MRR bridge of each month of the period (all customers).
-    pub months: Vec<Bridge>,
-}
-
-/// The MRR bridge from a start to an end: start + movements = end.
-#[derive(Debug, Clone, Serialize)]
-pub struct Bridge {
-    pub from: String,
-    pub to: String,
-    pub start: Option<f64>,
-    pub new: f64,
-    pub reactivation: f64,
-    pub expansion: f64,
-    pub contraction: f64,
-    pub churn: f64,
-    /// The exchange-rate impact (`mrr_fx`): 0 with one currency.
-    pub fx: f64,
-    pub end: Option<f64>,
-}
-
-impl Bridge {
-    /// The same bridge times `k` (12: the ARR bridge).
-    pub fn scaled(&self, k: f64) -> Bridge {
-        Bridge {
-            from: self.from.clone(),
-            to: self.to.clone(),
-            start: self.start.map(|v| v * k),
-            new: self.new * k,
-            reactivation: self.reactivation * k,
-            expansion: self.expansion * k,
-            contraction: self.contraction * k,
-            churn: self.churn * k,
-            fx: self.fx * k,
-            end: self.end.map(|v| v * k),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ChannelRow {
-    pub channel: String,
-    pub spend: Option<f64>,
-    pub new_customers: i64,
-    pub new_mrr: f64,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct KindRow {
-    pub kind: String,
-    pub revenue: Option<f64>,
-    pub prev: Option<f64>,
-    pub year_ago: Option<f64>,
 }
 
 fn read_finance(conn: &Connection, period: Period) -> Result<Finance> {
@@ -394,34 +160,6 @@ fn read_finance(conn: &Connection, period: Period) -> Result<Finance> {
     Ok(Finance { channels, kinds, months })
 }
 
-/// One cell of a cohort triangle (METRICS.md, "Cohorts"): the customers
-/// first active in `cohort`, `age` months later, in one slice.
-#[derive(Debug, Clone, Serialize)]
-pub struct CohortRow {
-    pub dimension: String,
-    pub segment: String,
-    pub cohort: Month,
-    pub age: u32,
-    pub customers: i64,
-    pub active: i64,
-    pub logo_retention: Option<f64>,
-    pub mrr: f64,
-    pub revenue_retention: Option<f64>,
-}
-
-/// Every row of a query, each turned into a `T` by `row`; errors name `step`.
-fn query_all<T, P: duckdb::Params>(
-    conn: &Connection,
-    step: &str,
-    sql: &str,
-    params: P,
-    row: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
-) -> Result<Vec<T>> {
-    let mut stmt = conn.prepare(sql).map_err(Error::db(step))?;
-    let rows = stmt.query_map(params, row).map_err(Error::db(step))?;
-    rows.collect::<std::result::Result<_, _>>().map_err(Error::db(step))
-}
-
 fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
     query_all(
         conn,
@@ -446,45 +184,6 @@ fn read_cohorts(conn: &Connection) -> Result<Vec<CohortRow>> {
             })
         },
     )
-}
-
-/// One customer active at the end of the period: MRR, health and its
-/// components, and the same at the end of the period before (None when it
-/// was not active then).
-#[derive(Debug, Clone, Serialize)]
-pub struct CustomerRow {
-    pub customer_id: String,
-    pub name: Option<String>,
-    pub segment: String,
-    pub region: String,
-    /// The account's manager (`unassigned` when none).
-    pub owner: String,
-    pub mrr: f64,
-    /// MRR at the end of the period before (0 when not active then).
-    pub prev_mrr: f64,
-    /// The last day with any usage event, up to the period's end.
-    pub last_usage: Option<chrono::NaiveDate>,
-    /// Tickets created by the period's end and not resolved by then.
-    pub open_tickets: i64,
-    /// NPS answers of 0-6 in the period.
-    pub detractor_answers: i64,
-    /// The day the current subscription term ends (renews or stops).
-    pub term_end: Option<chrono::NaiveDate>,
-    /// Scheduled to cancel: the day its last priced subscription ends, when
-    /// every one that runs past the period has an end date.
-    pub cancels_on: Option<chrono::NaiveDate>,
-    pub health: Option<f64>,
-    pub band: Option<String>,
-    pub usage: Option<f64>,
-    pub sentiment: Option<f64>,
-    pub support: Option<f64>,
-    pub revenue: Option<f64>,
-    pub prev_health: Option<f64>,
-    pub prev_band: Option<String>,
-    pub prev_usage: Option<f64>,
-    pub prev_sentiment: Option<f64>,
-    pub prev_support: Option<f64>,
-    pub prev_revenue: Option<f64>,
 }
 
 /// Flags values resting on fewer answers than `threshold` (the metric's
@@ -579,7 +278,7 @@ fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for t in tables.iter().filter(|t| t.present()) {
         out.insert(t.table.to_string());
-        let spec = crate::load::table_spec(t.table).expect("loaded tables are contract tables");
+        let spec = crate::contract::table_spec(t.table).expect("loaded tables are contract tables");
         for c in spec.columns.iter().filter(|c| !t.missing_columns.contains(&c.name)) {
             out.insert(format!("{}.{}", t.table, c.name));
         }
@@ -601,7 +300,7 @@ fn present_inputs_all(tables: &[LoadedTable]) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for t in tables {
         out.insert(t.table.to_string());
-        let spec = crate::load::table_spec(t.table).expect("loaded tables are contract tables");
+        let spec = crate::contract::table_spec(t.table).expect("loaded tables are contract tables");
         out.extend(spec.columns.iter().map(|c| format!("{}.{}", t.table, c.name)));
     }
     out
@@ -874,52 +573,9 @@ fn read_rows(conn: &Connection, catalog: &Catalog, period: Period) -> Result<Vec
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::open;
 
-    /// Once the exports are loaded, SQL can neither read nor write files,
-    /// nor load extensions, nor switch that off again.
-    #[test]
-    fn after_lock_down_sql_cannot_touch_files() {
-        let db = open("1GB").unwrap();
-        lock_down(&db.conn).unwrap();
-        for sql in [
-            "SELECT * FROM read_csv('/etc/passwd')",
-            "SELECT * FROM read_text('/etc/hostname')",
-            "COPY (SELECT 1) TO '/tmp/cs-report-escape.csv'",
-            "INSTALL httpfs",
-            "LOAD '/tmp/evil.duckdb_extension'",
-            "SET enable_external_access = true",
-        ] {
-            let err = db.conn.execute_batch(sql).expect_err(sql).to_string();
-            assert!(!err.is_empty(), "{sql}");
-        }
-        assert!(!std::path::Path::new("/tmp/cs-report-escape.csv").exists());
-    }
 
-    #[test]
-    fn timestamps_with_offsets_become_utc() {
-        let db = open("1GB").unwrap();
-        for (text, utc) in [
-            ("2024-01-31 23:59:59", Some("2024-01-31 23:59:59")),
-            ("2024-01-31T23:59:59Z", Some("2024-01-31 23:59:59")),
-            ("2024-01-31T23:30:00-02:00", Some("2024-02-01 01:30:00")),
-            ("2024-02-01T01:30:00+02:00", Some("2024-01-31 23:30:00")),
-            ("2024-01-31T23:59:59.5+0530", Some("2024-01-31 18:29:59.5")),
-            ("2024-01-31T10:00:00-02", Some("2024-01-31 12:00:00")),
-            ("2024-01-31", Some("2024-01-31 00:00:00")),
-            (" 2024-01-31T23:30:00-02:00", Some("2024-02-01 01:30:00")),
-            ("2024-01-31T10:00:00+02:00 ", None),
-            ("2024-01-31T10:00:00+2:00", None),
-            ("2024-01-31 10:00:00.25", Some("2024-01-31 10:00:00.25")),
-            ("31/01/2024 10:00", None),
-            ("2024-02-30 10:00:00", None),
-        ] {
-            let got: Option<String> = db
-                .conn
-                .query_row("SELECT CAST(utc_timestamp(?) AS VARCHAR)", [text], |r| r.get(0))
-                .unwrap();
-            assert_eq!(got.as_deref(), utc, "{text}");
-        }
-    }
 
     /// The identity check must catch a bridge that does not add up: here a
     /// churn that the movement table forgot.

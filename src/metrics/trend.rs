@@ -8,46 +8,12 @@
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
-use serde::Serialize;
 
 use crate::error::Result;
-use crate::metrics::catalog::{Catalog, Direction};
-use crate::metrics::engine::MetricRow;
-use crate::period::Period;
-
-/// One month of one series, with its trend columns.
-#[derive(Debug, Clone, Serialize)]
-pub struct SeriesRow {
-    #[serde(flatten)]
-    pub row: MetricRow,
-    #[serde(flatten)]
-    pub trend: Trend,
-}
-
-/// The trend columns of one month of one series: what `series.csv` adds to
-/// a metric row, and what the report shows beside each value.
-#[derive(Debug, Clone, Serialize)]
-pub struct Trend {
-    pub prev_value: Option<f64>,
-    pub change_abs: Option<f64>,
-    pub change_pct: Option<f64>,
-    pub year_ago_value: Option<f64>,
-    pub change_yoy_abs: Option<f64>,
-    pub change_yoy_pct: Option<f64>,
-    pub rolling_mean_3m: Option<f64>,
-    pub slope_6m: Option<f64>,
-    /// (value − mean of the 12 months before) ÷ their standard deviation.
-    pub zscore_12m: Option<f64>,
-    /// More than 2 standard deviations from the mean of the 12 months before.
-    pub anomaly: bool,
-    /// `meets`, `below` or `above` the benchmark; `None` without one.
-    pub benchmark_status: Option<&'static str>,
-    /// Three month-over-month moves in a row in the bad direction.
-    pub worse_3m: bool,
-    pub flagged: bool,
-    /// Why it is flagged, in words.
-    pub flag_reasons: Vec<String>,
-}
+use crate::metrics::catalog::Catalog;
+use crate::model::rows::{MetricRow, SeriesRow, Trend};
+use crate::model::unit::Direction;
+use crate::model::period::Period;
 
 /// The series of the trend window (`period` and the periods before it that
 /// `window` counts), computed from `rows`, which reach further back. Every

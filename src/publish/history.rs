@@ -12,46 +12,14 @@
 use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection, OptionalExt};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::engine::MetricRow;
-use crate::period::Period;
+use crate::model::rows::{MetricRow, Restatement, SendRecord};
+use crate::model::period::Period;
 use crate::publish::fault;
-use crate::report::format::plain;
+use crate::model::text::plain;
 
 pub const HISTORY_FILE: &str = "history.duckdb";
-
-/// A published number that the new run changes.
-#[derive(Debug, Clone, Serialize)]
-pub struct Restatement {
-    pub metric: String,
-    pub dimension: String,
-    pub segment: String,
-    pub published_version: String,
-    pub version: String,
-    pub published: Option<f64>,
-    pub value: Option<f64>,
-    pub change: Option<f64>,
-    /// The run that published the old number.
-    pub published_run: String,
-}
-
-/// One email sent of a published report.
-#[derive(Debug, Clone, Serialize)]
-pub struct SendRecord {
-    pub run_id: String,
-    pub period: String,
-    /// Which message of the period: `summary` (the leadership email) or
-    /// `owner:<folder>` (a book of business).
-    pub message: String,
-    pub message_id: String,
-    /// RFC 3339, UTC.
-    pub sent_at: String,
-    pub recipients: Vec<String>,
-    /// What the message said (see `deliver::message::fingerprint`).
-    pub fingerprint: String,
-}
 
 pub struct History {
     conn: Connection,
@@ -280,7 +248,7 @@ impl History {
         self.conn
             .execute_batch(&format!(
                 "BEGIN TRANSACTION; DELETE FROM metric_values WHERE run_id = {id}; DELETE FROM runs WHERE run_id = {id}; COMMIT;",
-                id = crate::load::literal(run_id)
+                id = crate::db::literal(run_id)
             ))
             .map_err(self.step("writing"))?;
         self.sync()
@@ -288,7 +256,7 @@ impl History {
 
     /// Records an email sent.
     pub fn record_send(&self, send: &SendRecord) -> Result<()> {
-        let recipients = format!("[{}]", send.recipients.iter().map(|r| crate::load::literal(r)).collect::<Vec<_>>().join(", "));
+        let recipients = format!("[{}]", send.recipients.iter().map(|r| crate::db::literal(r)).collect::<Vec<_>>().join(", "));
         self.conn
             .execute(
                 &format!(

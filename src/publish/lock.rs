@@ -76,16 +76,3 @@ impl Drop for RootLock {
         let _ = &self.path;
     }
 }
-
-/// Whether `pid` is a live cs-report process (not a recycled PID of
-/// something else).
-pub(crate) fn is_running_cs_report(pid: u32) -> bool {
-    match fs::read(format!("/proc/{pid}/cmdline")) {
-        Ok(cmdline) => {
-            let argv0 = cmdline.split(|b| *b == 0).next().unwrap_or_default();
-            String::from_utf8_lossy(argv0).ends_with("cs-report")
-        }
-        // Without /proc, trust the lock: refusing is the safe mistake.
-        Err(_) => !Path::new("/proc/self").exists(),
-    }
-}

@@ -13,12 +13,10 @@ use serde_json::json;
 
 use crate::error::{Error, Result};
 use crate::metrics::catalog::Catalog;
-use crate::metrics::engine::{CohortRow, CustomerRow, MetricRow};
-use crate::metrics::trend::SeriesRow;
+use crate::model::rows::{CohortRow, CustomerRow, MetricRow, Restatement, SeriesRow};
 use crate::parallel;
-use crate::period::Period;
-use crate::publish::history::Restatement;
-use crate::report::format::{csv_field, json_number, plain, plain_diff};
+use crate::model::period::Period;
+use crate::model::text::{csv_field, json_number, plain, plain_diff};
 
 pub const METRIC_COLUMNS: [&str; 8] = ["period", "metric", "version", "dimension", "segment", "value", "unit", "low_sample"];
 const TREND_COLUMNS: [&str; 15] = [

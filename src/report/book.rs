@@ -9,11 +9,9 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use crate::metrics::catalog::sha256_bytes;
-use crate::metrics::engine::{CohortRow, CustomerRow, OwnerRow};
-use crate::metrics::trend::SeriesRow;
-use crate::period::Period;
-use crate::publish::history::Restatement;
+use crate::model::rows::{CohortRow, CustomerRow, OwnerRow, Restatement, SeriesRow};
+use crate::model::text::sha256_bytes;
+use crate::model::period::Period;
 use crate::report::{at_risk_view, AtRiskView};
 
 /// The slice name of customers with no owner.

@@ -15,9 +15,8 @@ use resvg::{tiny_skia, usvg};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::engine::CustomerRow;
-use crate::metrics::trend::SeriesRow;
-use crate::period::Period;
+use crate::model::rows::{CustomerRow, SeriesRow};
+use crate::model::period::Period;
 use crate::report::format::compact;
 use crate::report::Bridge;
 

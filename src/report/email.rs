@@ -9,9 +9,10 @@ use minijinja::Environment;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::engine::CustomerRow;
-use crate::metrics::catalog::Unit;
-use crate::report::format::{csv_field, glance, plain};
+use crate::model::rows::CustomerRow;
+use crate::model::text::{csv_field, plain};
+use crate::model::unit::Unit;
+use crate::report::format::glance;
 use crate::report::{at_risk_view, on_at_risk_list, render_template, ReportContext};
 
 /// The charts the email shows, in order, when the report has them.

@@ -14,12 +14,10 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::catalog::{Catalog, Direction, Unit, EMBEDDED_TEMPLATES};
-pub use crate::metrics::engine::Bridge;
-use crate::metrics::engine::{ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Unavailable};
-use crate::metrics::trend::{SeriesRow, Trend};
-use crate::period::{Month, Period};
-use crate::publish::history::Restatement;
+use crate::metrics::catalog::{Catalog, EMBEDDED_TEMPLATES};
+use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Restatement, SeriesRow, Trend, Unavailable};
+use crate::model::unit::{Direction, Unit};
+use crate::model::period::{Month, Period};
 
 /// The files rendered from templates, in the output folder.
 pub const RENDERED: [(&str, &str); 3] =

@@ -63,7 +63,7 @@ fn an_added_metric_appears_in_every_output_with_its_checksum() {
     let run = manifest["metrics"].as_array().unwrap().iter().find(|r| r["metric"] == "mrr_thousands").unwrap();
     assert_eq!(run["origin"].as_str().unwrap(), sql.display().to_string());
     use sha2::Digest;
-    assert_eq!(run["sql_sha256"].as_str().unwrap(), cs_report::load::hex(&sha2::Sha256::digest(MRR_THOUSANDS_SQL)));
+    assert_eq!(run["sql_sha256"].as_str().unwrap(), cs_report::model::text::hex(&sha2::Sha256::digest(MRR_THOUSANDS_SQL)));
     let builtin = manifest["metrics"].as_array().unwrap().iter().find(|r| r["metric"] == "mrr").unwrap();
     assert_eq!(builtin["origin"], "queries/mrr/v1.sql");
 

@@ -1,0 +1,7 @@
+//! The run's model: the types every stage shares and none owns. It imports
+//! nothing of the stages (only std, serde, chrono and the hashing crate).
+
+pub mod period;
+pub mod rows;
+pub mod text;
+pub mod unit;
