@@ -24,7 +24,7 @@ use crate::model::unit::Direction;
 use crate::metrics::engine;
 use crate::metrics::trend;
 use crate::parallel;
-use crate::model::period::{Month, Period};
+use crate::model::period::{Month, Period, Window};
 use crate::publish::fault;
 use crate::publish::history::History;
 use crate::publish::lock::RootLock;
@@ -128,15 +128,14 @@ impl Checked {
 
 /// Loads the exports, checks them against the contract and judges their
 /// freshness; DuckDB then loses all file access.
-fn load_and_check(config: &Config, period: Period, timings: &mut Timings) -> Result<Checked> {
+fn load_and_check(config: &Config, window: &Window, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
     let db = crate::db::open(&config.memory_limit)?;
     let conn = &db.conn;
     let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
-    let first = engine::first_period(period, config.trend_months).first_month();
-    let last = period.last_month();
+    let (first, last) = (window.first.first_month(), window.period.last_month());
     let problems = timings.time("check", || validate::check(conn, &mut tables, last, first, config))?;
     let verdicts = freshness::check(conn, &tables, &config.freshness, last)?;
     crate::db::lock_down(conn)?;
@@ -177,12 +176,13 @@ fn refuse_vanished_customers(history: &History, period: Period, rows: &[&MetricR
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history } = req;
     let period = *period;
+    let window = Window::new(period, config.trend_months);
     let started_at = Utc::now();
     let mut timings = Timings::default();
 
     // Everything that can be wrong without looking at the data fails first.
     let mut catalog = Catalog::load(config.queries.as_deref())?;
-    engine::check_added_sql(&catalog, config, period)?;
+    engine::check_added_sql(&catalog, config, &window)?;
     if config.parameters.ces_higher_is_better {
         catalog.set_direction("ces", Direction::Up);
     }
@@ -197,19 +197,17 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let history = History::open(&config.output, *new_history)?;
     history.recover(&config.output)?;
 
-    let checked = load_and_check(config, period, &mut timings)?;
+    let checked = load_and_check(config, &window, &mut timings)?;
     refuse_empty_tables(&checked.tables, *allow_empty)?;
     let stale = checked.gate(period, *allow_stale)?;
     let (conn, tables) = (&checked.db.conn, &checked.tables);
     // Read before computing: the usage building block drops the raw events.
     let mut data_warnings = validate::warnings(conn, tables, period.last_month())?;
-    let first = engine::first_period(period, config.trend_months).first_month();
-    let empty_months = freshness::empty_months(conn, tables, first, period.last_month())?;
-    let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, period, tables, &empty_months))?;
+    let empty_months = freshness::empty_months(conn, tables, window.first.first_month(), period.last_month())?;
+    let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, &window, tables, &empty_months))?;
     data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
-    let window = engine::window_periods(period, config.trend_months);
-    let window_start = period.plus(-window);
-    let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, computed.first_period, period, window))?;
+    let window_start = window.start;
+    let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, &window))?;
     // Numbers already published for this period that this run would change.
     let current: Vec<&MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
     refuse_vanished_customers(&history, period, &current, *allow_empty)?;
@@ -566,7 +564,7 @@ pub struct Validation {
 /// `cs-report validate`: loads and checks, as `run` would, and says why a
 /// run would refuse.
 pub fn validate(config: &Config, period: Period) -> Result<Validation> {
-    let checked = load_and_check(config, period, &mut Timings::default())?;
+    let checked = load_and_check(config, &Window::new(period, config.trend_months), &mut Timings::default())?;
     let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
     for (line, table) in lines.iter_mut().zip(&checked.tables) {
         let n = checked.problems.iter().filter(|p| p.table == table.table).count();

@@ -13,7 +13,7 @@ use crate::db::{connect, one_select, query_all};
 use crate::error::{Error, Result};
 use crate::load::LoadedTable;
 use crate::metrics::catalog::{Catalog, Metric, PeriodRule, Version};
-use crate::model::period::{Month, Period};
+use crate::model::period::{Month, Period, Window};
 use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRow, MetricRun, OwnerRow, Unavailable};
 
 /// Every metric version added through the config's `queries:` must be one
@@ -22,7 +22,7 @@ use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, Ki
 /// `month, dimension, segment, value`. Checked when the run starts, before
 /// any data is read: the shared SQL runs over empty tables of the contract
 /// (every table present, so every column exists) and each query is described.
-pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Result<()> {
+pub fn check_added_sql(catalog: &Catalog, config: &Config, window: &Window) -> Result<()> {
     let added: Vec<(&Metric, &Version)> =
         catalog.metrics.iter().flat_map(|m| m.versions.values().filter(|v| !v.builtin).map(move |v| (m, v))).collect();
     if added.is_empty() {
@@ -37,8 +37,7 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, period: Period) -> Re
     let bodies: Vec<&str> =
         added.iter().map(|(metric, version)| one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))).collect::<Result<_>>()?;
     let tables = crate::load::empty_tables(&conn, &config.parameters.value_events)?;
-    let first = first_period(period, config.trend_months);
-    write_params(&conn, config, period, first, &present_inputs_all(&tables))?;
+    write_params(&conn, config, window, &present_inputs_all(&tables))?;
     for shared in &catalog.shared {
         conn.execute_batch(shared.sql)
             .map_err(|e| Error::Metric { metric: shared.name.clone(), message: format!("shared SQL failed on empty tables: {e}") })?;
@@ -260,18 +259,6 @@ fn read_customers(conn: &Connection, period: Period) -> Result<Vec<CustomerRow>>
     )
 }
 
-/// The periods before `period` in its trend window: `trend_months` worth,
-/// rounded up to whole periods (12 months, 4 quarters, 1 year by default).
-pub fn window_periods(period: Period, trend_months: u32) -> i32 {
-    trend_months.div_ceil(period.months()) as i32
-}
-
-/// The first period the metrics are computed for: the trend window plus a
-/// year before it, which the trends compare against.
-pub fn first_period(period: Period, trend_months: u32) -> Period {
-    period.plus(-window_periods(period, trend_months) - period.per_year())
-}
-
 /// What the loaded exports offer the metrics' `needs`: each present table,
 /// and `table.column` for each of its columns the export has.
 fn present_inputs(tables: &[LoadedTable]) -> BTreeSet<String> {
@@ -329,13 +316,13 @@ pub fn compute(
     catalog: &Catalog,
     versions: &BTreeMap<String, String>,
     config: &Config,
-    period: Period,
+    window: &Window,
     tables: &[LoadedTable],
     empty_months: &BTreeMap<&'static str, Vec<Month>>,
 ) -> Result<Computed> {
-    let first = first_period(period, config.trend_months);
+    let (period, first) = (window.period, window.first);
     let present = present_inputs(tables);
-    write_params(conn, config, period, first, &present)?;
+    write_params(conn, config, window, &present)?;
     let mut shared_runs = Vec::new();
     for shared in &catalog.shared {
         let started = Instant::now();
@@ -406,7 +393,8 @@ pub fn compute(
     Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance, owners })
 }
 
-fn write_params(conn: &Connection, config: &Config, period: Period, first: Period, present: &BTreeSet<String>) -> Result<()> {
+fn write_params(conn: &Connection, config: &Config, window: &Window, present: &BTreeSet<String>) -> Result<()> {
+    let (period, first) = (window.period, window.first);
     let p = &config.parameters;
     let h = &p.health;
     let e = &p.engagement;
@@ -428,7 +416,7 @@ fn write_params(conn: &Connection, config: &Config, period: Period, first: Perio
             period.last_month().first_day().to_string(),
             first.first_day().to_string(),
             period.months(),
-            period.plus(-window_periods(period, config.trend_months)).first_day().to_string(),
+            window.start.first_day().to_string(),
             config.currency,
             p.csat_satisfied_min,
             p.ces_higher_is_better,

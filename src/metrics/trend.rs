@@ -13,13 +13,14 @@ use crate::error::Result;
 use crate::metrics::catalog::Catalog;
 use crate::model::rows::{MetricRow, SeriesRow, Trend};
 use crate::model::unit::Direction;
-use crate::model::period::Period;
+use crate::model::period::{Period, Window};
 
-/// The series of the trend window (`period` and the periods before it that
-/// `window` counts), computed from `rows`, which reach further back. Every
-/// window counts periods: for a quarter report the 3-period mean is three
+/// The series of the trend window (from `window.start` to `window.period`),
+/// computed from `rows`, which reach back to `window.first`. Every window
+/// counts periods: for a quarter report the 3-period mean is three
 /// quarters, the year-ago value four quarters back.
-pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Period, period: Period, window: i32) -> Result<Vec<SeriesRow>> {
+pub fn compute(catalog: &Catalog, rows: &[MetricRow], window: &Window) -> Result<Vec<SeriesRow>> {
+    let (first, period) = (window.first, window.period);
     let grid = complete_grid(rows, first, period);
     let frame = trend_frame(&grid, first, period.per_year(), catalog)?;
     let col = |name: &str| -> Result<Vec<Option<f64>>> {
@@ -30,7 +31,7 @@ pub fn compute(catalog: &Catalog, rows: &[MetricRow], first: Period, period: Per
     let (mean3, slope6, anomaly, worse) = (col("mean3")?, col("slope6")?, col("anomaly")?, col("worse3")?);
     let zscore = col("zscore")?;
 
-    let window_start = period.plus(-window);
+    let window_start = window.start;
     let noun = period.kind().noun();
     let mut out = Vec::new();
     for (i, row) in grid.into_iter().enumerate() {
@@ -227,7 +228,7 @@ mod tests {
         let mut values: Vec<Option<f64>> = (0..12).map(|i| Some(if i % 2 == 0 { 99.0 } else { 101.0 })).collect();
         values.extend((1..=13).map(|i| Some(100.0 + 10.0 * i as f64)));
         let period = first.plus(values.len() as i32 - 1);
-        let series = compute(&catalog, &rows("mrr", first, &values), first, period, 12).unwrap();
+        let series = compute(&catalog, &rows("mrr", first, &values), &Window { period: period, periods: 12, start: period.plus(-12), first }).unwrap();
         assert_eq!(series.len(), 13);
         let last = series.last().unwrap();
         assert_eq!(last.row.period, period);
@@ -253,7 +254,7 @@ mod tests {
         // Logo churn rising three months in a row: 1, 1, 2, 3, 4 %.
         let values = [Some(1.0), Some(1.0), Some(2.0), Some(3.0), Some(4.0)];
         let period = first.plus(4);
-        let series = compute(&catalog, &rows("churn_rate", first, &values), first, period, 12).unwrap();
+        let series = compute(&catalog, &rows("churn_rate", first, &values), &Window { period: period, periods: 12, start: period.plus(-12), first }).unwrap();
         let last = series.last().unwrap();
         assert!(last.trend.worse_3m);
         // 4 % a month is about 38.7 % a year, far above the 7 % benchmark.
@@ -265,7 +266,7 @@ mod tests {
         assert_eq!(one_percent.trend.benchmark_status, Some("above"));
         // A null month breaks the comparisons instead of faking a zero.
         let values = [Some(2.0), None, Some(2.0)];
-        let series = compute(&catalog, &rows("churn_rate", first, &values), first, first.plus(2), 12).unwrap();
+        let series = compute(&catalog, &rows("churn_rate", first, &values), &Window { period: first.plus(2), periods: 12, start: first.plus(2).plus(-12), first }).unwrap();
         assert_eq!(series[2].trend.prev_value, None);
         assert_eq!(series[2].trend.change_pct, None);
         assert_eq!(series[2].trend.rolling_mean_3m, None);
@@ -276,7 +277,7 @@ mod tests {
         let catalog = Catalog::embedded().unwrap();
         let first = Period::month("2024-01".parse().unwrap());
         let values = [Some(0.0), Some(5.0), Some(-10.0), Some(-5.0)];
-        let series = compute(&catalog, &rows("net_new_mrr", first, &values), first, first.plus(3), 12).unwrap();
+        let series = compute(&catalog, &rows("net_new_mrr", first, &values), &Window { period: first.plus(3), periods: 12, start: first.plus(3).plus(-12), first }).unwrap();
         assert_eq!(series[1].trend.change_pct, None);
         assert!(close(series[3].trend.change_pct, 50.0), "{:?}", series[3].trend.change_pct);
     }

@@ -327,6 +327,31 @@ impl Serialize for Period {
     }
 }
 
+/// The report's window, built once from the period and `trend_months`: the
+/// period, the trend window before it, and the first period the metrics are
+/// computed for (the window and a year before it, which the trends compare
+/// against). Every stage reads these here instead of working them out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// The report period.
+    pub period: Period,
+    /// How many periods before `period` the trends show: `trend_months`
+    /// rounded up to whole periods (12 months, 4 quarters, 1 year).
+    pub periods: i32,
+    /// The first period the trends show.
+    pub start: Period,
+    /// The first period computed.
+    pub first: Period,
+}
+
+impl Window {
+    pub fn new(period: Period, trend_months: u32) -> Window {
+        let periods = trend_months.div_ceil(period.months()) as i32;
+        let start = period.plus(-periods);
+        Window { period, periods, start, first: start.plus(-period.per_year()) }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
