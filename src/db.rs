@@ -14,6 +14,12 @@ use crate::error::{Error, Result};
 /// place at the end. Text with a sign after the time but no offset shape
 /// there is NULL (reported as bad input), never a silently shifted time.
 /// (Macro arguments are pasted, so each is a plain column, not an expression.)
+///
+/// For staging SQL, which exports write instants and flags in many ways:
+/// `instant(v)` is unix seconds or ISO 8601 text (any offset, or
+/// `YYYY-MM-DD HH:MM:SS -0700`) or a typed timestamp, as a UTC TIMESTAMP
+/// (NULL when none of these); `truthy(v)` is whether a flag reads true
+/// (`true`, `t`, `1`, `yes`, any case, or a BOOLEAN; empty is false).
 const UTC_TIMESTAMP_MACROS: &str = r"
 CREATE OR REPLACE MACRO utc_apply_offset(base, sign, hh, mm) AS (
     make_timestamp(epoch_us(TRY_CAST(base AS TIMESTAMP))
@@ -30,6 +36,14 @@ CREATE OR REPLACE MACRO utc_timestamp_offset(s) AS (
             utc_apply_offset(left(s, length(s) - 3), substr(s, length(s) - 2, 1), right(s, 2), '00')
     END
 );
+CREATE OR REPLACE MACRO instant(v) AS (
+    CASE
+        WHEN regexp_full_match(trim(CAST(v AS VARCHAR)), '-?[0-9]+') THEN make_timestamp(CAST(trim(CAST(v AS VARCHAR)) AS BIGINT) * 1000000)
+        ELSE CAST(coalesce(TRY_CAST(CAST(v AS VARCHAR) AS TIMESTAMPTZ),
+                           try_strptime(trim(CAST(v AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP)
+    END
+);
+CREATE OR REPLACE MACRO truthy(v) AS (coalesce(lower(trim(CAST(v AS VARCHAR))) IN ('true', 't', '1', 'yes'), false));
 CREATE OR REPLACE MACRO utc_timestamp(raw) AS (
     CASE
         WHEN contains(substr(raw, 17), '+') OR contains(substr(raw, 17), '-') THEN utc_timestamp_offset(raw)

@@ -9,10 +9,7 @@ SELECT
     nullif(trim(json_extract_string(CAST(person_properties AS VARCHAR), '$."Customer ID"')), '') AS customer_id,
     lower(trim(survey_type)) AS survey,
     TRY_CAST(score AS INTEGER) AS score,
-    CASE WHEN regexp_full_match(trim(CAST(created_at AS VARCHAR)), '[0-9]+')
-                THEN make_timestamp(CAST(trim(CAST(created_at AS VARCHAR)) AS BIGINT) * 1000000)
-                ELSE CAST(coalesce(TRY_CAST(CAST(created_at AS VARCHAR) AS TIMESTAMPTZ),
-                                   try_strptime(trim(CAST(created_at AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP) END AS responded_at,
+    instant(created_at) AS responded_at,
     _row
 FROM raw.delighted_responses
 -- Delighted's other survey types (eNPS, smileys, thumbs, PMF) are not

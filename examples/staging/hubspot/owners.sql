@@ -11,4 +11,4 @@ SELECT
 FROM raw.hubspot_owners
 -- An owner removed (archived) in HubSpot gets no more books: the run warns
 -- that its accounts' owner has no email until they are reassigned.
-WHERE lower(trim(CAST(coalesce(archived, 'false') AS VARCHAR))) NOT IN ('true', 't', '1', 'yes')
+WHERE NOT truthy(archived)

@@ -7,7 +7,7 @@ track AS (
     SELECT
         _row, user_id, event,
         -- A TIMESTAMP WITH TIME ZONE column (Parquet) or ISO 8601 text.
-        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS seen_at
+        instant("timestamp") AS seen_at
     FROM raw.segment_tracks
     -- Visitors not signed in (no user_id) are no account's users.
     WHERE nullif(trim(user_id), '') IS NOT NULL
@@ -16,7 +16,7 @@ grouped AS (
     SELECT
         user_id,
         group_id,
-        CAST(TRY_CAST(CAST("timestamp" AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) AS seen_at
+        instant("timestamp") AS seen_at
     FROM raw.segment_groups
     WHERE nullif(trim(user_id), '') IS NOT NULL AND nullif(trim(group_id), '') IS NOT NULL
 ),

@@ -8,7 +8,7 @@ line AS (
     SELECT
         invoice_id,
         sum(TRY_CAST(amount AS BIGINT) - coalesce(TRY_CAST(nullif(trim(CAST(discount_amount AS VARCHAR)), '') AS BIGINT), 0)) AS net,
-        bool_and(lower(trim(CAST(proration AS VARCHAR))) IN ('true', 't', '1', 'yes')) AS all_prorations
+        bool_and(truthy(proration)) AS all_prorations
     FROM raw.stripe_invoice_line_items
     GROUP BY invoice_id
 ),
@@ -20,9 +20,7 @@ invoice AS (
         -- Without line items (an export that left them out), the total less tax.
         coalesce(l.net, TRY_CAST(i.total AS BIGINT)) AS net,
         l.all_prorations,
-        CASE WHEN regexp_full_match(trim(CAST(i.created AS VARCHAR)), '[0-9]+')
-             THEN make_timestamp(CAST(trim(CAST(i.created AS VARCHAR)) AS BIGINT) * 1000000)
-             ELSE CAST(TRY_CAST(CAST(i.created AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS created_at
+        instant(i.created) AS created_at
     FROM raw.stripe_invoices AS i
     LEFT JOIN line AS l ON l.invoice_id = i.id
 )

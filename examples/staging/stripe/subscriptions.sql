@@ -19,15 +19,11 @@ line AS (
         i.customer,
         l.subscription,
         coalesce(nullif(trim(l.subscription_item_id), ''), l.subscription || '/' || coalesce(l.price_id, '')) AS item,
-        CASE WHEN regexp_full_match(trim(CAST(l.period_start AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(l.period_start AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(l.period_start AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS starts,
-        CASE WHEN regexp_full_match(trim(CAST(l.period_end AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(l.period_end AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(l.period_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS ends,
+        instant(l.period_start) AS starts,
+        instant(l.period_end) AS ends,
         TRY_CAST(l.amount AS BIGINT) AS gross,
         coalesce(TRY_CAST(nullif(trim(CAST(l.discount_amount AS VARCHAR)), '') AS BIGINT), 0) AS discount,
-        lower(trim(CAST(l.proration AS VARCHAR))) IN ('true', 't', '1', 'yes') AS proration,
+        truthy(l.proration) AS proration,
         TRY_CAST(l.quantity AS BIGINT) AS quantity,
         TRY_CAST(l.price_unit_amount AS BIGINT) AS unit_amount,
         coalesce(nullif(trim(l.price_nickname), ''), l.price_id) AS plan,
@@ -50,16 +46,10 @@ subscription AS (
     SELECT
         id,
         lower(trim(status)) AS status,
-        lower(trim(CAST(cancel_at_period_end AS VARCHAR))) IN ('true', 't', '1', 'yes') AS at_period_end,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(trial_end AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(trial_end AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(trial_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS trial_end,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(cancel_at AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(cancel_at AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(cancel_at AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS cancel_at,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(current_period_end AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(current_period_end AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(current_period_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS current_period_end
+        truthy(cancel_at_period_end) AS at_period_end,
+        CAST(instant(trial_end) AS DATE) AS trial_end,
+        CAST(instant(cancel_at) AS DATE) AS cancel_at,
+        CAST(instant(current_period_end) AS DATE) AS current_period_end
     FROM raw.stripe_subscriptions
 ),
 -- A service period: a line that is not a proration, billed for a period

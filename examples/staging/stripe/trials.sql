@@ -6,24 +6,18 @@ WITH
 subscription AS (
     SELECT
         id, customer, _row,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(trial_start AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(trial_start AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(trial_start AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS started,
-        CAST(CASE WHEN regexp_full_match(trim(CAST(trial_end AS VARCHAR)), '[0-9]+')
-                  THEN make_timestamp(CAST(trim(CAST(trial_end AS VARCHAR)) AS BIGINT) * 1000000)
-                  ELSE CAST(TRY_CAST(CAST(trial_end AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE) AS ended
+        CAST(instant(trial_start) AS DATE) AS started,
+        CAST(instant(trial_end) AS DATE) AS ended
     FROM raw.stripe_subscriptions
 ),
 paid AS (
     SELECT
         l.subscription,
-        min(CAST(CASE WHEN regexp_full_match(trim(CAST(l.period_start AS VARCHAR)), '[0-9]+')
-                      THEN make_timestamp(CAST(trim(CAST(l.period_start AS VARCHAR)) AS BIGINT) * 1000000)
-                      ELSE CAST(TRY_CAST(CAST(l.period_start AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS DATE)) AS first_paid
+        min(CAST(instant(l.period_start) AS DATE)) AS first_paid
     FROM raw.stripe_invoice_line_items AS l
     JOIN raw.stripe_invoices AS i ON i.id = l.invoice_id
     WHERE lower(trim(i.status)) IN ('open', 'paid', 'uncollectible')
-      AND NOT lower(trim(CAST(l.proration AS VARCHAR))) IN ('true', 't', '1', 'yes')
+      AND NOT truthy(l.proration)
       AND TRY_CAST(l.amount AS BIGINT) - coalesce(TRY_CAST(nullif(trim(CAST(l.discount_amount AS VARCHAR)), '') AS BIGINT), 0) > 0
     GROUP BY l.subscription
 )

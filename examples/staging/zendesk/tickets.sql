@@ -26,12 +26,10 @@ SELECT
     -- No organisation, or one that matches no customer: left empty, and the
     -- run leaves the ticket out and counts it (tables.tickets.on_unmatched).
     o.customer_id,
-    CASE WHEN regexp_full_match(trim(CAST(t.created_at AS VARCHAR)), '[0-9]+')
-         THEN make_timestamp(CAST(trim(CAST(t.created_at AS VARCHAR)) AS BIGINT) * 1000000)
-         ELSE CAST(TRY_CAST(CAST(t.created_at AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP) END AS created_at,
+    instant(t.created_at) AS created_at,
     -- Resolved when solved or closed; a ticket reopened since is open again.
     CASE WHEN lower(trim(t.status)) IN ('solved', 'closed')
-         THEN CAST(TRY_CAST(nullif(trim(CAST(m.solved_at AS VARCHAR)), '') AS TIMESTAMPTZ) AS TIMESTAMP) END AS resolved_at,
+         THEN instant(m.solved_at) END AS resolved_at,
     -- Public agent replies stand for the contacts it took: one reply is a
     -- first-contact resolution; solved without a reply counts as one.
     greatest(1, coalesce(TRY_CAST(m.replies AS INTEGER), 0)) AS contacts,

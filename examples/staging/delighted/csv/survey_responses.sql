@@ -6,10 +6,7 @@ SELECT 'nps-' || "Response ID" AS response_id,
        nullif(trim("Property: Customer ID"), '') AS customer_id,
        'nps' AS survey,
        TRY_CAST("Score" AS INTEGER) AS score,
-       CASE WHEN regexp_full_match(trim(CAST("Created At" AS VARCHAR)), '[0-9]+')
-                THEN make_timestamp(CAST(trim(CAST("Created At" AS VARCHAR)) AS BIGINT) * 1000000)
-                ELSE CAST(coalesce(TRY_CAST(CAST("Created At" AS VARCHAR) AS TIMESTAMPTZ),
-                                   try_strptime(trim(CAST("Created At" AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP) END AS responded_at,
+       instant("Created At") AS responded_at,
        _row
 FROM raw.delighted_nps
 UNION ALL
@@ -17,10 +14,7 @@ SELECT 'csat-' || "Response ID",
        nullif(trim("Property: Customer ID"), ''),
        'csat',
        TRY_CAST("Score" AS INTEGER),
-       CASE WHEN regexp_full_match(trim(CAST("Created At" AS VARCHAR)), '[0-9]+')
-                THEN make_timestamp(CAST(trim(CAST("Created At" AS VARCHAR)) AS BIGINT) * 1000000)
-                ELSE CAST(coalesce(TRY_CAST(CAST("Created At" AS VARCHAR) AS TIMESTAMPTZ),
-                                   try_strptime(trim(CAST("Created At" AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP) END,
+       instant("Created At"),
        _row
 FROM raw.delighted_csat
 UNION ALL
@@ -28,9 +22,6 @@ SELECT 'ces-' || "Response ID",
        nullif(trim("Property: Customer ID"), ''),
        'ces',
        TRY_CAST("Score" AS INTEGER),
-       CASE WHEN regexp_full_match(trim(CAST("Created At" AS VARCHAR)), '[0-9]+')
-                THEN make_timestamp(CAST(trim(CAST("Created At" AS VARCHAR)) AS BIGINT) * 1000000)
-                ELSE CAST(coalesce(TRY_CAST(CAST("Created At" AS VARCHAR) AS TIMESTAMPTZ),
-                                   try_strptime(trim(CAST("Created At" AS VARCHAR)), '%Y-%m-%d %H:%M:%S %z')) AS TIMESTAMP) END,
+       instant("Created At"),
        _row
 FROM raw.delighted_ces
