@@ -40,21 +40,29 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// What `run` and `validate` read: the config, the data and the period.
+#[derive(Debug, clap::Args)]
+pub struct Inputs {
+    /// Config file (default: config/cs-report.yaml if present, else built-in defaults).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Data directory; overrides `data:` in the config.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Period to report: YYYY-MM, YYYY-Qn, YYYY, FYyyyy, FYyyyy-Qn,
+    /// last-month, last-quarter or last-year (default: the last complete
+    /// month, UTC); `validate` checks that its exports are fresh and its
+    /// rates exist.
+    #[arg(long)]
+    period: Option<String>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Compute a period's metrics and publish <output>/<period>/.
     Run {
-        /// Config file (default: config/cs-report.yaml if present, else built-in defaults).
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Data directory; overrides `data:` in the config.
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Period to report: YYYY-MM, YYYY-Qn, YYYY, FYyyyy, FYyyyy-Qn,
-        /// last-month, last-quarter or last-year (default: the last complete
-        /// month, UTC).
-        #[arg(long)]
-        period: Option<String>,
+        #[command(flatten)]
+        inputs: Inputs,
         /// Output root; overrides `output:` in the config.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -108,14 +116,8 @@ pub enum Command {
     /// Check the exports against the input contract and their freshness,
     /// without computing metrics; exits as `run` would refuse (2 or 75).
     Validate {
-        #[arg(long)]
-        config: Option<PathBuf>,
-        #[arg(long)]
-        data: Option<PathBuf>,
-        /// Period whose exports must be fresh and rates exist (default: the
-        /// last complete month).
-        #[arg(long)]
-        period: Option<String>,
+        #[command(flatten)]
+        inputs: Inputs,
     },
     /// Print the metric catalog: id, title, unit, versions, formula, and
     /// where each version's SQL comes from (built in, or the config's `queries:`).
@@ -203,7 +205,7 @@ fn export_files<'a>(dir: &std::path::Path, files: impl Iterator<Item = &'a (&'a 
 pub fn execute(cli: Cli) -> Result<()> {
     log::set_verbose(cli.verbose);
     match cli.command {
-        Command::Run { config, data, period, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
+        Command::Run { inputs: Inputs { config, data, period }, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
             let config = config_with(config, data, out)?;
             let period = period_arg(period, &config)?;
             if send {
@@ -244,7 +246,7 @@ pub fn execute(cli: Cli) -> Result<()> {
             // A stale report: nothing sent, as for a failed check (exit 1).
             deliver::conclude(outcomes, |why| Err(Error::Check(why)))?;
         }
-        Command::Validate { config, data, period } => {
+        Command::Validate { inputs: Inputs { config, data, period } } => {
             let config = config_with(config, data, None)?;
             let period = period_arg(period, &config)?;
             let found = pipeline::validate(&config, period)?;
