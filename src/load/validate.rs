@@ -105,6 +105,26 @@ fn key_of(table: &str) -> Option<&'static str> {
     }
 }
 
+/// The value rules of the contract: (table, column, rule, the predicate a
+/// breaking row meets).
+const VALUE_RULES: &[(&str, &str, &str, &str)] = &[
+    ("subscriptions", "billing_period", "must be month, quarter or year", "billing_period NOT IN ('month', 'quarter', 'year')"),
+    ("subscriptions", "amount", "must be 0 or more", "amount < 0"),
+    ("subscriptions", "end_date", "must be after start_date (end_date is exclusive)", "end_date <= start_date"),
+    ("invoices", "amount", "must be 0 or more", "amount < 0"),
+    ("invoices", "status", "must be paid, open, void or refunded", "status NOT IN ('paid', 'open', 'void', 'refunded')"),
+    ("invoices", "kind", "must be subscription, upsell, cross_sell or one_time", "kind NOT IN ('subscription', 'upsell', 'cross_sell', 'one_time')"),
+    ("marketing_spend", "amount", "must be 0 or more", "amount < 0"),
+    ("survey_responses", "survey", "must be nps, csat or ces", "survey NOT IN ('nps', 'csat', 'ces')"),
+    ("survey_responses", "score", "must lie on its survey's scale (nps 0-10, csat 1-5, ces 1-7)", "(survey = 'nps' AND score NOT BETWEEN 0 AND 10) OR (survey = 'csat' AND score NOT BETWEEN 1 AND 5) \
+         OR (survey = 'ces' AND score NOT BETWEEN 1 AND 7)"),
+    ("tickets", "resolved_at", "must not be before created_at", "resolved_at < created_at"),
+    ("tickets", "contacts", "must be 1 or more", "contacts < 1"),
+    ("usage_events", "duration_seconds", "must be 0 or more", "duration_seconds < 0"),
+    ("trials", "ended_at", "must not be before started_at", "ended_at < started_at"),
+    ("fx_rates", "rate", "must be greater than 0", "rate <= 0"),
+];
+
 fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
     let mut out = Vec::new();
     for t in tables.iter().filter(|t| t.present()) {
@@ -159,26 +179,9 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
             out.push(rule(table, column, text, predicate));
         }
     };
-    add("subscriptions", "billing_period", "must be month, quarter or year", "billing_period NOT IN ('month', 'quarter', 'year')");
-    add("subscriptions", "amount", "must be 0 or more", "amount < 0");
-    add("subscriptions", "end_date", "must be after start_date (end_date is exclusive)", "end_date <= start_date");
-    add("invoices", "amount", "must be 0 or more", "amount < 0");
-    add("invoices", "status", "must be paid, open, void or refunded", "status NOT IN ('paid', 'open', 'void', 'refunded')");
-    add("invoices", "kind", "must be subscription, upsell, cross_sell or one_time", "kind NOT IN ('subscription', 'upsell', 'cross_sell', 'one_time')");
-    add("marketing_spend", "amount", "must be 0 or more", "amount < 0");
-    add("survey_responses", "survey", "must be nps, csat or ces", "survey NOT IN ('nps', 'csat', 'ces')");
-    add(
-        "survey_responses",
-        "score",
-        "must lie on its survey's scale (nps 0-10, csat 1-5, ces 1-7)",
-        "(survey = 'nps' AND score NOT BETWEEN 0 AND 10) OR (survey = 'csat' AND score NOT BETWEEN 1 AND 5) \
-         OR (survey = 'ces' AND score NOT BETWEEN 1 AND 7)",
-    );
-    add("tickets", "resolved_at", "must not be before created_at", "resolved_at < created_at");
-    add("tickets", "contacts", "must be 1 or more", "contacts < 1");
-    add("usage_events", "duration_seconds", "must be 0 or more", "duration_seconds < 0");
-    add("trials", "ended_at", "must not be before started_at", "ended_at < started_at");
-    add("fx_rates", "rate", "must be greater than 0", "rate <= 0");
+    for (table, column, text, predicate) in VALUE_RULES {
+        add(table, column, text, predicate);
+    }
     // One address, as a mail server takes it: local part @ domain with a
     // dot, no blanks, brackets, commas or quotes (no display names, no lists).
     add(

@@ -6,6 +6,7 @@
 use serde::Serialize;
 
 use crate::model::period::{Month, Period};
+use crate::model::text::{csv_field, plain};
 
 /// One computed value: a metric for one period and one slice.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -160,6 +161,21 @@ pub struct CustomerRow {
     pub prev_sentiment: Option<f64>,
     pub prev_support: Option<f64>,
     pub prev_revenue: Option<f64>,
+}
+
+impl CustomerRow {
+    /// The first six cells of every CSV that lists customers: id, name,
+    /// segment, region, MRR and health.
+    pub fn lead_cells(&self) -> [String; 6] {
+        [
+            csv_field(&self.customer_id),
+            csv_field(self.name.as_deref().unwrap_or("")),
+            csv_field(&self.segment),
+            csv_field(&self.region),
+            plain(Some(self.mrr)),
+            plain(self.health),
+        ]
+    }
 }
 
 /// One month of one series, with its trend columns.

@@ -139,13 +139,14 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
 fn customer_rows(customers: &[CustomerRow]) -> String {
     let mut out = String::new();
     for c in customers {
+        let [id, name, segment, region, mrr, health] = c.lead_cells();
         let cells = [
-            csv_field(&c.customer_id),
-            csv_field(c.name.as_deref().unwrap_or("")),
-            csv_field(&c.segment),
-            csv_field(&c.region),
-            plain(Some(c.mrr)),
-            plain(c.health),
+            id,
+            name,
+            segment,
+            region,
+            mrr,
+            health,
             c.band.clone().unwrap_or_default(),
             plain(c.usage),
             plain(c.sentiment),

@@ -110,13 +110,14 @@ pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
     let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,scheduled_to_cancel,changes\n");
     for c in rows {
         let view = at_risk_view(c, before);
+        let [id, name, segment, region, mrr, health] = c.lead_cells();
         let cells = [
-            csv_field(&c.customer_id),
-            csv_field(c.name.as_deref().unwrap_or("")),
-            csv_field(&c.segment),
-            csv_field(&c.region),
-            plain(Some(c.mrr)),
-            plain(c.health),
+            id,
+            name,
+            segment,
+            region,
+            mrr,
+            health,
             plain(c.usage),
             plain(c.sentiment),
             plain(c.support),
