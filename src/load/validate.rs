@@ -27,13 +27,24 @@ pub struct Problem {
     pub count: u64,
     /// The first offending values, each with the row's identifying key.
     pub examples: Vec<String>,
+    #[serde(skip)]
+    pub kind: ProblemKind,
+}
+
+/// What kind of problem: a broken rule, or money in a month whose exchange
+/// rate has not arrived (a freshness matter, see the pipeline's gate).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ProblemKind {
+    #[default]
+    Broken,
+    MissingRate,
 }
 
 impl Problem {
     /// A money amount whose month has no exchange rate (rates that have not
     /// arrived yet are a freshness matter, see the pipeline's gate).
     pub fn is_missing_rate(&self) -> bool {
-        self.rule.starts_with("has no rate in fx_rates")
+        self.kind == ProblemKind::MissingRate
     }
 }
 
@@ -64,6 +75,8 @@ struct Rule {
     /// aggregated table it is judged on the aggregate (one row per customer,
     /// month and user, weighted by its events), not counted row by row.
     on_key: bool,
+    /// What a break of it is (a missing rate is a freshness matter).
+    kind: ProblemKind,
 }
 
 fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, predicate: impl Into<String>) -> Rule {
@@ -74,6 +87,7 @@ fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, pred
         predicate: predicate.into(),
         shown: format!("CAST({} AS VARCHAR)", ident(column)),
         on_key: false,
+        kind: ProblemKind::Broken,
     }
 }
 
@@ -141,6 +155,7 @@ fn rules(tables: &[LoadedTable]) -> Vec<Rule> {
                     // the re-read export, which has the raw text.
                     shown: ident(&format!("_raw_{}", c.name)),
                     on_key: false,
+                    kind: ProblemKind::Broken,
                 });
             }
             if !c.nullable {
@@ -224,6 +239,7 @@ fn currency_rules() -> Vec<Rule> {
         ),
         shown: format!("currency || ' ' || strftime({date}, '%Y-%m')"),
         on_key: false,
+        kind: ProblemKind::MissingRate,
     };
     vec![
         Rule {
@@ -238,6 +254,7 @@ fn currency_rules() -> Vec<Rule> {
             ),
             shown: "currency".into(),
             on_key: false,
+            kind: ProblemKind::MissingRate,
         },
         // A dated amount needs a rate only from `since` to the period's end.
         dated("invoices", "invoice's", "invoice_date", "first_month - INTERVAL 11 MONTH"),
@@ -272,6 +289,7 @@ pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first
                 rule: format!("every line must parse as CSV with the header's columns ({})", b.kind),
                 count: b.count,
                 examples: b.examples.clone(),
+                kind: ProblemKind::Broken,
             });
         }
     }
@@ -397,6 +415,7 @@ fn problem(loaded: &LoadedTable, r: &Rule, count: u64, examples: Vec<String>) ->
         rule: r.rule.clone(),
         count,
         examples,
+        kind: r.kind,
     }
 }
 
