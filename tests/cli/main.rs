@@ -3,12 +3,15 @@
 
 mod browser;
 mod charts;
-mod contract;
 mod email;
+mod inputs;
+mod outputs;
 mod owners;
 mod periods;
 mod queries;
 mod recipes;
+mod revenue;
+mod signals;
 mod staging;
 mod stripe_history;
 mod support;
