@@ -145,210 +145,279 @@ pub fn build(
     let months: Vec<Period> = (0..=period.since(window_start)).map(|i| window_start.plus(i)).collect();
     let x: Vec<String> = months.iter().map(|m| m.short_label()).collect();
     let noun = period.kind().noun();
-    let line = |metric: &str| -> Vec<Option<f64>> { months.iter().map(|m| values.get(&(metric, *m)).copied().flatten()).collect() };
-    let has = |metric: &str| months.iter().any(|m| values.get(&(metric, *m)).copied().flatten().is_some());
     let marker = Some((months.len() - 1, format!("report {noun}")));
     let window_text = format!("{} to {}", window_start.label(), period.label());
-    let mut out = Vec::new();
-
-    if has("mrr") {
-        let mrr = line("mrr");
-        let last = mrr.last().copied().flatten();
-        out.push(Chart {
-            id: "mrr",
-            title: format!("MRR, {window_text}"),
-            alt: format!(
-                "Monthly recurring revenue by {noun} from {window_text}; {} in {}.",
-                last.map_or("not available".into(), |v| format!("{} {currency}", compact(v))),
-                period.label()
-            ),
-            y_label: format!("MRR ({currency})"),
-            x: x.clone(),
-            kind: Kind::Lines(vec![Series { name: "MRR".into(), color: BLUE, dashed: false, values: mrr }]),
-            marker: marker.clone(),
-            band: None,
-            note: values.get(&("arr", period)).copied().flatten().map(|arr| format!("ARR {} {currency}", compact(arr))),
-        });
-    }
-    for (id, bridge, what) in [("bridge_month", month, period.label()), ("bridge_window", window, window_text.clone())] {
-        let (Some(start), Some(end)) = (bridge.start, bridge.end) else { continue };
-        let step = |label: &str, value: f64, total: bool| Step { label: label.to_string(), value, total };
-        let mut steps = vec![
-            step("Start", start, true),
-            step("New", bridge.new, false),
-            step("Reactivation", bridge.reactivation, false),
-            step("Expansion", bridge.expansion, false),
-            step("Contraction", -bridge.contraction, false),
-            step("Churn", -bridge.churn, false),
-        ];
-        // Rate moves of other currencies: a bar of their own, never hidden
-        // in expansion or contraction (absent with one currency).
-        let fx_text = if bridge.fx != 0.0 {
-            steps.push(step("FX", bridge.fx, false));
-            format!(", exchange rates {}{}", if bridge.fx > 0.0 { "+" } else { "−" }, compact(bridge.fx.abs()))
-        } else {
-            String::new()
-        };
-        steps.push(step("End", end, true));
-        out.push(Chart {
-            id,
-            title: format!("MRR bridge, {what}"),
-            alt: format!(
-                "MRR from {} {currency} to {} {currency}: new +{}, reactivation +{}, expansion +{}, contraction −{}, churn −{}{fx_text}.",
-                compact(start),
-                compact(end),
-                compact(bridge.new),
-                compact(bridge.reactivation),
-                compact(bridge.expansion),
-                compact(bridge.contraction),
-                compact(bridge.churn)
-            ),
-            y_label: format!("MRR ({currency})"),
-            x: Vec::new(),
-            kind: Kind::Waterfall(steps),
-            marker: None,
-            band: None,
-            note: None,
-        });
-    }
-    if has("nrr") || has("nrr_12m") {
-        let mut lines = Vec::new();
-        for (metric, name, color, dashed) in [
-            ("nrr", format!("NRR ({noun})"), BLUE, false),
-            ("grr", format!("GRR ({noun})"), BLUE, true),
-            ("nrr_12m", "NRR (12 months)".to_string(), ORANGE, false),
-            ("grr_12m", "GRR (12 months)".to_string(), ORANGE, true),
-        ] {
-            if has(metric) {
-                lines.push(Series { name, color, dashed, values: line(metric) });
-            }
-        }
-        out.push(Chart {
-            id: "retention",
-            title: format!("Net and gross revenue retention, {window_text}"),
-            alt: format!("Net (solid) and gross (dashed) revenue retention by {noun}, {noun} over {noun} and over 12 months, {window_text}."),
-            y_label: "retention (%)".into(),
-            x: x.clone(),
-            kind: Kind::Lines(lines),
-            marker: marker.clone(),
-            band: None,
-            note: None,
-        });
-    }
-    if has("churn_rate") {
-        // 7 % a year is 1 − 0.93^(1/12) a month (1 − 0.93^(1/4) a quarter).
-        let monthly = 100.0 * (1.0 - 0.93f64.powf(1.0 / f64::from(period.per_year())));
-        out.push(Chart {
-            id: "churn",
-            title: format!("Logo churn, {window_text}"),
-            alt: format!(
-                "Share of customers lost each {noun}, {window_text}, against the SaaS benchmark of at most 7 % a year ({monthly:.2} % a {noun})."
-            ),
-            y_label: format!("customers lost (% a {noun})"),
-            x: x.clone(),
-            kind: Kind::Lines(vec![Series { name: "Logo churn".into(), color: VERMILLION, dashed: false, values: line("churn_rate") }]),
-            marker: marker.clone(),
-            band: Some(Band { low: 0.0, high: monthly, label: "benchmark: ≤ 7 % a year".into() }),
-            note: None,
-        });
-    }
-    if has("nps_responses") {
-        let share = |metric: &str| -> Vec<Option<f64>> {
-            months
-                .iter()
-                .map(|m| {
-                    let n = values.get(&("nps_responses", *m)).copied().flatten().filter(|n| *n > 0.0)?;
-                    values.get(&(metric, *m)).copied().flatten().map(|v| 100.0 * v / n)
-                })
-                .collect()
-        };
-        out.push(Chart {
-            id: "nps_split",
-            title: format!("NPS answers, {window_text}"),
-            alt: format!("Promoters, passives and detractors as shares of each {noun}'s NPS answers, {window_text}."),
-            y_label: "share of answers (%)".into(),
-            x: x.clone(),
-            kind: Kind::Stacked(vec![
-                Series { name: "Promoters (9–10)".into(), color: GREEN, dashed: false, values: share("nps_promoters") },
-                Series { name: "Passives (7–8)".into(), color: SKY, dashed: false, values: share("nps_passives") },
-                Series { name: "Detractors (0–6)".into(), color: VERMILLION, dashed: false, values: share("nps_detractors") },
-            ]),
-            marker: marker.clone(),
-            band: None,
-            note: None,
-        });
-    }
-    if customers.iter().any(|c| c.band.is_some()) {
-        let bands = [("healthy", "Healthy", GREEN), ("neutral", "Neutral", SKY), ("at_risk", "At risk", VERMILLION)];
-        let count = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).count();
-        let mrr = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).map(|c| c.mrr).sum::<f64>();
-        let words: Vec<String> =
-            bands.iter().map(|(id, name, _)| format!("{name}: {} customers, {} {currency} MRR", count(id), compact(mrr(id)))).collect();
-        out.push(Chart {
-            id: "health",
-            title: format!("Customer health, {}", period.label()),
-            alt: format!("Active customers by health band in {}. {}.", period.label(), words.join("; ")),
-            y_label: "customers".into(),
-            x: bands.iter().map(|(_, name, _)| name.to_string()).collect(),
-            kind: Kind::Stacked(
-                bands
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (id, name, color))| Series {
-                        name: name.to_string(),
-                        color,
-                        dashed: false,
-                        values: (0..bands.len()).map(|j| (j == i).then(|| count(id) as f64)).collect(),
-                    })
-                    .collect(),
-            ),
-            marker: None,
-            band: None,
-            note: Some(format!("at-risk MRR {} {currency}", compact(mrr("at_risk")))),
-        });
-    }
+    let f = ChartData { values, sliced, months, x, noun, marker, window_text, period, currency };
+    let mut out: Vec<Option<Chart>> = vec![mrr_chart(&f)];
+    out.push(bridge_chart(&f, "bridge_month", month, period.label()));
+    out.push(bridge_chart(&f, "bridge_window", window, f.window_text.clone()));
+    out.extend([retention_chart(&f), churn_chart(&f), nps_chart(&f), health_chart(&f, customers)]);
     for (dimension, metric, name, unit) in [
         ("segment", "mrr", "MRR", currency),
         ("segment", "nrr", "NRR", "%"),
         ("region", "mrr", "MRR", currency),
         ("region", "nrr", "NRR", "%"),
     ] {
-        let slices: std::collections::BTreeSet<&str> =
-            sliced.keys().filter(|(m, d, _, _)| *m == metric && *d == dimension).map(|(_, _, s, _)| *s).collect();
-        if slices.is_empty() {
-            continue;
-        }
-        let lines: Vec<Series> = slices
-            .iter()
-            .map(|slice| Series {
-                name: slice.to_string(),
-                color: BLUE,
-                dashed: false,
-                values: months.iter().map(|m| sliced.get(&(metric, dimension, slice, *m)).copied().flatten()).collect(),
-            })
-            .collect();
-        let last: Vec<String> = lines
-            .iter()
-            .map(|l| format!("{} {}", l.name, l.values.last().copied().flatten().map_or("n/a".into(), compact)))
-            .collect();
-        out.push(Chart {
-            id: match (metric, dimension) {
-                ("mrr", "segment") => "mrr_by_segment",
-                ("nrr", "segment") => "nrr_by_segment",
-                ("mrr", _) => "mrr_by_region",
-                _ => "nrr_by_region",
-            },
-            title: format!("{name} by {dimension}, {window_text}"),
-            alt: format!("{name} ({unit}) of each {dimension} by {noun}, {window_text}; in {}: {}.", period.label(), last.join(", ")),
-            y_label: format!("{name} ({unit})"),
-            x: x.clone(),
-            kind: Kind::Small(lines),
-            marker: marker.clone(),
-            band: None,
-            note: None,
-        });
+        out.push(slice_chart(&f, dimension, metric, name, unit));
     }
-    out
+    out.into_iter().flatten().collect()
+}
+
+/// What every chart of one report reads: the series of all customers and of
+/// each segment and region by period, the periods shown and their labels.
+struct ChartData<'a> {
+    values: BTreeMap<(&'a str, Period), Option<f64>>,
+    sliced: BTreeMap<(&'a str, &'a str, &'a str, Period), Option<f64>>,
+    months: Vec<Period>,
+    x: Vec<String>,
+    noun: &'static str,
+    marker: Option<(usize, String)>,
+    window_text: String,
+    period: Period,
+    currency: &'a str,
+}
+
+impl ChartData<'_> {
+    fn line(&self, metric: &str) -> Vec<Option<f64>> {
+        self.months.iter().map(|m| self.values.get(&(metric, *m)).copied().flatten()).collect()
+    }
+
+    fn has(&self, metric: &str) -> bool {
+        self.months.iter().any(|m| self.values.get(&(metric, *m)).copied().flatten().is_some())
+    }
+}
+
+/// MRR over the window, with ARR at the report period as a note.
+fn mrr_chart(f: &ChartData) -> Option<Chart> {
+    let ChartData { values, x, noun, marker, window_text, period, currency, .. } = f;
+    let (line, has) = (|m: &str| f.line(m), |m: &str| f.has(m));
+    if !has("mrr") {
+        return None;
+    }
+    let mrr = line("mrr");
+    let last = mrr.last().copied().flatten();
+    Some(Chart {
+        id: "mrr",
+        title: format!("MRR, {window_text}"),
+        alt: format!(
+            "Monthly recurring revenue by {noun} from {window_text}; {} in {}.",
+            last.map_or("not available".into(), |v| format!("{} {currency}", compact(v))),
+            period.label()
+        ),
+        y_label: format!("MRR ({currency})"),
+        x: x.clone(),
+        kind: Kind::Lines(vec![Series { name: "MRR".into(), color: BLUE, dashed: false, values: mrr }]),
+        marker: marker.clone(),
+        band: None,
+        note: values.get(&("arr", *period)).copied().flatten().map(|arr| format!("ARR {} {currency}", compact(arr))),
+    })
+}
+
+/// The MRR bridge of one span (the report period, or the window) as a waterfall.
+fn bridge_chart(f: &ChartData, id: &'static str, bridge: &Bridge, what: String) -> Option<Chart> {
+    let currency = f.currency;
+    let (Some(start), Some(end)) = (bridge.start, bridge.end) else { return None };
+    let step = |label: &str, value: f64, total: bool| Step { label: label.to_string(), value, total };
+    let mut steps = vec![
+        step("Start", start, true),
+        step("New", bridge.new, false),
+        step("Reactivation", bridge.reactivation, false),
+        step("Expansion", bridge.expansion, false),
+        step("Contraction", -bridge.contraction, false),
+        step("Churn", -bridge.churn, false),
+    ];
+    // Rate moves of other currencies: a bar of their own, never hidden
+    // in expansion or contraction (absent with one currency).
+    let fx_text = if bridge.fx != 0.0 {
+        steps.push(step("FX", bridge.fx, false));
+        format!(", exchange rates {}{}", if bridge.fx > 0.0 { "+" } else { "−" }, compact(bridge.fx.abs()))
+    } else {
+        String::new()
+    };
+    steps.push(step("End", end, true));
+    Some(Chart {
+        id,
+        title: format!("MRR bridge, {what}"),
+        alt: format!(
+            "MRR from {} {currency} to {} {currency}: new +{}, reactivation +{}, expansion +{}, contraction −{}, churn −{}{fx_text}.",
+            compact(start),
+            compact(end),
+            compact(bridge.new),
+            compact(bridge.reactivation),
+            compact(bridge.expansion),
+            compact(bridge.contraction),
+            compact(bridge.churn)
+        ),
+        y_label: format!("MRR ({currency})"),
+        x: Vec::new(),
+        kind: Kind::Waterfall(steps),
+        marker: None,
+        band: None,
+        note: None,
+    })
+}
+
+/// NRR and GRR, period over period and over 12 months.
+fn retention_chart(f: &ChartData) -> Option<Chart> {
+    let ChartData { x, noun, marker, window_text, .. } = f;
+    let (line, has) = (|m: &str| f.line(m), |m: &str| f.has(m));
+    if !(has("nrr") || has("nrr_12m")) {
+        return None;
+    }
+    let mut lines = Vec::new();
+    for (metric, name, color, dashed) in [
+        ("nrr", format!("NRR ({noun})"), BLUE, false),
+        ("grr", format!("GRR ({noun})"), BLUE, true),
+        ("nrr_12m", "NRR (12 months)".to_string(), ORANGE, false),
+        ("grr_12m", "GRR (12 months)".to_string(), ORANGE, true),
+    ] {
+        if has(metric) {
+            lines.push(Series { name, color, dashed, values: line(metric) });
+        }
+    }
+    Some(Chart {
+        id: "retention",
+        title: format!("Net and gross revenue retention, {window_text}"),
+        alt: format!("Net (solid) and gross (dashed) revenue retention by {noun}, {noun} over {noun} and over 12 months, {window_text}."),
+        y_label: "retention (%)".into(),
+        x: x.clone(),
+        kind: Kind::Lines(lines),
+        marker: marker.clone(),
+        band: None,
+        note: None,
+    })
+}
+
+/// Logo churn against the benchmark band.
+fn churn_chart(f: &ChartData) -> Option<Chart> {
+    let ChartData { x, noun, marker, window_text, period, .. } = f;
+    let (line, has) = (|m: &str| f.line(m), |m: &str| f.has(m));
+    if !has("churn_rate") {
+        return None;
+    }
+    // 7 % a year is 1 − 0.93^(1/12) a month (1 − 0.93^(1/4) a quarter).
+    let monthly = 100.0 * (1.0 - 0.93f64.powf(1.0 / f64::from(period.per_year())));
+    Some(Chart {
+        id: "churn",
+        title: format!("Logo churn, {window_text}"),
+        alt: format!(
+            "Share of customers lost each {noun}, {window_text}, against the SaaS benchmark of at most 7 % a year ({monthly:.2} % a {noun})."
+        ),
+        y_label: format!("customers lost (% a {noun})"),
+        x: x.clone(),
+        kind: Kind::Lines(vec![Series { name: "Logo churn".into(), color: VERMILLION, dashed: false, values: line("churn_rate") }]),
+        marker: marker.clone(),
+        band: Some(Band { low: 0.0, high: monthly, label: "benchmark: ≤ 7 % a year".into() }),
+        note: None,
+    })
+}
+
+/// Promoters, passives and detractors as shares of the answers.
+fn nps_chart(f: &ChartData) -> Option<Chart> {
+    let ChartData { months, x, noun, marker, window_text, .. } = f;
+    let has = |m: &str| f.has(m);
+    let values = &f.values;
+    if !has("nps_responses") {
+        return None;
+    }
+    let share = |metric: &str| -> Vec<Option<f64>> {
+        months
+            .iter()
+            .map(|m| {
+                let n = values.get(&("nps_responses", *m)).copied().flatten().filter(|n| *n > 0.0)?;
+                values.get(&(metric, *m)).copied().flatten().map(|v| 100.0 * v / n)
+            })
+            .collect()
+    };
+    Some(Chart {
+        id: "nps_split",
+        title: format!("NPS answers, {window_text}"),
+        alt: format!("Promoters, passives and detractors as shares of each {noun}'s NPS answers, {window_text}."),
+        y_label: "share of answers (%)".into(),
+        x: x.clone(),
+        kind: Kind::Stacked(vec![
+            Series { name: "Promoters (9–10)".into(), color: GREEN, dashed: false, values: share("nps_promoters") },
+            Series { name: "Passives (7–8)".into(), color: SKY, dashed: false, values: share("nps_passives") },
+            Series { name: "Detractors (0–6)".into(), color: VERMILLION, dashed: false, values: share("nps_detractors") },
+        ]),
+        marker: marker.clone(),
+        band: None,
+        note: None,
+    })
+}
+
+/// Active customers by health band, with the at-risk MRR.
+fn health_chart(f: &ChartData, customers: &[CustomerRow]) -> Option<Chart> {
+    let ChartData { period, currency, .. } = f;
+    if !(customers.iter().any(|c| c.band.is_some())) {
+        return None;
+    }
+    let bands = [("healthy", "Healthy", GREEN), ("neutral", "Neutral", SKY), ("at_risk", "At risk", VERMILLION)];
+    let count = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).count();
+    let mrr = |band: &str| customers.iter().filter(|c| c.band.as_deref() == Some(band)).map(|c| c.mrr).sum::<f64>();
+    let words: Vec<String> =
+        bands.iter().map(|(id, name, _)| format!("{name}: {} customers, {} {currency} MRR", count(id), compact(mrr(id)))).collect();
+    Some(Chart {
+        id: "health",
+        title: format!("Customer health, {}", period.label()),
+        alt: format!("Active customers by health band in {}. {}.", period.label(), words.join("; ")),
+        y_label: "customers".into(),
+        x: bands.iter().map(|(_, name, _)| name.to_string()).collect(),
+        kind: Kind::Stacked(
+            bands
+                .iter()
+                .enumerate()
+                .map(|(i, (id, name, color))| Series {
+                    name: name.to_string(),
+                    color,
+                    dashed: false,
+                    values: (0..bands.len()).map(|j| (j == i).then(|| count(id) as f64)).collect(),
+                })
+                .collect(),
+        ),
+        marker: None,
+        band: None,
+        note: Some(format!("at-risk MRR {} {currency}", compact(mrr("at_risk")))),
+    })
+}
+
+/// Small multiples of one metric for each value of one dimension.
+fn slice_chart(f: &ChartData, dimension: &str, metric: &str, name: &str, unit: &str) -> Option<Chart> {
+    let ChartData { months, x, noun, marker, window_text, period, sliced, .. } = f;
+    let slices: std::collections::BTreeSet<&str> =
+        sliced.keys().filter(|(m, d, _, _)| *m == metric && *d == dimension).map(|(_, _, s, _)| *s).collect();
+    if slices.is_empty() {
+        return None;
+    }
+    let lines: Vec<Series> = slices
+        .iter()
+        .map(|slice| Series {
+            name: slice.to_string(),
+            color: BLUE,
+            dashed: false,
+            values: months.iter().map(|m| sliced.get(&(metric, dimension, slice, *m)).copied().flatten()).collect(),
+        })
+        .collect();
+    let last: Vec<String> = lines
+        .iter()
+        .map(|l| format!("{} {}", l.name, l.values.last().copied().flatten().map_or("n/a".into(), compact)))
+        .collect();
+    Some(Chart {
+        id: match (metric, dimension) {
+            ("mrr", "segment") => "mrr_by_segment",
+            ("nrr", "segment") => "nrr_by_segment",
+            ("mrr", _) => "mrr_by_region",
+            _ => "nrr_by_region",
+        },
+        title: format!("{name} by {dimension}, {window_text}"),
+        alt: format!("{name} ({unit}) of each {dimension} by {noun}, {window_text}; in {}: {}.", period.label(), last.join(", ")),
+        y_label: format!("{name} ({unit})"),
+        x: x.clone(),
+        kind: Kind::Small(lines),
+        marker: marker.clone(),
+        band: None,
+        note: None,
+    })
 }
 
 fn escape(text: &str) -> String {
