@@ -416,14 +416,118 @@ pub struct Inputs<'a> {
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin } = inp;
-    let lookup: BTreeMap<(&str, &str, &str, Period), &SeriesRow> = series
+    let look = Lookup::new(catalog, series, period);
+    let unavailable_views: Vec<UnavailableView> = unavailable
         .iter()
-        .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
+        .map(|u| UnavailableView { id: u.metric.clone(), title: look.title(&u.metric), reason: u.reason.clone() })
         .collect();
-    let total = |metric: &str, month: Period| lookup.get(&(metric, "all", "all", month)).copied();
-    let value = |metric: &str, month: Period| total(metric, month).and_then(|s| s.row.value);
-    let view = |id: &str| -> Option<MetricView> {
-        let metric = catalog.metric(id)?;
+    let groups = catalog
+        .groups
+        .iter()
+        .map(|g| GroupView {
+            id: g.id.clone(),
+            title: g.title.clone(),
+            metrics: g.metrics.iter().filter_map(|id| look.view(id)).collect(),
+            unavailable: unavailable_views.iter().filter(|u| g.metrics.contains(&u.id)).cloned().collect(),
+        })
+        .collect();
+    let flags = flags(&look);
+    let (at_risk, at_risk_total) = at_risk_list(customers, period);
+    let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| look.view(id)).collect();
+    let (restatements, restatements_top) = restatement_views(&look, restatements);
+    let bridge_month = look.bridge(period, period);
+    let bridge_window = look.bridge(window_start, period);
+    let finance = FinanceView {
+        arr_bridge_month: bridge_month.scaled(12.0),
+        arr_bridge_window: bridge_window.scaled(12.0),
+        arr_bridge_months: if period.is_month() {
+            Vec::new()
+        } else {
+            finance.months.iter().map(|m| m.scaled(12.0)).collect()
+        },
+        table: FINANCE.iter().filter_map(|id| look.view(id)).collect(),
+        channels: finance.channels.iter().map(|c| channel_view(c, look.value("clv", period), gross_margin)).collect(),
+        kinds: finance.kinds.clone(),
+    };
+    let mut context = ReportContext {
+        book: None,
+        team: None,
+        finance,
+        subject: String::new(),
+        email_charts: Vec::new(),
+        at_risk_file: String::new(),
+        cohorts: cohort_heatmaps(cohorts),
+        restatements,
+        restatements_top,
+        definitions: definitions(catalog),
+        attention: group_flags(&flags),
+        charts: Vec::new(),
+        at_risk,
+        at_risk_total,
+        period,
+        period_label: period.label(),
+        period_noun: period.kind().noun(),
+        prev_label: period.kind().last(),
+        window_start,
+        currency: currency.to_string(),
+        tool_version: env!("CARGO_PKG_VERSION"),
+        bridge_month,
+        bridge_window,
+        groups,
+        breakdowns: breakdowns(&look),
+        flags,
+        history: history(&look, window_start),
+        top_movements: top_movements(&look),
+        key: headline.iter().map(|v| (v.id.clone(), v.clone())).collect(),
+        headline,
+        unavailable: unavailable_views,
+        warnings,
+        stale,
+        versions: runs
+            .iter()
+            .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
+            .collect(),
+    };
+    context.subject = email::subject(&context);
+    context.at_risk_file = email::at_risk_file(&context);
+    context
+}
+
+/// The series of one report by metric, slice and period, and what the
+/// sections read of them.
+struct Lookup<'a> {
+    catalog: &'a Catalog,
+    series: &'a [SeriesRow],
+    period: Period,
+    rows: BTreeMap<(&'a str, &'a str, &'a str, Period), &'a SeriesRow>,
+}
+
+impl<'a> Lookup<'a> {
+    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period) -> Lookup<'a> {
+        let rows = series
+            .iter()
+            .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
+            .collect();
+        Lookup { catalog, series, period, rows }
+    }
+
+    fn total(&self, metric: &str, period: Period) -> Option<&'a SeriesRow> {
+        self.rows.get(&(metric, "all", "all", period)).copied()
+    }
+
+    fn value(&self, metric: &str, period: Period) -> Option<f64> {
+        self.total(metric, period).and_then(|s| s.row.value)
+    }
+
+    fn title(&self, id: &str) -> String {
+        self.catalog.metric(id).map_or_else(|| id.to_string(), |m| m.title.clone())
+    }
+
+    /// A metric of the report period, for all customers, with its judgement.
+    fn view(&self, id: &str) -> Option<MetricView> {
+        let (catalog, period) = (self.catalog, self.period);
+        let total = |metric: &str, p: Period| self.total(metric, p);
+    let metric = catalog.metric(id)?;
         let s = total(id, period)?;
         let change_quality = match (s.trend.change_abs, metric.direction) {
             (Some(c), Direction::Up) if c > 0.0 => "good",
@@ -445,25 +549,11 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             change_quality,
             low_sample: s.row.low_sample,
         })
-    };
-    let title = |id: &str| catalog.metric(id).map_or_else(|| id.to_string(), |m| m.title.clone());
-    let unavailable_views: Vec<UnavailableView> = unavailable
-        .iter()
-        .map(|u| UnavailableView { id: u.metric.clone(), title: title(&u.metric), reason: u.reason.clone() })
-        .collect();
+    }
 
-    let groups = catalog
-        .groups
-        .iter()
-        .map(|g| GroupView {
-            id: g.id.clone(),
-            title: g.title.clone(),
-            metrics: g.metrics.iter().filter_map(|id| view(id)).collect(),
-            unavailable: unavailable_views.iter().filter(|u| g.metrics.contains(&u.id)).cloned().collect(),
-        })
-        .collect();
-
-    let bridge = |from: Period, to: Period| {
+    /// The MRR bridge from the start of `from` to the end of `to`.
+    fn bridge(&self, from: Period, to: Period) -> Bridge {
+        let value = |metric: &str, p: Period| self.value(metric, p);
         let sum = |metric: &str| {
             let mut total = 0.0;
             let mut m = from;
@@ -485,8 +575,12 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             fx: sum("mrr_fx"),
             end: value("mrr", to),
         }
-    };
+    }
+}
 
+/// The segment and region tables, and CAC by channel.
+fn breakdowns(look: &Lookup) -> Vec<Breakdown> {
+    let (catalog, series, period, lookup) = (look.catalog, look.series, look.period, &look.rows);
     let mut breakdowns = Vec::new();
     for (dimension, heading) in [("segment", "By segment"), ("region", "By region")] {
         let columns: Vec<Column> = BREAKDOWN_METRICS
@@ -534,8 +628,13 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             });
         }
     }
+    breakdowns
+}
 
-    let flags: Vec<Flag> = series
+/// Every series of the period that the trends flagged.
+fn flags(look: &Lookup) -> Vec<Flag> {
+    let (catalog, series, period) = (look.catalog, look.series, look.period);
+    series
         .iter()
         .filter(|s| s.row.period == period && s.trend.flagged)
         .filter_map(|s| {
@@ -551,13 +650,15 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
                 advice: metric.advice.clone(),
             })
         })
-        .collect();
+        .collect()
+}
 
-    let attention = group_flags(&flags);
-
+/// The window's key numbers, period by period.
+fn history(look: &Lookup, window_start: Period) -> Vec<HistoryRow> {
+    let value = |metric: &str, p: Period| look.value(metric, p);
     let mut history = Vec::new();
     let mut m = window_start;
-    while m <= period {
+    while m <= look.period {
         history.push(HistoryRow {
             period: m,
             mrr: value("mrr", m),
@@ -568,11 +669,16 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         });
         m = m.plus(1);
     }
+    history
+}
 
-    // The biggest movements among the totals: the most unusual against the
-    // metric's own last 12 months (z-score), so a big percent on a tiny base
-    // does not crowd out a real shift; percent change where there is no year
-    // of history. Bridge components are parts of MRR, so they are left out.
+/// The biggest movements among the totals: the most unusual against the
+/// metric's own last 12 months (z-score), so a big percent on a tiny base
+/// does not crowd out a real shift; percent change where there is no year
+/// of history. Bridge components are parts of MRR, so they are left out.
+fn top_movements(look: &Lookup) -> Vec<Movement> {
+    let catalog = look.catalog;
+    let view = |id: &str| look.view(id);
     let mut moves: Vec<(f64, Movement)> = catalog
         .metrics
         .iter()
@@ -599,13 +705,22 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     moves.sort_by(|(a, ma), (b, mb)| b.total_cmp(a).then_with(|| ma.title.cmp(&mb.title)));
     let mut moves: Vec<Movement> = moves.into_iter().map(|(_, m)| m).collect();
     moves.truncate(3);
+    moves
+}
 
+/// The at-risk list's first rows, most MRR first, and how many it has.
+fn at_risk_list(customers: &[CustomerRow], period: Period) -> (Vec<AtRiskView>, usize) {
     let mut at_risk: Vec<&CustomerRow> = customers.iter().filter(|c| on_at_risk_list(c)).collect();
     let at_risk_total = at_risk.len();
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, period.kind().last())).collect();
+    (at_risk, at_risk_total)
+}
 
-    let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| view(id)).collect();
+/// Every restated figure, and the five a reader checks first.
+fn restatement_views(look: &Lookup, restatements: &[Restatement]) -> (Vec<RestatementView>, Vec<RestatementView>) {
+    let catalog = look.catalog;
+    let title = |id: &str| look.title(id);
     let restatements: Vec<RestatementView> = restatements
         .iter()
         .map(|r| RestatementView {
@@ -629,70 +744,18 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     // Totals first (what a reader checks), then by how much they moved.
     restatements_top.sort_by(|a, b| (a.dimension != "all").cmp(&(b.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
     restatements_top.truncate(5);
-    let definitions = catalog
+    (restatements, restatements_top)
+}
+
+/// Each metric's formula in words, in catalog order.
+fn definitions(catalog: &Catalog) -> Vec<Definition> {
+    catalog
         .groups
         .iter()
         .flat_map(|g| g.metrics.iter())
         .filter_map(|id| catalog.metric(id))
         .map(|m| Definition { id: m.id.clone(), title: m.title.clone(), formula: m.formula.clone() })
-        .collect();
-
-    let bridge_month = bridge(period, period);
-    let bridge_window = bridge(window_start, period);
-    let finance = FinanceView {
-        arr_bridge_month: bridge_month.scaled(12.0),
-        arr_bridge_window: bridge_window.scaled(12.0),
-        arr_bridge_months: if period.is_month() {
-            Vec::new()
-        } else {
-            finance.months.iter().map(|m| m.scaled(12.0)).collect()
-        },
-        table: FINANCE.iter().filter_map(|id| view(id)).collect(),
-        channels: finance.channels.iter().map(|c| channel_view(c, value("clv", period), gross_margin)).collect(),
-        kinds: finance.kinds.clone(),
-    };
-    let mut context = ReportContext {
-        book: None,
-        team: None,
-        finance,
-        subject: String::new(),
-        email_charts: Vec::new(),
-        at_risk_file: String::new(),
-        cohorts: cohort_heatmaps(cohorts),
-        restatements,
-        restatements_top,
-        definitions,
-        attention,
-        charts: Vec::new(),
-        at_risk,
-        at_risk_total,
-        period,
-        period_label: period.label(),
-        period_noun: period.kind().noun(),
-        prev_label: period.kind().last(),
-        window_start,
-        currency: currency.to_string(),
-        tool_version: env!("CARGO_PKG_VERSION"),
-        bridge_month,
-        bridge_window,
-        groups,
-        breakdowns,
-        flags,
-        history,
-        top_movements: moves,
-        key: headline.iter().map(|v| (v.id.clone(), v.clone())).collect(),
-        headline,
-        unavailable: unavailable_views,
-        warnings,
-        stale,
-        versions: runs
-            .iter()
-            .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
-            .collect(),
-    };
-    context.subject = email::subject(&context);
-    context.at_risk_file = email::at_risk_file(&context);
-    context
+        .collect()
 }
 
 /// Places the drawn charts in the context: inline in the report, by `cid:`
