@@ -18,7 +18,7 @@ use crate::contract::table_spec;
 use crate::load::{self, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::Catalog;
-use crate::model::rows::{CustomerRow, Finance, MetricRow, Restatement, SeriesRow};
+use crate::model::rows::{CohortRow, CustomerRow, Finance, MetricRow, MetricRun, Restatement, SeriesRow, Unavailable};
 use crate::model::text::sha256_bytes;
 use crate::model::unit::Direction;
 use crate::metrics::engine;
@@ -62,14 +62,20 @@ pub struct RunOutcome {
 
 /// Stage timings for the manifest, in milliseconds.
 #[derive(Default)]
-struct Timings(Vec<(&'static str, u128)>);
+struct Timings(Vec<(&'static str, u128)>, Quiet);
+
+/// A book's stages are not logged one by one (twenty books, six stages each).
+#[derive(Default)]
+struct Quiet(bool);
 
 impl Timings {
     fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let started = Instant::now();
         let out = f()?;
         let millis = started.elapsed().as_millis();
-        log::info(&format!("{stage} took {millis} ms"));
+        if !self.1 .0 {
+            log::info(&format!("{stage} took {millis} ms"));
+        }
         self.0.push((stage, millis));
         Ok(out)
     }
@@ -206,7 +212,6 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let empty_months = freshness::empty_months(conn, tables, window.first.first_month(), period.last_month())?;
     let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, &window, tables, &empty_months))?;
     data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
-    let window_start = window.start;
     let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, &window))?;
     // Numbers already published for this period that this run would change.
     let current: Vec<&MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
@@ -227,54 +232,32 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
-    let mut context = report::build_context(Inputs {
-        catalog: &catalog,
-        series: &series,
-        period,
-        window_start,
-        currency: &config.currency,
-        runs: &computed.runs,
-        unavailable: &computed.unavailable,
-        warnings,
-        stale: stale_notices.clone(),
-        customers: &computed.customers,
-        restatements: &restatements,
-        cohorts: &computed.cohorts,
-        finance: &computed.finance,
-        gross_margin: config.parameters.gross_margin,
+    let addressing = match &config.email {
+        Some(e) => Addressing::parse(&e.from, &e.to, &e.cc)?,
+        None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
+    };
+    let team = series.iter().any(|s| s.row.dimension == "owner").then(|| {
+        report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last())
     });
-    if series.iter().any(|s| s.row.dimension == "owner") {
-        context.team = Some(report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last()));
-    }
-    // The charts: drawn once as SVG (inline in the HTML report), and the
-    // same SVG rasterised for the Markdown report.
-    let charts = charts::build(
-        &series,
-        &computed.customers,
-        period,
-        window_start,
-        &config.currency,
-        &context.bridge_month,
-        &context.bridge_window,
-    );
-    report::set_charts(&mut context, &charts);
-    let pngs = timings.time("charts", || rasterise(&context.charts))?;
-    let rendered = timings.time("render", || report::render(&env, &context))?;
-    // The executive summary as the complete message that is (or would be)
-    // sent: `send` sends these bytes, readdressed.
-    let eml = timings.time("email", || {
-        let email = report::email::build(&env, &context, &pngs, &computed.customers)?;
-        let addressing = match &config.email {
-            Some(e) => Addressing::parse(&e.from, &e.to, &e.cc)?,
-            None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
-        };
-        message::compose(&email, &addressing, period)
-    })?;
+    let company = Slice {
+        series: &series,
+        customers: &computed.customers,
+        cohorts: &computed.cohorts,
+        restatements: &restatements,
+        finance: &computed.finance,
+        warnings,
+        charts: None,
+        png_scale: charts::PNG_SCALE,
+        cores: parallel::cores(),
+        addressing,
+    };
+    let (context, rendered, pngs, eml) =
+        assemble(&env, config, &catalog, computed_parts(&computed), &window, &stale_notices, company, &mut timings, |c| c.team = team)?;
     let books = timings.time("books", || {
-        book_files(&env, config, &catalog, &series, &computed, &restatements, period, window_start, &stale_notices)
+        book_files(&env, config, &catalog, &series, &computed, &restatements, &window, &stale_notices)
     })?;
 
-    let mut files: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    let mut files: Vec<(String, Vec<u8>)> = rendered;
     files.extend(pngs);
     files.push(("email.eml".into(), eml));
     files.push(("metrics.csv".into(), publish::metrics_csv(&catalog, &current).into_bytes()));
@@ -321,10 +304,85 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     })
 }
 
-/// Each chart's PNG (`charts/<id>.png`), ~20 ms each: DuckDB is done, so
-/// both cores take a share.
-fn rasterise(charts: &[charts::ChartView]) -> Result<Vec<(String, Vec<u8>)>> {
-    parallel::map(charts, parallel::cores(), |c| Ok((c.png.clone(), charts::png(&c.svg)?))).into_iter().collect()
+/// One slice the run reports on, the company or one owner's book: its
+/// series and rows, the charts it draws (`None`: all), how sharp its PNGs
+/// are and over how many cores they are drawn, and its email's addressing.
+struct Slice<'a> {
+    series: &'a [SeriesRow],
+    customers: &'a [CustomerRow],
+    cohorts: &'a [CohortRow],
+    restatements: &'a [Restatement],
+    finance: &'a Finance,
+    warnings: Vec<String>,
+    charts: Option<&'static [&'static str]>,
+    png_scale: f32,
+    cores: usize,
+    addressing: Addressing,
+}
+
+/// What every slice shares of the run's computation.
+#[derive(Clone, Copy)]
+struct Parts<'a> {
+    runs: &'a [MetricRun],
+    unavailable: &'a [Unavailable],
+}
+
+fn computed_parts(computed: &engine::Computed) -> Parts<'_> {
+    Parts { runs: &computed.runs, unavailable: &computed.unavailable }
+}
+
+/// A slice's report, the one assembly for the company and every book: its
+/// context (which `decorate` completes: the team view, the book), charts
+/// drawn as SVG and rasterised, the rendered documents, and the email as
+/// the complete message `send` sends.
+#[allow(clippy::too_many_arguments)]
+fn assemble(
+    env: &minijinja::Environment<'_>,
+    config: &Config,
+    catalog: &Catalog,
+    parts: Parts<'_>,
+    window: &Window,
+    stale: &[String],
+    slice: Slice<'_>,
+    timings: &mut Timings,
+    decorate: impl FnOnce(&mut report::ReportContext),
+) -> Result<(report::ReportContext, Vec<(String, Vec<u8>)>, Vec<(String, Vec<u8>)>, Vec<u8>)> {
+    let period = window.period;
+    let mut context = report::build_context(Inputs {
+        catalog,
+        series: slice.series,
+        period,
+        window_start: window.start,
+        currency: &config.currency,
+        runs: parts.runs,
+        unavailable: parts.unavailable,
+        warnings: slice.warnings,
+        stale: stale.to_vec(),
+        customers: slice.customers,
+        restatements: slice.restatements,
+        cohorts: slice.cohorts,
+        finance: slice.finance,
+        gross_margin: config.parameters.gross_margin,
+    });
+    decorate(&mut context);
+    context.subject = report::email::subject(&context);
+    let drawn: Vec<charts::Chart> =
+        charts::build(slice.series, slice.customers, period, window.start, &config.currency, &context.bridge_month, &context.bridge_window)
+            .into_iter()
+            .filter(|c| slice.charts.is_none_or(|keep| keep.contains(&c.id)))
+            .collect();
+    report::set_charts(&mut context, &drawn);
+    let (scale, cores) = (slice.png_scale, slice.cores);
+    let pngs = timings.time("charts", || {
+        parallel::map(&context.charts, cores, |c| Ok((c.png.clone(), charts::png_at(&c.svg, scale)?))).into_iter().collect::<Result<Vec<_>>>()
+    })?;
+    let rendered = timings.time("render", || report::render(env, &context))?;
+    let rendered = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    let eml = timings.time("email", || {
+        let email = report::email::build(env, &context, &pngs, slice.customers)?;
+        message::compose(&email, &slice.addressing, period)
+    })?;
+    Ok((context, rendered, pngs, eml))
 }
 
 /// Pixels per chart unit of a book's PNGs: 1 instead of the summary's 2.
@@ -350,74 +408,41 @@ fn book_files(
     series: &[SeriesRow],
     computed: &engine::Computed,
     restatements: &[Restatement],
-    period: Period,
-    window_start: Period,
+    window: &Window,
     stale: &[String],
 ) -> Result<Vec<(String, Vec<u8>)>> {
     use report::book;
-    let before = period.kind().last();
+    let period = window.period;
     let from = config.email.as_ref().map_or(message::DEFAULT_FROM, |e| e.from.as_str());
     let owners: Vec<String> = book::owners_of(series, period).into_iter().filter(|o| o != book::UNASSIGNED).collect();
     let one = |owner: &String| -> Result<Vec<(String, Vec<u8>)>> {
-        let mut out = Vec::new();
         let folder = format!("owners/{}", book::folder_name(owner));
         let own_series = book::owner_series(series, owner);
         let customers: Vec<CustomerRow> = computed.customers.iter().filter(|c| c.owner == *owner).cloned().collect();
-        let cohorts = book::owner_cohorts(&computed.cohorts, owner);
-        let restated = book::owner_restatements(restatements, owner);
-        let finance = Finance::default();
-        let mut context = report::build_context(Inputs {
-            catalog,
-            series: &own_series,
-            period,
-            window_start,
-            currency: &config.currency,
-            runs: &computed.runs,
-            unavailable: &computed.unavailable,
-            warnings: Vec::new(),
-            stale: stale.to_vec(),
-            customers: &customers,
-            restatements: &restated,
-            cohorts: &cohorts,
-            finance: &finance,
-            gross_margin: config.parameters.gross_margin,
-        });
+        let (cohorts, restated) = (book::owner_cohorts(&computed.cohorts, owner), book::owner_restatements(restatements, owner));
         let info = computed.owners.iter().find(|o| o.owner == *owner);
-        let refs: Vec<&CustomerRow> = customers.iter().collect();
-        context.book = Some(book::BookView::new(
-            owner.clone(),
-            info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone()),
-            info.map(|o| o.email.clone()),
-            &refs,
-            period,
-            before,
-        ));
-        context.subject = report::email::subject(&context);
-        let drawn: Vec<charts::Chart> = charts::build(
-            &own_series,
-            &customers,
-            period,
-            window_start,
-            &config.currency,
-            &context.bridge_month,
-            &context.bridge_window,
-        )
-        .into_iter()
-        .filter(|c| BOOK_CHARTS.contains(&c.id))
-        .collect();
-        report::set_charts(&mut context, &drawn);
-        let pngs = context
-            .charts
-            .iter()
-            .map(|c| Ok((c.png.clone(), charts::png_at(&c.svg, BOOK_PNG_SCALE)?)))
-            .collect::<Result<Vec<_>>>()?;
-        for (name, text) in report::render(env, &context)? {
-            out.push((format!("{folder}/{name}"), text.into_bytes()));
-        }
-        out.push((format!("{folder}/customers.csv"), publish::customers_csv(&customers).into_bytes()));
-        let email = report::email::build(env, &context, &pngs, &customers)?;
         let to: Vec<String> = info.map(|o| o.email.clone()).into_iter().collect();
-        out.push((format!("{folder}/email.eml"), message::compose(&email, &Addressing::parse(from, &to, &[])?, period)?));
+        let slice = Slice {
+            series: &own_series,
+            customers: &customers,
+            cohorts: &cohorts,
+            restatements: &restated,
+            finance: &Finance::default(),
+            warnings: Vec::new(),
+            charts: Some(&BOOK_CHARTS),
+            png_scale: BOOK_PNG_SCALE,
+            cores: 1,
+            addressing: Addressing::parse(from, &to, &[])?,
+        };
+        let refs: Vec<&CustomerRow> = customers.iter().collect();
+        let name = info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone());
+        let view = book::BookView::new(owner.clone(), name, info.map(|o| o.email.clone()), &refs, period, period.kind().last());
+        let mut quiet = Timings(Vec::new(), Quiet(true));
+        let (_, rendered, pngs, eml) =
+            assemble(env, config, catalog, computed_parts(computed), window, stale, slice, &mut quiet, |c| c.book = Some(view))?;
+        let mut out: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, bytes)| (format!("{folder}/{name}"), bytes)).collect();
+        out.push((format!("{folder}/customers.csv"), publish::customers_csv(&customers).into_bytes()));
+        out.push((format!("{folder}/email.eml"), eml));
         out.extend(pngs.into_iter().map(|(name, bytes)| (format!("{folder}/{name}"), bytes)));
         Ok(out)
     };

@@ -41,7 +41,7 @@ const RIGHT: f64 = 20.0;
 const TOP: f64 = 44.0;
 const BOTTOM: f64 = 62.0;
 /// PNG pixels per SVG unit: sharp on high-density screens and in print.
-const PNG_SCALE: f32 = 2.0;
+pub const PNG_SCALE: f32 = 2.0;
 
 /// One line or one stack of bars.
 #[derive(Debug, Clone)]
