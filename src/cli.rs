@@ -205,39 +205,8 @@ fn export_files<'a>(dir: &std::path::Path, files: impl Iterator<Item = &'a (&'a 
 pub fn execute(cli: Cli) -> Result<()> {
     log::set_verbose(cli.verbose);
     match cli.command {
-        Command::Run { inputs: Inputs { config, data, period }, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
-            let config = config_with(config, data, out)?;
-            let period = period_arg(period, &config)?;
-            if send {
-                // Whatever would stop the send is found before the run.
-                deliver::smtp::password(deliver::email_config(&config)?)?;
-            }
-            log::info(&format!("computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string())));
-            let request = RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history };
-            let outcome = pipeline::run(&request)?;
-            let config = request.config;
-            for s in &outcome.stale {
-                log::warn(&format!("published stale (--allow-stale): {s}"));
-            }
-            for u in &outcome.unavailable {
-                log::warn(&format!("not available: {u}"));
-            }
-            println!(
-                "{}: {} metric rows, {} flagged",
-                outcome.folder.display(),
-                outcome.rows,
-                outcome.flagged
-            );
-            if send {
-                let request =
-                    SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false, only_owner: None };
-                // Published from stale exports and `send_on` does not list
-                // `stale`: published as asked, not sent, said so.
-                deliver::conclude(deliver::send(&config, &request)?, |why| {
-                    log::warn(&format!("not sent: {why}"));
-                    Ok(())
-                })?;
-            }
+        Command::Run { inputs, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
+            run(inputs, out, [fail_on_restatement, allow_stale, allow_empty, new_history], send)?;
         }
         Command::Send { config, period, to, dry_run, resend, allow_stale, only_owner } => {
             let config = config_with(config, None, None)?;
@@ -246,22 +215,7 @@ pub fn execute(cli: Cli) -> Result<()> {
             // A stale report: nothing sent, as for a failed check (exit 1).
             deliver::conclude(outcomes, |why| Err(Error::Check(why)))?;
         }
-        Command::Validate { inputs: Inputs { config, data, period } } => {
-            let config = config_with(config, data, None)?;
-            let period = period_arg(period, &config)?;
-            let found = pipeline::validate(&config, period)?;
-            for line in &found.lines {
-                println!("{line}");
-            }
-            if !found.problems.is_empty() {
-                return Err(pipeline::problems_error(&found.problems.iter().collect::<Vec<_>>()));
-            }
-            let stale: Vec<&crate::load::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
-            if !stale.is_empty() {
-                return Err(crate::load::freshness::not_ready(&stale, period.last_month()));
-            }
-            println!("no problems found");
-        }
+        Command::Validate { inputs } => validate(inputs)?,
         Command::Metrics { config, export: Some(dir) } => {
             if config.is_some() {
                 return Err(Error::Usage("--export writes the built-in metrics; it takes no --config".into()));
@@ -269,28 +223,7 @@ pub fn execute(cli: Cli) -> Result<()> {
             let written = export_files(&dir, EMBEDDED_QUERIES.iter().filter(|(path, _)| path.contains('/') && !path.starts_with('_')))?;
             println!("{}: {written} files of the built-in metrics (a metric's folder there may add versions, see the README)", dir.display());
         }
-        Command::Metrics { config, export: None } => {
-            let config = Config::load(config.as_deref())?;
-            let catalog = Catalog::load(config.queries.as_deref())?;
-            for group in &catalog.groups {
-                println!("## {}", group.title);
-                for id in &group.metrics {
-                    let m = catalog.metric(id).expect("catalog lists its metrics");
-                    let versions: Vec<String> = m
-                        .versions
-                        .keys()
-                        .map(|v| if *v == m.default_version { format!("{v}*") } else { v.clone() })
-                        .collect();
-                    let unit = m.unit.as_str();
-                    println!("{:<26} {:<40} {:<8} {:<7} {}", m.id, m.title, unit, versions.join(","), m.formula);
-                    for v in m.versions.values().filter(|v| !v.builtin) {
-                        println!("{:<26} {} from {} (sha256 {})", "", v.id, v.origin, &v.sha256[..12]);
-                    }
-                }
-                println!();
-            }
-            println!("* = default version; choose another under `metrics:` in the config.");
-        }
+        Command::Metrics { config, export: None } => list_metrics(config)?,
         Command::Templates { export } => {
             let written = export_files(&export, EMBEDDED_TEMPLATES.iter())?;
             println!("{}: {written} built-in templates (set `templates:` to a folder holding the ones you change)", export.display());
@@ -304,5 +237,89 @@ pub fn execute(cli: Cli) -> Result<()> {
             println!("{}: sample of {customers} customers, {months} months to {end}", out.display());
         }
     }
+    Ok(())
+}
+
+/// `run`: compute and publish the period, then send it when asked.
+fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 4], send: bool) -> Result<()> {
+    let Inputs { config, data, period } = inputs;
+    let [fail_on_restatement, allow_stale, allow_empty, new_history] = flags;
+        let config = config_with(config, data, out)?;
+        let period = period_arg(period, &config)?;
+        if send {
+            // Whatever would stop the send is found before the run.
+            deliver::smtp::password(deliver::email_config(&config)?)?;
+        }
+        log::info(&format!("computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string())));
+        let request = RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history };
+        let outcome = pipeline::run(&request)?;
+        let config = request.config;
+        for s in &outcome.stale {
+            log::warn(&format!("published stale (--allow-stale): {s}"));
+        }
+        for u in &outcome.unavailable {
+            log::warn(&format!("not available: {u}"));
+        }
+        println!(
+            "{}: {} metric rows, {} flagged",
+            outcome.folder.display(),
+            outcome.rows,
+            outcome.flagged
+        );
+        if send {
+            let request =
+                SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false, only_owner: None };
+            // Published from stale exports and `send_on` does not list
+            // `stale`: published as asked, not sent, said so.
+            deliver::conclude(deliver::send(&config, &request)?, |why| {
+                log::warn(&format!("not sent: {why}"));
+                Ok(())
+            })?;
+        }
+    Ok(())
+}
+
+/// `validate`: the summary of every export, then its problems or verdicts.
+fn validate(inputs: Inputs) -> Result<()> {
+    let Inputs { config, data, period } = inputs;
+        let config = config_with(config, data, None)?;
+        let period = period_arg(period, &config)?;
+        let found = pipeline::validate(&config, period)?;
+        for line in &found.lines {
+            println!("{line}");
+        }
+        if !found.problems.is_empty() {
+            return Err(pipeline::problems_error(&found.problems.iter().collect::<Vec<_>>()));
+        }
+        let stale: Vec<&crate::load::freshness::Verdict> = found.verdicts.iter().filter(|v| v.stale).collect();
+        if !stale.is_empty() {
+            return Err(crate::load::freshness::not_ready(&stale, period.last_month()));
+        }
+        println!("no problems found");
+    Ok(())
+}
+
+/// `metrics`: the catalog, group by group, with where each version comes from.
+fn list_metrics(config: Option<PathBuf>) -> Result<()> {
+        let config = Config::load(config.as_deref())?;
+        let catalog = Catalog::load(config.queries.as_deref())?;
+        for group in &catalog.groups {
+            println!("## {}", group.title);
+            for id in &group.metrics {
+                let m = catalog.metric(id).expect("catalog lists its metrics");
+                let versions: Vec<String> = m
+                    .versions
+                    .keys()
+                    .map(|v| if *v == m.default_version { format!("{v}*") } else { v.clone() })
+                    .collect();
+                let unit = m.unit.as_str();
+                println!("{:<26} {:<40} {:<8} {:<7} {}", m.id, m.title, unit, versions.join(","), m.formula);
+                for v in m.versions.values().filter(|v| !v.builtin) {
+                    println!("{:<26} {} from {} (sha256 {})", "", v.id, v.origin, &v.sha256[..12]);
+                }
+            }
+            println!();
+        }
+        println!("* = default version; choose another under `metrics:` in the config.");
     Ok(())
 }

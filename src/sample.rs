@@ -364,9 +364,17 @@ fn subscriptions(scope: &Scope, rng: &mut Rng, w: &mut Writers, c: usize, segmen
             _ => break,
         }
     }
-    // Overlapping add-ons for some paying customers.
+    extras(scope, rng, w, c, &mut list, plan.monthly > 0.0, active_until, currency);
+    (list, currency)
+}
+
+/// Overlapping add-ons for some paying customers (ending with the main plan
+/// at the latest), and a pilot inside one month for a few.
+#[allow(clippy::too_many_arguments)]
+fn extras(scope: &Scope, rng: &mut Rng, w: &mut Writers, c: usize, list: &mut Vec<Subscription>, paying: bool, active_until: Option<NaiveDate>, currency: &'static str) {
+    let horizon = scope.horizon;
     let main_start = list[0].start;
-    if plan.monthly > 0.0 && rng.chance(0.2) {
+    if paying && rng.chance(0.2) {
         let s = main_start + Duration::days(20 + rng.below(200) as i64);
         if s <= horizon {
             w.sub_id += 1;
@@ -389,7 +397,6 @@ fn subscriptions(scope: &Scope, rng: &mut Rng, w: &mut Writers, c: usize, segmen
         w.sub_id += 1;
         list.push(Subscription { id: w.sub_id, start: s, end: Some(s + Duration::days(10)), period: "month", amount: 15.0, currency, kind: "one_time" });
     }
-    (list, currency)
 }
 
 /// A subscription's invoices at the start of every billing period (and a
