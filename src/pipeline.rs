@@ -186,17 +186,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let started_at = Utc::now();
     let mut timings = Timings::default();
 
-    // Everything that can be wrong without looking at the data fails first.
-    let mut catalog = Catalog::load(config.queries.as_deref())?;
-    engine::check_added_sql(&catalog, config, &window)?;
-    if config.parameters.ces_higher_is_better {
-        catalog.set_direction("ces", Direction::Up);
-    }
-    if !period.is_month() {
-        catalog.retitle_period(period.kind().adjective());
-    }
-    let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
-    let env = report::environment(config.templates.as_deref(), &config.currency)?;
+    let (catalog, versions, env) = prepare(config, &window)?;
     // One run at a time writes into the output root; it settles what a run
     // that died there left half done.
     let _lock = RootLock::acquire(&config.output)?;
@@ -217,17 +207,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let current: Vec<&MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
     refuse_vanished_customers(&history, period, &current, *allow_empty)?;
     let restatements = history.restatements(period, &current)?;
-    if *fail_on_restatement && !restatements.is_empty() {
-        let first: Vec<String> = restatements
-            .iter()
-            .take(5)
-            .map(|r| format!("{} {}={}: {} -> {}", r.metric, r.dimension, r.segment, plain(r.published), plain(r.value)))
-            .collect();
-        return Err(Error::Check(format!(
-            "{} published number(s) of {period} would change (--fail-on-restatement), e.g. {}; nothing was published",
-            restatements.len(),
-            first.join("; ")
-        )));
+    if *fail_on_restatement {
+        refuse_restatements(&restatements, period)?;
     }
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
@@ -260,38 +241,15 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut files: Vec<(String, Vec<u8>)> = rendered;
     files.extend(pngs);
     files.push(("email.eml".into(), eml));
-    files.push(("metrics.csv".into(), publish::metrics_csv(&catalog, &current).into_bytes()));
-    files.push(("metrics.json".into(), publish::metrics_json(&catalog, &current).into_bytes()));
-    files.push(("series.csv".into(), publish::series_csv(&catalog, &series).into_bytes()));
-    files.push(("customers.csv".into(), publish::customers_csv(&computed.customers).into_bytes()));
-    files.push(("cohorts.csv".into(), publish::cohorts_csv(&computed.cohorts).into_bytes()));
-    if !restatements.is_empty() {
-        files.push(("restatements.csv".into(), publish::restatements_csv(&restatements).into_bytes()));
-    }
+    files.extend(data_files(&catalog, &current, &series, &computed, &restatements));
     files.extend(books);
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(tables, &checked.raw);
     let manifest = manifest(req, &catalog, tables, &checked.raw, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
     files.push(("manifest.json".into(), manifest.into_bytes()));
 
-    // The history records the run before its folder is swapped in, and the
-    // swap is confirmed after: whatever stops the run in between, the next
-    // run (or the error path below) settles the record by what is on disk.
     history.record_pending(&run_id, period, &inputs_sha256, &current)?;
-    let folder = match timings.time("write", || publish::publish(&config.output, period, &files)) {
-        Ok(folder) => folder,
-        Err(e) => {
-            history.resolve(&config.output, &run_id, &period.to_string())?;
-            return Err(e);
-        }
-    };
-    history.confirm(&run_id).map_err(|e| {
-        Error::Input(format!(
-            "the report of {period} was published in {}, but confirming it in the history store failed: {e}. \
-             The next run completes the record",
-            folder.display()
-        ))
-    })?;
+    let folder = timings.time("write", || publish_recorded(&history, config, period, &run_id, &files))?;
     fault::point("done")?;
     checked.db.abandon();
 
@@ -302,6 +260,79 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
         stale: stale_notices,
     })
+}
+
+/// Everything that can be wrong without looking at the data fails first:
+/// the catalog and the added SQL, the chosen versions, the templates.
+fn prepare(config: &Config, window: &Window) -> Result<(Catalog, BTreeMap<String, String>, minijinja::Environment<'static>)> {
+    let period = window.period;
+    let mut catalog = Catalog::load(config.queries.as_deref())?;
+    engine::check_added_sql(&catalog, config, window)?;
+    if config.parameters.ces_higher_is_better {
+        catalog.set_direction("ces", Direction::Up);
+    }
+    if !period.is_month() {
+        catalog.retitle_period(period.kind().adjective());
+    }
+    let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
+    let env = report::environment(config.templates.as_deref(), &config.currency)?;
+    Ok((catalog, versions, env))
+}
+
+/// `--fail-on-restatement`: any published number this run would change
+/// stops it, naming the first five.
+fn refuse_restatements(restatements: &[Restatement], period: Period) -> Result<()> {
+    if restatements.is_empty() {
+        return Ok(());
+    }
+    let first: Vec<String> = restatements
+        .iter()
+        .take(5)
+        .map(|r| format!("{} {}={}: {} -> {}", r.metric, r.dimension, r.segment, plain(r.published), plain(r.value)))
+        .collect();
+    Err(Error::Check(format!(
+        "{} published number(s) of {period} would change (--fail-on-restatement), e.g. {}; nothing was published",
+        restatements.len(),
+        first.join("; ")
+    )))
+}
+
+/// The machine-readable outputs of the period: metrics, series, customers,
+/// cohorts, and the restatements when there are any.
+fn data_files(catalog: &Catalog, current: &[&MetricRow], series: &[SeriesRow], computed: &engine::Computed, restatements: &[Restatement]) -> Vec<(String, Vec<u8>)> {
+    let mut files = vec![
+        ("metrics.csv".to_string(), publish::metrics_csv(catalog, current).into_bytes()),
+        ("metrics.json".to_string(), publish::metrics_json(catalog, current).into_bytes()),
+        ("series.csv".to_string(), publish::series_csv(catalog, series).into_bytes()),
+        ("customers.csv".to_string(), publish::customers_csv(&computed.customers).into_bytes()),
+        ("cohorts.csv".to_string(), publish::cohorts_csv(&computed.cohorts).into_bytes()),
+    ];
+    if !restatements.is_empty() {
+        files.push(("restatements.csv".into(), publish::restatements_csv(restatements).into_bytes()));
+    }
+    files
+}
+
+/// Publishes the period folder with the run recorded as pending in the
+/// history, and confirms it after the swap: whatever stops the run in
+/// between, the next run (or the error path here) settles the record by
+/// what is on disk.
+fn publish_recorded(history: &History, config: &Config, period: Period, run_id: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    let folder = match publish::publish(&config.output, period, files) {
+        Ok(folder) => folder,
+        Err(e) => {
+            history.resolve(&config.output, run_id, &period.to_string())?;
+            return Err(e);
+        }
+    };
+    history.confirm(run_id).map_err(|e| {
+        Error::Input(format!(
+            "the report of {period} was published in {}, but confirming it in the history store failed: {e}. \
+             The next run completes the record",
+            folder.display()
+        ))
+    })?;
+    Ok(folder)
 }
 
 /// One slice the run reports on, the company or one owner's book: its
