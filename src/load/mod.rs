@@ -699,33 +699,7 @@ fn load_table(
     links_dir: &Path,
     value_events: &[String],
 ) -> Result<LoadedTable> {
-    let Some((format, paths)) = files else {
-        let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, column_defs(spec));
-        conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
-        let table = LoadedTable {
-            table: spec.name,
-            format: None,
-            files: Vec::new(),
-            rows: 0,
-            missing_columns: Vec::new(),
-            source_columns: BTreeMap::new(),
-            reader: String::new(),
-            typed: String::new(),
-            raw: String::new(),
-            raw_columns: Vec::new(),
-            broken_lines: Vec::new(),
-            rejected_lines: 0,
-            links: Vec::new(),
-            aggregated: spec.aggregated,
-            staging: None,
-            notes: Vec::new(),
-        };
-        if spec.aggregated {
-            let all = format!("SELECT * FROM {}", spec.name);
-            events::aggregate(conn, &events::Source { typed: &all, narrow: &all, params: &[] }, value_events, &[])?;
-        }
-        return Ok(table);
-    };
+    let Some((format, paths)) = files else { return load_empty(conn, spec, value_events) };
     let source_label = if paths.len() == 1 { paths[0].display().to_string() } else { format!("{} parts of {}", paths.len(), spec.name) };
     let (links, hive) = link_files(links_dir, spec.name, format, &paths, hive_layout(&paths))?;
     // File paths are bound as parameters, one per file, never pasted into SQL.
@@ -733,6 +707,67 @@ fn load_table(
     let Reader { header, reader, types } = reader_for(conn, spec.name, &source_label, format, &paths, &path_list, hive)?;
     let list = duckdb::params_from_iter(path_list.iter());
 
+    let ColumnPlan { inner, outer, raw_columns, missing, source_columns } = column_plan(spec, mapping, &header, &types, &source_label)?;
+    let mut table = LoadedTable {
+        table: spec.name,
+        format: Some(format),
+        files: paths.iter().map(|path| InputFile { path: path.clone(), bytes: 0, sha256: String::new() }).collect(),
+        rows: 0,
+        missing_columns: missing,
+        source_columns,
+        broken_lines: Vec::new(),
+        rejected_lines: 0,
+        links,
+        reader,
+        typed: outer.join(", "),
+        raw: inner.join(", "),
+        raw_columns,
+        aggregated: spec.aggregated,
+        staging: None,
+        notes: Vec::new(),
+    };
+    let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
+    let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));
+    table.rows = if spec.aggregated {
+        // Narrow reads record their rejected lines apart, so each broken
+        // line is counted once (by the pass).
+        let narrow = typed
+            .replace(&literal(&format!("_rejects_{}", spec.name)), &literal(&format!("_rejects_narrow_{}", spec.name)))
+            .replace(&literal(&format!("_reject_scans_{}", spec.name)), &literal(&format!("_reject_scans_narrow_{}", spec.name)));
+        let rules = validate::counted_rules(&table);
+        let predicates: Vec<&str> = rules.iter().map(String::as_str).collect();
+        events::aggregate(conn, &events::Source { typed: &typed, narrow: &narrow, params: &path_list }, value_events, &predicates)?
+    } else {
+        conn.execute(&format!("CREATE OR REPLACE TABLE {} AS {typed}", spec.name), list).map_err(failed)?;
+        conn.query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
+            .map_err(Error::db(format!("counting {}", spec.name)))? as u64
+    };
+    if format == Format::Csv {
+        (table.broken_lines, table.rejected_lines) = broken_lines(conn, spec.name, &paths, &table.links)?;
+    }
+    Ok(table)
+}
+
+/// How each contract column is read from an export's columns: the typed
+/// value and, where typing can fail, its raw text (`inner`), the columns
+/// kept with their `_bad_` flags (`outer`), the contract columns the export
+/// leaves out, and each column's name in the export. A required column
+/// that is missing is an error naming the columns found.
+struct ColumnPlan {
+    inner: Vec<String>,
+    outer: Vec<String>,
+    raw_columns: Vec<String>,
+    missing: Vec<&'static str>,
+    source_columns: BTreeMap<&'static str, String>,
+}
+
+fn column_plan(
+    spec: &'static TableSpec,
+    mapping: &TableMapping,
+    header: &[String],
+    types: &BTreeMap<String, String>,
+    source_label: &str,
+) -> Result<ColumnPlan> {
     let mut inner = Vec::new();
     let mut outer = Vec::new();
     let mut raw_columns = Vec::new();
@@ -785,42 +820,35 @@ fn load_table(
             }
         }
     }
-    let mut table = LoadedTable {
+    Ok(ColumnPlan { inner, outer, raw_columns, missing, source_columns })
+}
+
+/// An optional table the data does not have: an empty table of its columns
+/// (and empty usage aggregates), so metric SQL never has to ask.
+fn load_empty(conn: &Connection, spec: &'static TableSpec, value_events: &[String]) -> Result<LoadedTable> {
+    let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, column_defs(spec));
+    conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
+    let table = LoadedTable {
         table: spec.name,
-        format: Some(format),
-        files: paths.iter().map(|path| InputFile { path: path.clone(), bytes: 0, sha256: String::new() }).collect(),
+        format: None,
+        files: Vec::new(),
         rows: 0,
-        missing_columns: missing,
-        source_columns,
+        missing_columns: Vec::new(),
+        source_columns: BTreeMap::new(),
+        reader: String::new(),
+        typed: String::new(),
+        raw: String::new(),
+        raw_columns: Vec::new(),
         broken_lines: Vec::new(),
         rejected_lines: 0,
-        links,
-        reader,
-        typed: outer.join(", "),
-        raw: inner.join(", "),
-        raw_columns,
+        links: Vec::new(),
         aggregated: spec.aggregated,
         staging: None,
         notes: Vec::new(),
     };
-    let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
-    let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));
-    table.rows = if spec.aggregated {
-        // Narrow reads record their rejected lines apart, so each broken
-        // line is counted once (by the pass).
-        let narrow = typed
-            .replace(&literal(&format!("_rejects_{}", spec.name)), &literal(&format!("_rejects_narrow_{}", spec.name)))
-            .replace(&literal(&format!("_reject_scans_{}", spec.name)), &literal(&format!("_reject_scans_narrow_{}", spec.name)));
-        let rules = validate::counted_rules(&table);
-        let predicates: Vec<&str> = rules.iter().map(String::as_str).collect();
-        events::aggregate(conn, &events::Source { typed: &typed, narrow: &narrow, params: &path_list }, value_events, &predicates)?
-    } else {
-        conn.execute(&format!("CREATE OR REPLACE TABLE {} AS {typed}", spec.name), list).map_err(failed)?;
-        conn.query_row(&format!("SELECT count(*) FROM {}", spec.name), [], |r| r.get::<_, i64>(0))
-            .map_err(Error::db(format!("counting {}", spec.name)))? as u64
-    };
-    if format == Format::Csv {
-        (table.broken_lines, table.rejected_lines) = broken_lines(conn, spec.name, &paths, &table.links)?;
+    if spec.aggregated {
+        let all = format!("SELECT * FROM {}", spec.name);
+        events::aggregate(conn, &events::Source { typed: &all, narrow: &all, params: &[] }, value_events, &[])?;
     }
     Ok(table)
 }
