@@ -201,7 +201,25 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &config.parameters.value_events)?;
     }
     let read = read_raws(&conn, raws)?;
-    // 4. No file access but the output folder; then each staging query.
+    let tables = run_staging(&conn, &staging, queries, &output)?;
+    crate::log::info(&format!(
+        "staged {} table(s) from {} raw export(s) in {} ms",
+        tables.len(),
+        read.len(),
+        started.elapsed().as_millis()
+    ));
+    Ok(Some(Staged { raw: read.into(), tables }))
+}
+
+/// Step 4: the staging database loses all file access but to `output`, then
+/// each staging query runs, in contract order, its result written as
+/// Parquet for the run's database to load.
+fn run_staging(
+    conn: &Connection,
+    staging: &[(&'static TableSpec, PathBuf, String)],
+    queries: Vec<String>,
+    output: &Path,
+) -> Result<BTreeMap<&'static str, StagedTable>> {
     conn.execute_batch(&format!(
         "SET allowed_directories = [{}]; SET enable_external_access = false; SET lock_configuration = true;",
         literal(&format!("{}/", output.display()))
@@ -217,13 +235,7 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
             .map_err(Error::db(format!("writing the staged {}", spec.name)))?;
         tables.insert(spec.name, StagedTable { sql: path.clone(), output: file, notes: notes_of(text) });
     }
-    crate::log::info(&format!(
-        "staged {} table(s) from {} raw export(s) in {} ms",
-        tables.len(),
-        read.len(),
-        started.elapsed().as_millis()
-    ));
-    Ok(Some(Staged { raw: read.into(), tables }))
+    Ok(tables)
 }
 
 /// Checks every staging file against the empty tables of `checker`, in

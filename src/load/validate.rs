@@ -530,17 +530,28 @@ pub fn warnings(conn: &Connection, tables: &[LoadedTable], period: Month) -> Res
 /// amounts that jump a hundredfold from one month to the next (cents read
 /// as dollars), and code values seen only once (a typo).
 fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result<Vec<String>> {
+    let mut out = channel_warnings(conn, has)?;
+    out.extend(singleton_warnings(conn, has)?);
+    out.extend(amount_warnings(conn, has)?);
+    Ok(out)
+}
+
+/// Rows of (value, count) of a query; errors name `step`.
+fn listed(conn: &Connection, sql: &str, step: &str) -> Result<Vec<(String, i64)>> {
+    crate::db::query_all(conn, step, sql, [], |r| Ok((r.get(0)?, r.get(1)?)))
+}
+
+/// Up to eight values with their counts, in words.
+fn words(values: &[(String, i64)], unit: &str) -> String {
+    let shown: Vec<String> = values.iter().take(8).map(|(v, n)| format!("{v:?} ({n} {unit})")).collect();
+    let more = if values.len() > 8 { format!(" and {} more", values.len() - 8) } else { String::new() };
+    format!("{}{more}", shown.join(", "))
+}
+
+/// Acquisition channels that match no spend channel (nor `referral`), and
+/// spend channels no customer came through.
+fn channel_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result<Vec<String>> {
     let mut out = Vec::new();
-    let listed = |sql: &str, step: &str| -> Result<Vec<(String, i64)>> {
-        let mut stmt = conn.prepare(sql).map_err(Error::db(step))?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(Error::db(step))?;
-        rows.collect::<std::result::Result<_, _>>().map_err(Error::db(step))
-    };
-    let words = |values: &[(String, i64)], unit: &str| -> String {
-        let shown: Vec<String> = values.iter().take(8).map(|(v, n)| format!("{v:?} ({n} {unit})")).collect();
-        let more = if values.len() > 8 { format!(" and {} more", values.len() - 8) } else { String::new() };
-        format!("{}{more}", shown.join(", "))
-    };
     if has("customers", "acquisition_channel") {
         let spend = has("marketing_spend", "channel");
         // Without a spend export only `referral` can match: flag the values that look like it.
@@ -550,6 +561,7 @@ fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result
             "acquisition_channel LIKE '%refer%'"
         };
         let values = listed(
+            conn,
             &format!(
                 "SELECT acquisition_channel, count(*) FROM customers WHERE nullif(acquisition_channel, '') IS NOT NULL \
                  AND acquisition_channel <> 'referral' AND {unmatched} GROUP BY 1 ORDER BY 2 DESC, 1"
@@ -566,6 +578,7 @@ fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result
         }
         if spend {
             let idle = listed(
+                conn,
                 "SELECT channel, count(*) FROM marketing_spend WHERE nullif(channel, '') IS NOT NULL AND channel NOT IN \
                  (SELECT acquisition_channel FROM customers WHERE acquisition_channel IS NOT NULL) GROUP BY 1 ORDER BY 1",
                 "checking spend channels",
@@ -578,12 +591,19 @@ fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result
             }
         }
     }
+    Ok(out)
+}
+
+/// Code values seen in one row only of a table of some size: typos.
+fn singleton_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
     for (table, column) in [("customers", "acquisition_channel"), ("marketing_spend", "channel")] {
         if !has(table, column) {
             continue;
         }
         // Only where a value seen once stands out: a table of some size.
         let once = listed(
+            conn,
             &format!(
                 "SELECT {column}, count(*) FROM {table} WHERE nullif({column}, '') IS NOT NULL GROUP BY 1 \
                  HAVING count(*) = 1 AND (SELECT count(*) FROM {table}) >= {SINGLETON_MIN_ROWS} ORDER BY 1"
@@ -595,10 +615,17 @@ fn value_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result
             out.push(format!("{table}: {column} {} appear(s) in one row only: a typo?", values.join(", ")));
         }
     }
+    Ok(out)
+}
+
+/// A hundredfold jump of the median monthly amount of new subscriptions.
+fn amount_warnings(conn: &Connection, has: &dyn Fn(&str, &str) -> bool) -> Result<Vec<String>> {
+    let mut out = Vec::new();
     if has("subscriptions", "amount") {
         // The median monthly amount of the paid subscriptions starting each
         // month (months with a few of them), against the month before.
         let jumps = listed(
+            conn,
             &format!(
                 "WITH m AS (SELECT date_trunc('month', start_date) AS month, \
                      median(amount / CASE billing_period WHEN 'quarter' THEN 3 WHEN 'year' THEN 12 ELSE 1 END) AS median \
