@@ -160,6 +160,36 @@ fn messages(folder: &Path, email: &EmailConfig, only_owner: Option<&str>) -> Res
     Ok(out)
 }
 
+/// Who a message goes to: `--to` when given, else the config's recipients
+/// for the company report, else the owner's address for a book (`None`: the
+/// owner has none).
+fn addressing_for(msg: &Message, email: &EmailConfig, req: &SendRequest) -> Result<Option<Addressing>> {
+    Ok(Some(match (&msg.owner_to, req.to.is_empty()) {
+        (_, false) => Addressing::parse(&email.from, &req.to, &[])?,
+        (None, true) => Addressing::parse(&email.from, &email.to, &email.cc)?,
+        (Some(to), true) if to.is_empty() => return Ok(None),
+        (Some(to), true) => Addressing::parse(&email.from, to, &[])?,
+    }))
+}
+
+/// Records a sent message in the history store and lists it in the
+/// manifest. Sent: from here on a failure must not read as "not sent"
+/// (exit 3 invites a resend), so it is a warning. Returns the manifest as
+/// it now is.
+fn record_sent(history: &History, folder: &Path, manifest: serde_json::Value, record: &SendRecord) -> serde_json::Value {
+    let message_id = &record.message_id;
+    if let Err(e) = history.record_send(record) {
+        crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
+    }
+    match list_in_manifest(folder, manifest.clone(), record) {
+        Ok(m) => m,
+        Err(e) => {
+            crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
+            manifest
+        }
+    }
+}
+
 /// Sends the published report of `req.period`: the summary to the config's
 /// recipients and, with `email.owners`, each book of business to its owner.
 /// Each message is sent once (per run or content) and recorded as it goes,
@@ -201,14 +231,9 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
                 continue;
             }
         }
-        let addressing = match (&msg.owner_to, req.to.is_empty()) {
-            (_, false) => Addressing::parse(&email.from, &req.to, &[])?,
-            (None, true) => Addressing::parse(&email.from, &email.to, &email.cc)?,
-            (Some(to), true) if to.is_empty() => {
-                outcomes.push(SendOutcome::NoAddress(msg.key.trim_start_matches("owner:").to_string()));
-                continue;
-            }
-            (Some(to), true) => Addressing::parse(&email.from, to, &[])?,
+        let Some(addressing) = addressing_for(&msg, email, req)? else {
+            outcomes.push(SendOutcome::NoAddress(msg.key.trim_start_matches("owner:").to_string()));
+            continue;
         };
         let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
         let now = SystemTime::now();
@@ -238,18 +263,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
             recipients: recipients.clone(),
             fingerprint,
         };
-        // Sent: from here on a failure must not read as "not sent" (exit 3
-        // invites a resend), so it is a warning.
-        if let Err(e) = history.record_send(&record) {
-            crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
-        }
-        manifest = match list_in_manifest(&folder, manifest.clone(), &record) {
-            Ok(m) => m,
-            Err(e) => {
-                crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
-                manifest
-            }
-        };
+        manifest = record_sent(&history, &folder, manifest, &record);
         outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
     }
     Ok(outcomes)
