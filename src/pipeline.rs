@@ -213,25 +213,10 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
-    let addressing = match &config.email {
-        Some(e) => Addressing::parse(&e.from, &e.to, &e.cc)?,
-        None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
-    };
+    let company = company_slice(config, &series, &computed, &restatements, warnings)?;
     let team = series.iter().any(|s| s.row.dimension == "owner").then(|| {
         report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last())
     });
-    let company = Slice {
-        series: &series,
-        customers: &computed.customers,
-        cohorts: &computed.cohorts,
-        restatements: &restatements,
-        finance: &computed.finance,
-        warnings,
-        charts: None,
-        png_scale: charts::PNG_SCALE,
-        cores: parallel::cores(),
-        addressing,
-    };
     let (context, rendered, pngs, eml) =
         assemble(&env, config, &catalog, computed_parts(&computed), &window, &stale_notices, company, &mut timings, |c| c.team = team)?;
     let books = timings.time("books", || {
@@ -360,6 +345,33 @@ struct Parts<'a> {
 
 fn computed_parts(computed: &engine::Computed) -> Parts<'_> {
     Parts { runs: &computed.runs, unavailable: &computed.unavailable }
+}
+
+/// The company's slice: every customer, all charts, PNGs at full scale
+/// over every core, the email to the config's recipients.
+fn company_slice<'a>(
+    config: &Config,
+    series: &'a [SeriesRow],
+    computed: &'a engine::Computed,
+    restatements: &'a [Restatement],
+    warnings: Vec<String>,
+) -> Result<Slice<'a>> {
+    let addressing = match &config.email {
+        Some(e) => Addressing::parse(&e.from, &e.to, &e.cc)?,
+        None => Addressing::parse(message::DEFAULT_FROM, &[], &[])?,
+    };
+    Ok(Slice {
+        series,
+        customers: &computed.customers,
+        cohorts: &computed.cohorts,
+        restatements,
+        finance: &computed.finance,
+        warnings,
+        charts: None,
+        png_scale: charts::PNG_SCALE,
+        cores: parallel::cores(),
+        addressing,
+    })
 }
 
 /// A slice's report, the one assembly for the company and every book: its

@@ -175,22 +175,7 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     // to match tickets by organisation name): declared for the check, loaded
     // as they are once it passes, and loaded again by the run (they are
     // small; the events cannot be read so).
-    let mut names: BTreeSet<String> = BTreeSet::new();
-    for (_, _, text) in &staging {
-        names.extend(tables_read(&checker, text));
-    }
-    let unstaged: Vec<&'static TableSpec> = TABLES.iter().filter(|s| names.contains(s.name) && !files.contains_key(s.name)).collect();
-    for spec in &unstaged {
-        if spec.aggregated {
-            return Err(Error::Input(format!(
-                "staging SQL reads `{}`, which is never stored row by row; stage it from a raw export instead",
-                spec.name
-            )));
-        }
-        checker
-            .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), column_defs(spec)))
-            .map_err(Error::db(format!("declaring {} for the staging check", spec.name)))?;
-    }
+    let unstaged = declare_unstaged(&checker, &staging, &files)?;
     // 2. Every staging file checked against them, before any data is read.
     let queries = check_all(&checker, &staging)?;
     drop(checker);
@@ -209,6 +194,33 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         started.elapsed().as_millis()
     ));
     Ok(Some(Staged { raw: read.into(), tables }))
+}
+
+/// The contract tables the staging SQL reads without staging them
+/// (customers, to match tickets by name), declared empty in the checker;
+/// the usage events cannot be read so: they are never stored row by row.
+fn declare_unstaged(
+    checker: &Connection,
+    staging: &[(&'static TableSpec, PathBuf, String)],
+    files: &BTreeMap<&'static str, PathBuf>,
+) -> Result<Vec<&'static TableSpec>> {
+    let mut names: BTreeSet<String> = BTreeSet::new();
+    for (_, _, text) in staging {
+        names.extend(tables_read(checker, text));
+    }
+    let unstaged: Vec<&'static TableSpec> = TABLES.iter().filter(|s| names.contains(s.name) && !files.contains_key(s.name)).collect();
+    for spec in &unstaged {
+        if spec.aggregated {
+            return Err(Error::Input(format!(
+                "staging SQL reads `{}`, which is never stored row by row; stage it from a raw export instead",
+                spec.name
+            )));
+        }
+        checker
+            .execute_batch(&format!("CREATE TABLE main.{} ({})", ident(spec.name), column_defs(spec)))
+            .map_err(Error::db(format!("declaring {} for the staging check", spec.name)))?;
+    }
+    Ok(unstaged)
 }
 
 /// Step 4: the staging database loses all file access but to `output`, then

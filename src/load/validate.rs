@@ -277,22 +277,9 @@ pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first
     let present = |name: &str| tables.iter().find(|t| t.table == name && t.present());
     let mut all = rules(tables);
     all.extend(currency_rules().into_iter().filter(|r| present(r.table).is_some_and(|t| !t.missing_columns.contains(&"currency"))));
-    let mut problems = Vec::new();
-    let mut unmatched = Vec::new();
     // Lines the CSV reader could not parse come first: their rows are missing.
-    for t in tables.iter().filter(|t| t.present()) {
-        for b in &t.broken_lines {
-            problems.push(Problem {
-                table: t.table.to_string(),
-                source: t.source_name(),
-                column: if b.columns.is_empty() { "(whole line)".to_string() } else { b.columns.join(", ") },
-                rule: format!("every line must parse as CSV with the header's columns ({})", b.kind),
-                count: b.count,
-                examples: b.examples.clone(),
-                kind: ProblemKind::Broken,
-            });
-        }
-    }
+    let mut problems = broken_line_problems(tables);
+    let mut unmatched = Vec::new();
     let mut lined = BTreeMap::new();
     for loaded in tables.iter().filter(|t| t.present()) {
         let table_rules: Vec<&Rule> = all.iter().filter(|r| r.table == loaded.table).collect();
@@ -347,6 +334,25 @@ pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first
         }
     }
     Ok(problems)
+}
+
+/// One problem per kind of CSV line the reader could not parse.
+fn broken_line_problems(tables: &[LoadedTable]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for t in tables.iter().filter(|t| t.present()) {
+        for b in &t.broken_lines {
+            problems.push(Problem {
+                table: t.table.to_string(),
+                source: t.source_name(),
+                column: if b.columns.is_empty() { "(whole line)".to_string() } else { b.columns.join(", ") },
+                rule: format!("every line must parse as CSV with the header's columns ({})", b.kind),
+                count: b.count,
+                examples: b.examples.clone(),
+                kind: ProblemKind::Broken,
+            });
+        }
+    }
+    problems
 }
 
 /// Deletes the rows of `table` that name no customer, or none at all where

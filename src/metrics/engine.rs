@@ -308,6 +308,29 @@ fn null_months(conn: &Connection, metric: &str, months: &[Month]) -> Result<()> 
     Ok(())
 }
 
+/// Why a version cannot run with the inputs `present`, in words: the
+/// tables it needs that are missing (a missing table is reason enough; its
+/// columns go unsaid), and the columns missing from tables that are there.
+fn missing_inputs(version: &Version, present: &BTreeSet<String>) -> Option<String> {
+    let missing: Vec<&str> = version
+        .needs
+        .iter()
+        .map(String::as_str)
+        .filter(|t| !present.contains(*t))
+        .filter(|t| t.split_once('.').is_none_or(|(table, _)| present.contains(table)))
+        .collect();
+    (!missing.is_empty()).then(|| {
+        missing
+            .iter()
+            .map(|need| match need.split_once('.') {
+                Some((table, column)) => format!("`{table}` has no column `{column}`"),
+                None => format!("needs `{need}`"),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 /// `empty_months`: monthly table -> months of the run with no rows in it
 /// (see [`crate::load::freshness::empty_months`]).
 #[allow(clippy::too_many_arguments)]
@@ -340,23 +363,7 @@ pub fn compute(
     let mut unavailable = Vec::new();
     for metric in catalog.order(versions)? {
         let version = &metric.versions[&versions[&metric.id]];
-        // A missing table is reason enough; its columns go unsaid.
-        let missing: Vec<&str> = version
-            .needs
-            .iter()
-            .map(String::as_str)
-            .filter(|t| !present.contains(*t))
-            .filter(|t| t.split_once('.').is_none_or(|(table, _)| present.contains(table)))
-            .collect();
-        if !missing.is_empty() {
-            let reason = missing
-                .iter()
-                .map(|need| match need.split_once('.') {
-                    Some((table, column)) => format!("`{table}` has no column `{column}`"),
-                    None => format!("needs `{need}`"),
-                })
-                .collect::<Vec<_>>()
-                .join("; ");
+        if let Some(reason) = missing_inputs(version, &present) {
             unavailable.push(Unavailable { metric: metric.id.clone(), reason });
             continue;
         }
