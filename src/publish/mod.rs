@@ -139,14 +139,8 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
 fn customer_rows(customers: &[CustomerRow]) -> String {
     let mut out = String::new();
     for c in customers {
-        let [id, name, segment, region, mrr, health] = c.lead_cells();
-        let cells = [
-            id,
-            name,
-            segment,
-            region,
-            mrr,
-            health,
+        let mut cells = c.lead_cells().to_vec();
+        cells.extend([
             c.band.clone().unwrap_or_default(),
             plain(c.usage),
             plain(c.sentiment),
@@ -161,7 +155,7 @@ fn customer_rows(customers: &[CustomerRow]) -> String {
             c.detractor_answers.to_string(),
             c.term_end.map(|d| d.to_string()).unwrap_or_default(),
             c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
-        ];
+        ]);
         out.push_str(&cells.join(","));
         out.push('\n');
     }

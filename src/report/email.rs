@@ -110,21 +110,15 @@ pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
     let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,scheduled_to_cancel,changes\n");
     for c in rows {
         let view = at_risk_view(c, before);
-        let [id, name, segment, region, mrr, health] = c.lead_cells();
-        let cells = [
-            id,
-            name,
-            segment,
-            region,
-            mrr,
-            health,
+        let mut cells = c.lead_cells().to_vec();
+        cells.extend([
             plain(c.usage),
             plain(c.sentiment),
             plain(c.support),
             plain(c.revenue),
             c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
             csv_field(&view.changes),
-        ];
+        ]);
         out.push_str(&cells.join(","));
         out.push('\n');
     }
