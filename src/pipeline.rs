@@ -19,6 +19,7 @@ use crate::load::{self, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::Catalog;
 use crate::model::rows::{CohortRow, CustomerRow, Finance, MetricRow, MetricRun, Restatement, SeriesRow, Unavailable};
+use crate::model::manifest::{self, Manifest};
 use crate::model::text::sha256_bytes;
 use crate::model::unit::Direction;
 use crate::metrics::engine;
@@ -320,6 +321,11 @@ fn publish_recorded(history: &History, config: &Config, period: Period, run_id: 
     Ok(folder)
 }
 
+/// A value as JSON (for the manifest's parts whose shape is their type's).
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("run data serialises")
+}
+
 /// One slice the run reports on, the company or one owner's book: its
 /// series and rows, the charts it draws (`None`: all), how sharp its PNGs
 /// are and over how many cores they are drawn, and its email's addressing.
@@ -585,40 +591,43 @@ fn manifest(
     // Megabytes of books to hash: on every core.
     let hashed = parallel::chunked(files, parallel::cores(), |part| {
         part.iter()
-            .map(|(name, bytes)| (name.as_str(), json!({"bytes": bytes.len(), "sha256": sha256_bytes(bytes)})))
+            .map(|(name, bytes)| (name.clone(), manifest::Output { bytes: bytes.len(), sha256: sha256_bytes(bytes) }))
             .collect::<Vec<_>>()
     });
-    let outputs: BTreeMap<&str, serde_json::Value> = hashed.into_iter().flatten().collect();
-    let value = json!({
-        "tool": {"name": "cs-report", "version": env!("CARGO_PKG_VERSION")},
-        "period": req.period,
-        "run": {
-            "id": run_id,
-            "started_at": started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
-            "finished_at": Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            "timings_ms": timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect::<serde_json::Map<_, _>>(),
+    let outputs: BTreeMap<String, manifest::Output> = hashed.into_iter().flatten().collect();
+    let manifest = Manifest {
+        schema_version: manifest::SCHEMA_VERSION,
+        tool: manifest::Tool { name: "cs-report".into(), version: env!("CARGO_PKG_VERSION").into() },
+        period: req.period.to_string(),
+        run: manifest::Run {
+            id: run_id.to_string(),
+            started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
+            timings_ms: timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
         },
-        "config": req.config,
-        "periods_computed": {"first": computed.first_period, "last": req.period},
-        "inputs": inputs,
-        "raw_inputs": raw,
-        "shared_sql": catalog
+        config: to_json(&req.config),
+        periods_computed: manifest::Span { first: computed.first_period.to_string(), last: req.period.to_string() },
+        inputs,
+        raw_inputs: to_json(&raw),
+        shared_sql: catalog
             .shared
             .iter()
             .chain(catalog.checks.iter())
-            .map(|s| {
-                let millis = computed.shared_runs.iter().find(|(n, _)| *n == s.name).map(|(_, ms)| *ms);
-                json!({"file": s.name, "sha256": s.sha256, "millis": millis})
+            .map(|s| manifest::SqlRun {
+                file: s.name.clone(),
+                sha256: s.sha256.clone(),
+                millis: computed.shared_runs.iter().find(|(n, _)| *n == s.name).map(|(_, ms)| *ms),
             })
-            .collect::<Vec<_>>(),
-        "metrics": computed.runs.iter().map(|r| json!({"metric": r.metric, "version": r.version, "sql_sha256": r.sql_sha256, "origin": r.origin, "millis": r.millis})).collect::<Vec<_>>(),
-        "unavailable": computed.unavailable,
-        "restatements": restatements,
-        "freshness": freshness,
-        "inputs_sha256": inputs_sha256,
-        "outputs": outputs,
-    });
-    serde_json::to_string_pretty(&value).expect("manifest serialises") + "\n"
+            .collect(),
+        metrics: computed.runs.clone(),
+        unavailable: computed.unavailable.clone(),
+        restatements: restatements.to_vec(),
+        freshness: freshness.iter().map(to_json).collect(),
+        inputs_sha256: inputs_sha256.to_string(),
+        outputs,
+        sends: Vec::new(),
+    };
+    manifest.text()
 }
 
 /// What `cs-report validate` found: a per-table summary, the problems and

@@ -13,6 +13,7 @@ use std::time::SystemTime;
 
 use crate::config::{Config, EmailConfig, SendOn};
 use crate::error::{Error, Result};
+use crate::model::manifest::Manifest;
 use crate::model::period::Period;
 use crate::model::rows::SendRecord;
 use crate::publish::history::History;
@@ -62,47 +63,6 @@ pub fn email_config(config: &Config) -> Result<&EmailConfig> {
     })
 }
 
-/// What a published folder's manifest says about its run.
-struct Published {
-    run_id: String,
-    /// The exports it was published without (stale), in words.
-    stale: Vec<String>,
-}
-
-fn read_manifest(folder: &Path) -> Result<(serde_json::Value, Published)> {
-    let path = folder.join("manifest.json");
-    let text = std::fs::read_to_string(&path).map_err(Error::io("reading", &path))?;
-    let value: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| Error::Input(format!("{}: not a cs-report manifest ({e})", path.display())))?;
-    let run_id = value["run"]["id"].as_str().ok_or_else(|| Error::Input(format!("{}: has no run id", path.display())))?.to_string();
-    let stale = value["freshness"]
-        .as_array()
-        .map(|verdicts| {
-            verdicts
-                .iter()
-                .filter(|v| v["stale"].as_bool() == Some(true))
-                .map(|v| v["table"].as_str().unwrap_or("?").to_string())
-                .collect()
-        })
-        .unwrap_or_default();
-    Ok((value, Published { run_id, stale }))
-}
-
-/// Lists a send in the period's manifest (written beside and renamed in,
-/// so the manifest is whole at every moment).
-fn list_in_manifest(folder: &Path, mut manifest: serde_json::Value, record: &SendRecord) -> Result<serde_json::Value> {
-    let entry = serde_json::to_value(record).expect("a send record serialises");
-    match manifest.get_mut("sends").and_then(|s| s.as_array_mut()) {
-        Some(sends) => sends.push(entry),
-        None => manifest["sends"] = serde_json::Value::Array(vec![entry]),
-    }
-    let path = folder.join("manifest.json");
-    let part = folder.join(".manifest.json.part");
-    let text = serde_json::to_string_pretty(&manifest).expect("manifest serialises") + "\n";
-    std::fs::write(&part, text).map_err(Error::io("writing", &part))?;
-    std::fs::rename(&part, &path).map_err(Error::io("replacing", &path))?;
-    Ok(manifest)
-}
 
 /// One message of a published period: the leadership summary, or a book.
 struct Message {
@@ -174,19 +134,15 @@ fn addressing_for(msg: &Message, email: &EmailConfig, req: &SendRequest) -> Resu
 
 /// Records a sent message in the history store and lists it in the
 /// manifest. Sent: from here on a failure must not read as "not sent"
-/// (exit 3 invites a resend), so it is a warning. Returns the manifest as
-/// it now is.
-fn record_sent(history: &History, folder: &Path, manifest: serde_json::Value, record: &SendRecord) -> serde_json::Value {
+/// (exit 3 invites a resend), so it is a warning.
+fn record_sent(history: &History, folder: &Path, manifest: &mut Manifest, record: &SendRecord) {
     let message_id = &record.message_id;
     if let Err(e) = history.record_send(record) {
         crate::log::warn(&format!("the email was sent ({message_id}) but recording it in the history store failed: {e}"));
     }
-    match list_in_manifest(folder, manifest.clone(), record) {
-        Ok(m) => m,
-        Err(e) => {
-            crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
-            manifest
-        }
+    manifest.sends.push(record.clone());
+    if let Err(e) = manifest.replace_in(folder) {
+        crate::log::warn(&format!("the email was sent ({message_id}) but listing it in the manifest failed: {e}"));
     }
 }
 
@@ -209,13 +165,14 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
     let password = smtp::password(email)?;
     let _lock = RootLock::acquire(&config.output)?;
     let history = History::open(&config.output, false)?;
-    let (mut manifest, published) = read_manifest(&folder)?;
-    if !published.stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
+    let mut manifest = Manifest::read(&folder)?;
+    let stale = manifest.stale_tables();
+    if !stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
         return Ok(vec![SendOutcome::Stale(format!(
             "the report of {period} was published from stale exports ({}), so it is not sent: rerun the period once \
              they have caught up, or send it anyway with `cs-report send --period {period} --allow-stale` (or list \
              `stale` in `email.send_on`)",
-            published.stale.join(", ")
+            stale.join(", ")
         ))]);
     }
     let sent_before = history.sends(period)?;
@@ -225,7 +182,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         let fingerprint = message::fingerprint(stored);
         if !req.resend {
             if let Some(before) =
-                sent_before.iter().find(|s| s.message == msg.key && (s.run_id == published.run_id || s.fingerprint == fingerprint))
+                sent_before.iter().find(|s| s.message == msg.key && (s.run_id == manifest.run.id || s.fingerprint == fingerprint))
             {
                 outcomes.push(SendOutcome::AlreadySent(before.clone()));
                 continue;
@@ -255,7 +212,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
             continue;
         }
         let record = SendRecord {
-            run_id: published.run_id.clone(),
+            run_id: manifest.run.id.clone(),
             period: period.to_string(),
             message: msg.key.clone(),
             message_id: message_id.clone(),
@@ -263,7 +220,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
             recipients: recipients.clone(),
             fingerprint,
         };
-        manifest = record_sent(&history, &folder, manifest, &record);
+        record_sent(&history, &folder, &mut manifest, &record);
         outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
     }
     Ok(outcomes)

@@ -3,7 +3,7 @@
 //! trends add (series), and what the history store records (restatements,
 //! sends). Plain data: serialisable, no behaviour beyond reading itself.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::period::{Month, Period};
 use crate::model::text::{csv_field, plain};
@@ -22,13 +22,13 @@ pub struct MetricRow {
 }
 
 /// Why a metric has no rows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Unavailable {
     pub metric: String,
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricRun {
     pub metric: String,
     pub version: String,
@@ -213,7 +213,7 @@ pub struct Trend {
 }
 
 /// A published number that the new run changes.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Restatement {
     pub metric: String,
     pub dimension: String,
@@ -228,7 +228,7 @@ pub struct Restatement {
 }
 
 /// One email sent of a published report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SendRecord {
     pub run_id: String,
     pub period: String,

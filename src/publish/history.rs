@@ -43,9 +43,7 @@ pub fn published_periods(root: &Path) -> Vec<String> {
 
 /// The run id written in a published folder's manifest.
 fn manifest_run_id(folder: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(folder.join("manifest.json")).ok()?;
-    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
-    value.get("run")?.get("id")?.as_str().map(str::to_string)
+    crate::model::manifest::Manifest::read(folder).ok().map(|m| m.run.id)
 }
 
 impl History {
