@@ -28,7 +28,7 @@ use crate::parallel;
 use crate::model::period::{Month, Period, Window};
 use crate::publish::fault;
 use crate::publish::history::History;
-use crate::publish::lock::RootLock;
+use crate::publish::OutputRoot;
 use crate::publish;
 use crate::model::text::plain;
 use crate::report::{self, charts, Inputs};
@@ -190,9 +190,9 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let (catalog, versions, env) = prepare(config, &window)?;
     // One run at a time writes into the output root; it settles what a run
     // that died there left half done.
-    let _lock = RootLock::acquire(&config.output)?;
-    let history = History::open(&config.output, *new_history)?;
-    history.recover(&config.output)?;
+    let root = OutputRoot::open(&config.output, *new_history)?;
+    root.recover()?;
+    let history = &root.history;
 
     let checked = load_and_check(config, &window, &mut timings)?;
     refuse_empty_tables(&checked.tables, *allow_empty)?;
@@ -235,7 +235,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.push(("manifest.json".into(), manifest.into_bytes()));
 
     history.record_pending(&run_id, period, &inputs_sha256, &current)?;
-    let folder = timings.time("write", || publish_recorded(&history, config, period, &run_id, &files))?;
+    let folder = timings.time("write", || publish_recorded(&root, period, &run_id, &files))?;
     fault::point("done")?;
     checked.db.abandon();
 
@@ -303,15 +303,15 @@ fn data_files(catalog: &Catalog, current: &[&MetricRow], series: &[SeriesRow], c
 /// history, and confirms it after the swap: whatever stops the run in
 /// between, the next run (or the error path here) settles the record by
 /// what is on disk.
-fn publish_recorded(history: &History, config: &Config, period: Period, run_id: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
-    let folder = match publish::publish(&config.output, period, files) {
+fn publish_recorded(root: &OutputRoot, period: Period, run_id: &str, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+    let folder = match root.publish(period, files) {
         Ok(folder) => folder,
         Err(e) => {
-            history.resolve(&config.output, run_id, &period.to_string())?;
+            root.resolve(run_id, period)?;
             return Err(e);
         }
     };
-    history.confirm(run_id).map_err(|e| {
+    root.history.confirm(run_id).map_err(|e| {
         Error::Input(format!(
             "the report of {period} was published in {}, but confirming it in the history store failed: {e}. \
              The next run completes the record",

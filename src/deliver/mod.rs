@@ -17,7 +17,7 @@ use crate::model::manifest::Manifest;
 use crate::model::period::Period;
 use crate::model::rows::SendRecord;
 use crate::publish::history::History;
-use crate::publish::lock::RootLock;
+use crate::publish::{period_folder, OutputRoot};
 use message::Addressing;
 
 /// What `cs-report send` (or `run --send`) was asked to do.
@@ -154,7 +154,7 @@ fn record_sent(history: &History, folder: &Path, manifest: &mut Manifest, record
 pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
     let email = email_config(config)?;
     let period = req.period;
-    let folder = config.output.join(period.to_string());
+    let folder = period_folder(&config.output, period);
     if !folder.join("manifest.json").is_file() {
         return Err(Error::Usage(format!(
             "no published report of {period} in {}: run `cs-report run --period {period}` first (a run that fails \
@@ -163,8 +163,8 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         )));
     }
     let password = smtp::password(email)?;
-    let _lock = RootLock::acquire(&config.output)?;
-    let history = History::open(&config.output, false)?;
+    let root = OutputRoot::open(&config.output, false)?;
+    let history = &root.history;
     let mut manifest = Manifest::read(&folder)?;
     let stale = manifest.stale_tables();
     if !stale.is_empty() && !email.send_on.contains(&SendOn::Stale) && !req.allow_stale {
@@ -220,7 +220,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
             recipients: recipients.clone(),
             fingerprint,
         };
-        record_sent(&history, &folder, &mut manifest, &record);
+        record_sent(history, &folder, &mut manifest, &record);
         outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
     }
     Ok(outcomes)

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::error::{Error, Result};
+use crate::publish::history::History;
+use crate::publish::lock::RootLock;
 use crate::metrics::catalog::Catalog;
 use crate::model::rows::{CohortRow, CustomerRow, MetricRow, Restatement, SeriesRow};
 use crate::parallel;
@@ -206,12 +208,57 @@ pub fn restatements_csv(restatements: &[Restatement]) -> String {
     out
 }
 
+/// The output root of one command, locked while it lives (one run or send
+/// at a time), with its history store. The only place that spells a path
+/// under the root is here and in [`period_folder`].
+pub struct OutputRoot {
+    pub history: History,
+    path: PathBuf,
+    // Dropped last: the lock outlives every use of the root.
+    _lock: RootLock,
+}
+
+impl OutputRoot {
+    /// Takes the root's lock and opens its history store (`new_history`:
+    /// start one on purpose where it is missing or unreadable).
+    pub fn open(path: &Path, new_history: bool) -> Result<OutputRoot> {
+        let lock = RootLock::acquire(path)?;
+        let history = History::open(path, new_history)?;
+        Ok(OutputRoot { history, path: path.to_path_buf(), _lock: lock })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Settles what a run that died in this root left half done.
+    pub fn recover(&self) -> Result<()> {
+        self.history.recover(&self.path)
+    }
+
+    /// Publishes `files` as the period's folder (see [`publish`]).
+    pub fn publish(&self, period: Period, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+        publish(&self.path, period, files)
+    }
+
+    /// Settles a run that failed to publish, by what is on disk (whether it
+    /// was published after all).
+    pub fn resolve(&self, run_id: &str, period: Period) -> Result<bool> {
+        self.history.resolve(&self.path, run_id, &period.to_string())
+    }
+}
+
+/// `<root>/<period>/`, where a period's report is published.
+pub fn period_folder(root: &Path, period: Period) -> PathBuf {
+    root.join(period.to_string())
+}
+
 /// Writes `files` as `<root>/<period>/`, all or nothing: they go into a
 /// hidden staging folder in `root` first, which then replaces the old folder
-/// in one atomic step. The caller holds the root's [`crate::publish::lock::RootLock`].
-pub fn publish(root: &Path, period: Period, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
+/// in one atomic step. The caller holds the root's lock ([`OutputRoot`]).
+fn publish(root: &Path, period: Period, files: &[(String, Vec<u8>)]) -> Result<PathBuf> {
     fs::create_dir_all(root).map_err(Error::io("creating output folder", root))?;
-    let final_dir = root.join(period.to_string());
+    let final_dir = period_folder(root, period);
     // The caller holds the root's lock, so any staging folder left here is
     // from a run that died: sweep it.
     let prefix = format!(".{period}.staging-");
