@@ -12,6 +12,7 @@ pub mod config;
 pub mod contract;
 pub mod db;
 pub mod deliver;
+pub mod embedded;
 pub mod error;
 pub mod load;
 pub mod log;

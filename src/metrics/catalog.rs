@@ -7,15 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::embedded;
 use crate::error::{Error, Result};
 use crate::contract::table_spec;
 use crate::model::text::sha256;
 use crate::model::unit::{Direction, Unit};
 
-mod embedded {
-    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
-}
-pub use embedded::{QUERIES as EMBEDDED_QUERIES, TEMPLATES as EMBEDDED_TEMPLATES};
 
 /// A benchmark from the seeds: the value (or a transform of it) should be at
 /// least `min` and/or at most `max`.

@@ -14,7 +14,8 @@ use minijinja::{AutoEscape, Environment, Value};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::metrics::catalog::{Catalog, EMBEDDED_TEMPLATES};
+use crate::embedded::TEMPLATES as EMBEDDED_TEMPLATES;
+use crate::metrics::catalog::Catalog;
 use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Restatement, SeriesRow, Trend, Unavailable};
 use crate::model::unit::{Direction, Unit};
 use crate::model::period::{Month, Period};
