@@ -59,9 +59,11 @@ const FINANCE: [&str; 16] = [
     "nrr_12m", "cac", "cac_payback_months", "clv", "ltv_cac_ratio",
 ];
 
-fn channel_view(row: &ChannelRow, clv: Option<f64>, gross_margin: f64) -> ChannelView {
+/// `cac`: the `cac` metric's value for the channel in the period (spend ÷
+/// new customers, computed once, in its SQL); payback and LTV:CAC follow
+/// from it.
+fn channel_view(row: &ChannelRow, cac: Option<f64>, clv: Option<f64>, gross_margin: f64) -> ChannelView {
     let n = row.new_customers as f64;
-    let cac = row.spend.filter(|_| row.new_customers > 0).map(|s| s / n);
     let per_customer = (row.new_customers > 0).then(|| row.new_mrr / n * gross_margin).filter(|v| *v > 0.0);
     ChannelView {
         channel: row.channel.clone(),
@@ -447,7 +449,11 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             finance.months.iter().map(|m| m.scaled(12.0)).collect()
         },
         table: FINANCE.iter().filter_map(|id| look.view(id)).collect(),
-        channels: finance.channels.iter().map(|c| channel_view(c, look.value("clv", period), gross_margin)).collect(),
+        channels: finance
+            .channels
+            .iter()
+            .map(|c| channel_view(c, look.slice_value("cac", "channel", &c.channel), look.value("clv", period), gross_margin))
+            .collect(),
         kinds: finance.kinds.clone(),
     };
     let mut context = ReportContext {
@@ -518,6 +524,11 @@ impl<'a> Lookup<'a> {
 
     fn value(&self, metric: &str, period: Period) -> Option<f64> {
         self.total(metric, period).and_then(|s| s.row.value)
+    }
+
+    /// A metric's value of the report period for one slice.
+    fn slice_value(&self, metric: &str, dimension: &str, segment: &str) -> Option<f64> {
+        self.rows.get(&(metric, dimension, segment, self.period)).and_then(|s| s.row.value)
     }
 
     fn title(&self, id: &str) -> String {
