@@ -33,23 +33,30 @@ pub fn compact(v: f64) -> String {
     if !v.is_finite() {
         return NA.to_string();
     }
-    let a = v.abs();
-    let (scaled, suffix) = if a >= 1e9 {
-        (a / 1e9, "B")
-    } else if a >= 1e6 {
-        (a / 1e6, "M")
-    } else if a >= 1e3 {
-        (a / 1e3, "k")
-    } else {
-        (a, "")
+    // Three significant digits (1,013,953 is 1.01M, not 1M), trailing
+    // zeros dropped; a value that rounds up to 1000 of a unit is one of
+    // the next (999,960 is 1M, not 1000k).
+    const UNITS: [&str; 4] = ["", "k", "M", "B"];
+    let text = |scaled: f64| {
+        let decimals = if scaled < 10.0 { 2 } else if scaled < 100.0 { 1 } else { 0 };
+        let mut text = format!("{scaled:.decimals$}");
+        if text.contains('.') {
+            text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+        }
+        text
     };
-    let decimals = if suffix.is_empty() && a < 10.0 { 2 } else { 1 };
-    let mut text = format!("{scaled:.decimals$}");
-    if text.contains('.') {
-        text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    let (mut scaled, mut unit) = (v.abs(), 0);
+    while scaled >= 1000.0 && unit < UNITS.len() - 1 {
+        scaled /= 1000.0;
+        unit += 1;
     }
-    let sign = if v < 0.0 && text.chars().any(|c| c.is_ascii_digit() && c != '0') { "−" } else { "" };
-    format!("{sign}{text}{suffix}")
+    if text(scaled) == "1000" && unit < UNITS.len() - 1 {
+        scaled /= 1000.0;
+        unit += 1;
+    }
+    let shown = text(scaled);
+    let sign = if v < 0.0 && shown.chars().any(|c| c.is_ascii_digit() && c != '0') { "−" } else { "" };
+    format!("{sign}{shown}{}", UNITS[unit])
 }
 
 /// A value rounded the way people read it in an email: 74.2k USD, 1.2M USD,
@@ -148,7 +155,7 @@ mod tests {
     #[test]
     fn email_figures_are_rounded_as_people_read_them() {
         assert_eq!(glance(Some(74_230.1), Unit::Money, "USD"), "74.2k USD");
-        assert_eq!(glance(Some(1_234_567.0), Unit::Money, "EUR"), "1.2M EUR");
+        assert_eq!(glance(Some(1_234_567.0), Unit::Money, "EUR"), "1.23M EUR");
         assert_eq!(glance(Some(328.87), Unit::Money, "USD"), "329 USD");
         assert_eq!(glance(Some(4.5), Unit::Money, "USD"), "4.50 USD");
         assert_eq!(glance(Some(0.0), Unit::Money, "USD"), "0 USD");
@@ -158,7 +165,7 @@ mod tests {
         assert_eq!(glance(Some(-3.0), Unit::Score, "USD"), "−3");
         assert_eq!(glance(Some(3.24), Unit::Ratio, "USD"), "3.2");
         assert_eq!(glance(None, Unit::Money, "USD"), NA);
-        assert_eq!(glance_delta(Some(-1_810.9), Unit::Money, "USD"), "−1.8k USD");
+        assert_eq!(glance_delta(Some(-1_810.9), Unit::Money, "USD"), "−1.81k USD");
         assert_eq!(glance_delta(Some(0.5), Unit::Percent, "USD"), "+0.5 pp");
         assert_eq!(glance_delta(Some(-3.0), Unit::Count, "USD"), "−3");
     }
@@ -166,11 +173,14 @@ mod tests {
     #[test]
     fn compact_numbers() {
         assert_eq!(compact(74_230.1), "74.2k");
-        assert_eq!(compact(1_234_567.0), "1.2M");
-        assert_eq!(compact(890_761.16), "890.8k");
+        assert_eq!(compact(1_234_567.0), "1.23M");
+        assert_eq!(compact(1_013_953.0), "1.01M", "three significant digits, not 1M");
+        assert_eq!(compact(890_761.16), "891k");
+        assert_eq!(compact(999_960.0), "1M", "rounds up into the next unit");
+        assert_eq!(compact(999.7), "1k");
         assert_eq!(compact(950.0), "950");
         assert_eq!(compact(0.6029), "0.6");
-        assert_eq!(compact(-1_810.9), "−1.8k");
+        assert_eq!(compact(-1_810.9), "−1.81k");
         assert_eq!(compact(2_000.0), "2k");
         assert_eq!(compact(0.0), "0");
         assert_eq!(compact(3.2e9), "3.2B");

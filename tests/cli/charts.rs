@@ -23,12 +23,13 @@ fn the_report_has_its_charts_as_inline_svg_and_as_png_files() {
     }
     // No survey answers in this fixture: no NPS chart rather than an empty one.
     assert!(!dir.join("charts/nps_split.png").exists());
-    // The MRR chart's words and its ARR note come from the computed series.
+    // The MRR chart's words and its ARR note come from the computed series,
+    // in three significant digits.
     assert!(html.contains("ARR 20.8k USD"), "ARR 20,760 USD in the note");
-    assert!(md.contains("1.7k USD in March 2024"), "{md}");
+    assert!(md.contains("1.73k USD in March 2024"), "{md}");
     // The bridge of the month, as in the fixture's README: 1,460 → 1,730.
-    assert!(html.contains("MRR from 1.5k USD to 1.7k USD: new +200, reactivation +90, expansion +50, contraction −60, churn −60, exchange rates +50."));
+    assert!(html.contains("MRR from 1.46k USD to 1.73k USD: new +200, reactivation +90, expansion +50, contraction −60, churn −60, exchange rates +50."));
     // Small multiples: each slice with its latest value (smb 280, enterprise 1,450).
-    assert!(html.contains("in March 2024: enterprise 1.4k, smb 280."), "segment sparklines");
+    assert!(html.contains("in March 2024: enterprise 1.45k, smb 280."), "segment sparklines");
     assert!(folder_is_complete(&dir));
 }
