@@ -189,7 +189,7 @@ pub struct SeriesRow {
 
 /// The trend columns of one month of one series: what `series.csv` adds to
 /// a metric row, and what the report shows beside each value.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct Trend {
     pub prev_value: Option<f64>,
     pub change_abs: Option<f64>,

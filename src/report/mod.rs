@@ -76,6 +76,31 @@ fn channel_view(row: &ChannelRow, cac: Option<f64>, clv: Option<f64>, gross_marg
     }
 }
 
+/// How a metric's move on the period before reads, and its arrow. A move
+/// that rounds to zero at the unit's precision is `flat`, with no arrow. A
+/// move the right way is `good` only where the value meets its benchmark
+/// (an NPS still below +50, negative most of all, rising is no "good"
+/// NPS): otherwise `flat`. A move the wrong way is `bad`.
+fn judge(trend: &Trend, direction: Direction, unit: Unit) -> (&'static str, &'static str) {
+    let Some(change) = trend.change_abs else { return ("flat", "") };
+    let shown = format::delta(Some(change), unit, "");
+    if !shown.chars().any(|c| c.is_ascii_digit() && c != '0') {
+        return ("flat", "");
+    }
+    let arrow = if change > 0.0 { "▲" } else { "▼" };
+    if direction == Direction::None {
+        return ("flat", arrow);
+    }
+    let better = (direction == Direction::Up) == (change > 0.0);
+    let level_bad = matches!(trend.benchmark_status, Some("below" | "above"));
+    let quality = match (better, level_bad) {
+        (false, _) => "bad",
+        (true, false) => "good",
+        (true, true) => "flat",
+    };
+    (quality, arrow)
+}
+
 /// One metric as the report shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricView {
@@ -89,8 +114,10 @@ pub struct MetricView {
     pub direction: Direction,
     pub benchmark: Option<String>,
     pub advice: String,
-    /// Whether the month-over-month move is `good`, `bad` or `flat`.
+    /// Whether the move on the period before is `good`, `bad` or `flat`.
     pub change_quality: &'static str,
+    /// `▲` or `▼` for a move that shows at the unit's precision, else empty.
+    pub arrow: &'static str,
     /// Too few survey answers behind the value to read much into it.
     pub low_sample: bool,
 }
@@ -539,15 +566,9 @@ impl<'a> Lookup<'a> {
     fn view(&self, id: &str) -> Option<MetricView> {
         let (catalog, period) = (self.catalog, self.period);
         let total = |metric: &str, p: Period| self.total(metric, p);
-    let metric = catalog.metric(id)?;
+        let metric = catalog.metric(id)?;
         let s = total(id, period)?;
-        let change_quality = match (s.trend.change_abs, metric.direction) {
-            (Some(c), Direction::Up) if c > 0.0 => "good",
-            (Some(c), Direction::Down) if c < 0.0 => "good",
-            (Some(c), Direction::Up) if c < 0.0 => "bad",
-            (Some(c), Direction::Down) if c > 0.0 => "bad",
-            _ => "flat",
-        };
+        let (change_quality, arrow) = judge(&s.trend, metric.direction, metric.unit);
         Some(MetricView {
             id: id.to_string(),
             title: metric.title.clone(),
@@ -559,6 +580,7 @@ impl<'a> Lookup<'a> {
             benchmark: metric.benchmark.as_ref().map(|b| b.label.clone()),
             advice: metric.advice.clone(),
             change_quality,
+            arrow,
             low_sample: s.row.low_sample,
         })
     }
@@ -955,4 +977,29 @@ pub fn render_template(env: &Environment<'_>, template: &str, context: &ReportCo
     rendered.map_err(failed)?;
     String::from_utf8(out.out)
         .map_err(|_| failed(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, "the output is not UTF-8")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trend(change: f64, benchmark_status: Option<&'static str>) -> Trend {
+        Trend { change_abs: Some(change), benchmark_status, ..Trend::default() }
+    }
+
+    #[test]
+    fn good_and_bad_follow_the_direction_the_level_and_what_shows() {
+        // MRR up: good; churn up: bad.
+        assert_eq!(judge(&trend(120.0, None), Direction::Up, Unit::Money), ("good", "▲"));
+        assert_eq!(judge(&trend(0.4, None), Direction::Down, Unit::Percent), ("bad", "▲"));
+        // NPS −22 rising by 5 is still below the +50 benchmark: no "good".
+        assert_eq!(judge(&trend(5.0, Some("below")), Direction::Up, Unit::Score), ("flat", "▲"));
+        // ... and falling further is bad.
+        assert_eq!(judge(&trend(-5.0, Some("below")), Direction::Up, Unit::Score), ("bad", "▼"));
+        // A move that rounds to zero (0.01 pp shows as 0.0 pp): no arrow, no colour.
+        assert_eq!(judge(&trend(-0.01, None), Direction::Down, Unit::Percent), ("flat", ""));
+        // No judgement for a metric with no good direction.
+        assert_eq!(judge(&trend(3.0, None), Direction::None, Unit::Count), ("flat", "▲"));
+        assert_eq!(judge(&Trend::default(), Direction::Up, Unit::Money), ("flat", ""));
+    }
 }
