@@ -107,7 +107,8 @@ pub fn at_risk_file(context: &ReportContext) -> String {
 pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
     let mut rows: Vec<&CustomerRow> = customers.iter().filter(|c| on_at_risk_list(c)).collect();
     rows.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
-    let mut out = String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,scheduled_to_cancel,changes\n");
+    let mut out =
+        String::from("customer_id,name,segment,region,mrr,health,usage,sentiment,support,revenue,scheduled_to_cancel,owner,changes\n");
     for c in rows {
         let view = at_risk_view(c, before);
         let mut cells = c.lead_cells().to_vec();
@@ -117,6 +118,7 @@ pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
             plain(c.support),
             plain(c.revenue),
             c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
+            csv_field(&c.owner),
             csv_field(&view.changes),
         ]);
         out.push_str(&cells.join(","));

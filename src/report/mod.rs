@@ -129,6 +129,8 @@ pub struct AtRiskView {
     pub customer_id: String,
     pub name: String,
     pub segment: String,
+    /// The account's manager (`unassigned` when none).
+    pub owner: String,
     pub mrr: f64,
     pub health: Option<f64>,
     pub usage: Option<f64>,
@@ -866,6 +868,7 @@ pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
         customer_id: c.customer_id.clone(),
         name: c.name.clone().unwrap_or_else(|| c.customer_id.clone()),
         segment: c.segment.clone(),
+        owner: c.owner.clone(),
         mrr: c.mrr,
         health: c.health,
         usage: c.usage,
