@@ -696,6 +696,32 @@ fn path_of(points: impl Iterator<Item = Option<(f64, f64)>>) -> String {
 fn draw_waterfall(s: &mut String, frame: &Frame, steps: &[Step]) {
     let slot = (WIDTH - LEFT - RIGHT) / steps.len().max(1) as f64;
     let width = slot * 0.62;
+    // An axis that does not start at zero is drawn broken: a double slash
+    // on the value axis, a zigzag across every total bar, and the words.
+    let cut = frame.low > 0.0;
+    if cut {
+        let y = frame.y(frame.low);
+        let _ = write!(
+            s,
+            r#"<path class="axis-break" d="M{:.1} {:.1} L{:.1} {:.1} M{:.1} {:.1} L{:.1} {:.1}" stroke="{INK}" stroke-width="1.5" fill="none"/>"#,
+            LEFT - 6.0,
+            y - 2.0,
+            LEFT + 6.0,
+            y - 8.0,
+            LEFT - 6.0,
+            y + 4.0,
+            LEFT + 6.0,
+            y - 2.0
+        );
+        // Beside the legend, at the bottom right: clear of the bars' labels.
+        let _ = write!(
+            s,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="10" fill="{INK}">axis cut: it starts at {}, not 0</text>"#,
+            WIDTH - RIGHT,
+            HEIGHT - 12.0,
+            compact(frame.low)
+        );
+    }
     let mut run = 0.0;
     for (i, step) in steps.iter().enumerate() {
         // Totals stand on the axis floor: zero, or the cut the range made
@@ -709,6 +735,12 @@ fn draw_waterfall(s: &mut String, frame: &Frame, steps: &[Step]) {
         let (top, bottom) = (frame.y(from.max(to)), frame.y(from.min(to)));
         let x = LEFT + slot * (i as f64 + 0.5);
         let _ = write!(s, r#"<rect x="{:.1}" y="{top:.1}" width="{width:.1}" height="{:.1}" fill="{color}"/>"#, x - width / 2.0, (bottom - top).max(1.0));
+        if cut && step.total && bottom - top > 14.0 {
+            let (left, y) = (x - width / 2.0, bottom - 8.0);
+            let points: Vec<String> =
+                (0..=8).map(|k| format!("{:.1},{:.1}", left + width * f64::from(k) / 8.0, if k % 2 == 0 { y } else { y - 4.0 })).collect();
+            let _ = write!(s, r##"<polyline points="{}" fill="none" stroke="#ffffff" stroke-width="3"/>"##, points.join(" "));
+        }
         let sign = if step.total { "" } else if step.value >= 0.0 { "+" } else { "−" };
         let _ = write!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{INK}">{sign}{}</text>"#, top - 4.0, compact(step.value.abs()));
         let _ = write!(s, r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="{INK}">{}</text>"#, HEIGHT - BOTTOM + 16.0, escape(&step.label));
@@ -837,5 +869,14 @@ mod tests {
         assert!(low > 70_000.0 && low < 74_200.0 && high == 76_000.0, "{low} {high}");
         let svg = chart.svg();
         assert!(svg.contains(">−1.8k<") && svg.contains(">74.2k<"), "{svg}");
+        // The cut is drawn and said: bars that do not start at zero never
+        // pass for bars that do.
+        assert!(svg.contains(r#"class="axis-break""#) && svg.contains("axis cut: it starts at"), "{svg}");
+        assert_eq!(svg.matches("<polyline").count(), 2, "a zigzag on both totals");
+        // Movements as large as the MRR: the axis starts at zero, unbroken.
+        let whole = Chart { kind: Kind::Waterfall(vec![step("Start", 500.0, true), step("New", 900.0, false), step("End", 1_400.0, true)]), ..chart };
+        assert!(!whole.svg().contains("axis-break"));
+        png(&whole.svg()).unwrap();
+        png(&svg).unwrap();
     }
 }
