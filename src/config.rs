@@ -35,6 +35,8 @@ struct RawConfig {
     #[serde(default)]
     freshness: BTreeMap<String, RawFreshness>,
     email: Option<RawEmail>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
 }
 
 /// The `email:` section as written.
@@ -286,6 +288,9 @@ pub struct Config {
     /// Every contract table's freshness rule (defaults filled in).
     pub freshness: BTreeMap<&'static str, Freshness>,
     pub email: Option<EmailConfig>,
+    /// Segment, region, channel... code -> the words the reports show
+    /// (added to and overriding the built-in ones, see `report::format::label`).
+    pub labels: BTreeMap<String, String>,
 }
 
 impl Config {
@@ -384,6 +389,7 @@ impl Config {
             parameters: raw.parameters,
             metric_versions: raw.metrics,
             tables: raw.tables,
+            labels: raw.labels,
         })
     }
 

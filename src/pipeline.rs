@@ -261,7 +261,7 @@ fn prepare(config: &Config, window: &Window) -> Result<(Catalog, BTreeMap<String
         catalog.retitle_period(period.kind().adjective());
     }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
-    let env = report::environment(config.templates.as_deref(), &config.currency)?;
+    let env = report::environment(config.templates.as_deref(), &config.currency, &config.labels)?;
     Ok((catalog, versions, env))
 }
 
@@ -416,7 +416,16 @@ fn assemble(
     decorate(&mut context);
     context.subject = report::email::subject(&context);
     let drawn: Vec<charts::Chart> =
-        charts::build(slice.series, slice.customers, period, window.start, &config.currency, &context.bridge_month, &context.bridge_window)
+        charts::build(
+            slice.series,
+            slice.customers,
+            period,
+            window.start,
+            &config.currency,
+            &context.bridge_month,
+            &context.bridge_window,
+            &config.labels,
+        )
             .into_iter()
             .filter(|c| slice.charts.is_none_or(|keep| keep.contains(&c.id)))
             .collect();

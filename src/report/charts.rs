@@ -131,6 +131,7 @@ pub fn build(
     currency: &str,
     month: &Bridge,
     window: &Bridge,
+    labels: &BTreeMap<String, String>,
 ) -> Vec<Chart> {
     let values: BTreeMap<(&str, Period), Option<f64>> = series
         .iter()
@@ -147,7 +148,7 @@ pub fn build(
     let noun = period.kind().noun();
     let marker = Some((months.len() - 1, format!("report {noun}")));
     let window_text = format!("{} to {}", window_start.label(), period.label());
-    let f = ChartData { values, sliced, months, x, noun, marker, window_text, period, currency };
+    let f = ChartData { values, sliced, months, x, noun, marker, window_text, period, currency, labels };
     let mut out: Vec<Option<Chart>> = vec![mrr_chart(&f)];
     out.push(bridge_chart(&f, "bridge_month", month, period.label()));
     out.push(bridge_chart(&f, "bridge_window", window, f.window_text.clone()));
@@ -175,6 +176,8 @@ struct ChartData<'a> {
     window_text: String,
     period: Period,
     currency: &'a str,
+    /// The words each segment and region is shown with.
+    labels: &'a BTreeMap<String, String>,
 }
 
 impl ChartData<'_> {
@@ -392,7 +395,7 @@ fn slice_chart(f: &ChartData, dimension: &str, metric: &str, name: &str, unit: &
     let lines: Vec<Series> = slices
         .iter()
         .map(|slice| Series {
-            name: slice.to_string(),
+            name: crate::report::format::label(slice, f.labels),
             color: BLUE,
             dashed: false,
             values: months.iter().map(|m| sliced.get(&(metric, dimension, slice, *m)).copied().flatten()).collect(),

@@ -27,6 +27,38 @@ pub fn grouped(v: f64, decimals: usize) -> String {
 
 pub const NA: &str = "n/a";
 
+/// The words a code of the data (a segment, region, channel...) is shown
+/// with: the config's `labels` first, then the usual names, then the code
+/// with `_` as spaces and a capital first letter (`paid_search` is "Paid
+/// search"). Anything that is not a plain code (an owner id with a dot, a
+/// name) is shown as it is. The CSV and JSON outputs keep the codes.
+pub fn label(code: &str, custom: &std::collections::BTreeMap<String, String>) -> String {
+    if let Some(words) = custom.get(code) {
+        return words.clone();
+    }
+    let known = match code {
+        "smb" => "SMB",
+        "mid_market" => "Mid-market",
+        "enterprise" => "Enterprise",
+        "emea" => "EMEA",
+        "apac" => "APAC",
+        "latam" => "LATAM",
+        "north_america" => "North America",
+        "unknown" => "Unknown",
+        "unassigned" => "Unassigned",
+        _ => "",
+    };
+    if !known.is_empty() {
+        return known.to_string();
+    }
+    if code.is_empty() || !code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
+        return code.to_string();
+    }
+    let words = code.replace('_', " ");
+    let mut chars = words.chars();
+    chars.next().map_or_else(String::new, |first| first.to_ascii_uppercase().to_string() + chars.as_str())
+}
+
 /// A number as people read it at a glance: 74.2k, 1.2M, 950, 0.6; for chart
 /// axes, labels and the email.
 pub fn compact(v: f64) -> String {
@@ -138,6 +170,18 @@ pub fn markdown(text: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::text::{csv_field, plain};
+
+    #[test]
+    fn codes_are_shown_as_words() {
+        let mut custom = std::collections::BTreeMap::new();
+        custom.insert("emea".to_string(), "Europe & Africa".to_string());
+        assert_eq!(label("mid_market", &custom), "Mid-market");
+        assert_eq!(label("north_america", &custom), "North America");
+        assert_eq!(label("emea", &custom), "Europe & Africa", "the config wins");
+        assert_eq!(label("paid_search", &custom), "Paid search");
+        assert_eq!(label("ana.silva", &custom), "ana.silva", "an id is shown as it is");
+        assert_eq!(label("Mixed Case", &custom), "Mixed Case");
+    }
 
 
 

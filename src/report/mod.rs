@@ -882,7 +882,7 @@ pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
 
 /// The template environment: built-in templates, each replaceable by a file
 /// of the same name in `override_dir`, and the formatting filters.
-pub fn environment(override_dir: Option<&Path>, currency: &str) -> Result<Environment<'static>> {
+pub fn environment(override_dir: Option<&Path>, currency: &str, labels: &BTreeMap<String, String>) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     env.set_auto_escape_callback(|name| if name.contains(".html") { AutoEscape::Html } else { AutoEscape::None });
     let syntax = minijinja::syntax::SyntaxConfig::builder()
@@ -917,6 +917,8 @@ pub fn environment(override_dir: Option<&Path>, currency: &str) -> Result<Enviro
     let cur = currency.to_string();
     env.add_filter("glance_delta", move |v: Value, unit: String| format::glance_delta(as_f64(&v), parse_unit(&unit), &cur));
     env.add_filter("md", |v: Value| format::markdown(&v.to_string()));
+    let labels = labels.clone();
+    env.add_filter("label", move |v: Value| format::label(&v.to_string(), &labels));
     Ok(env)
 }
 

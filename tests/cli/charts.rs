@@ -30,6 +30,6 @@ fn the_report_has_its_charts_as_inline_svg_and_as_png_files() {
     // The bridge of the month, as in the fixture's README: 1,460 → 1,730.
     assert!(html.contains("MRR from 1.46k USD to 1.73k USD: new +200, reactivation +90, expansion +50, contraction −60, churn −60, exchange rates +50."));
     // Small multiples: each slice with its latest value (smb 280, enterprise 1,450).
-    assert!(html.contains("in March 2024: enterprise 1.45k, smb 280."), "segment sparklines");
+    assert!(html.contains("in March 2024: Enterprise 1.45k, SMB 280."), "segment sparklines");
     assert!(folder_is_complete(&dir));
 }

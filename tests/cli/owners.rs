@@ -145,7 +145,7 @@ fn every_owner_gets_a_book_with_only_their_accounts() {
     let md = fs::read_to_string(dir.join("report.md")).unwrap();
     assert!(md.contains("| Kim Lee | 3 | 1,430.00 USD |"), "{md}");
     // The at-risk list names each account's owner.
-    assert!(md.contains("| Kimacct-Elm-5153 | smb | kim |"), "{md}");
+    assert!(md.contains("| Kimacct-Elm-5153 | SMB | kim |"), "{md}");
     assert!(md.contains("| lou | 1 | 250.00 USD |"), "{md}");
     assert!(md.contains("### Accounts without a manager") && md.contains("Nobody-Gale-9901"), "{md}");
 }

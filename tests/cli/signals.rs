@@ -102,7 +102,7 @@ fn customer_health_matches_the_hand_worked_fixture() {
     assert!(row("D").contains(",30,49.6,neutral,49,80,0,50,"), "{}", row("D"));
     assert!(!customers.contains("\nE,"), "E is not active");
     let report = fs::read_to_string(s.out().join("2024-03/report.md")).unwrap();
-    assert!(report.contains("At-risk customers to call first") && report.contains("| Beta | smb | 50.00 USD | 24.0 |"), "{report}");
+    assert!(report.contains("At-risk customers to call first") && report.contains("| Beta | SMB | 50.00 USD | 24.0 |"), "{report}");
 }
 
 #[test]
