@@ -261,6 +261,15 @@ fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 4], send: bool) -> Re
         for u in &outcome.unavailable {
             log::warn(&format!("not available: {u}"));
         }
+        // One line for cron's mail: what a reader of the report should know.
+        if !outcome.warnings.is_empty() || outcome.restated > 0 {
+            let first = outcome.warnings.first().map_or(String::new(), |w| format!(" (first: {w})"));
+            log::warn(&format!(
+                "published with {} data warning(s){first} and {} restated figure(s); see the report's notes",
+                outcome.warnings.len(),
+                outcome.restated
+            ));
+        }
         println!(
             "{}: {} metric rows, {} flagged",
             outcome.folder.display(),

@@ -59,6 +59,10 @@ pub struct RunOutcome {
     pub unavailable: Vec<String>,
     /// Tables published stale (with `--allow-stale`).
     pub stale: Vec<String>,
+    /// The report's data warnings and notes, as its notes list them.
+    pub warnings: Vec<String>,
+    /// How many published figures of the period this run changed.
+    pub restated: usize,
 }
 
 /// Stage timings for the manifest, in milliseconds.
@@ -214,6 +218,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
+    let noted = warnings.clone();
     let company = company_slice(config, &series, &computed, &restatements, warnings)?;
     let team = series.iter().any(|s| s.row.dimension == "owner").then(|| {
         report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last())
@@ -245,6 +250,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         flagged: context.flags.len(),
         unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
         stale: stale_notices,
+        warnings: noted,
+        restated: restatements.len(),
     })
 }
 
