@@ -129,3 +129,17 @@ fn hostile_names_are_escaped_and_future_rows_are_a_warning() {
     let bad = s.cs_report(&["run", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "../../etc"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn a_run_ends_with_one_line_of_its_warnings_for_cron() {
+    // The sample has surveys with few answers: data warnings.
+    let s = sample_scenario();
+    let args = s.run_args("2025-06", &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let done = s.cs_report(&args);
+    assert!(done.status.success());
+    let err = String::from_utf8_lossy(&done.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("published with")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].contains("data warning(s) (first: ") && lines[0].contains("and 0 restated figure(s)"), "{}", lines[0]);
+}
