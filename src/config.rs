@@ -54,6 +54,9 @@ struct RawEmail {
     send_on: Option<Vec<SendOn>>,
     #[serde(default)]
     owners: bool,
+    report_url: Option<String>,
+    #[serde(default)]
+    attach_report: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +109,12 @@ pub struct EmailConfig {
     pub send_on: Vec<SendOn>,
     /// Also send each owner their book of business (`owners/<owner>/email.eml`).
     pub owners: bool,
+    /// Where the published reports can be read: a URL with `{path}` (the
+    /// report's path under the output root, `2027-01/report.html`) and
+    /// optionally `{period}`; the email links to it.
+    pub report_url: Option<String>,
+    /// Attach the full report (`report.html`) to the email.
+    pub attach_report: bool,
 }
 
 /// A `freshness:` value as written: days, `month` or `off`.
@@ -433,6 +442,18 @@ fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
+/// `email.report_url`: an http(s) URL naming where the report is, `{path}`.
+fn check_report_url(url: &str) -> Result<(), String> {
+    let web = url.starts_with("https://") || url.starts_with("http://");
+    if !web || url.contains(char::is_whitespace) || !url.contains("{path}") {
+        return Err(format!(
+            "key `email.report_url`: an http(s) URL with `{{path}}` where the report's path under the output root goes \
+             (e.g. https://reports.example.com/cs/{{path}}), not {url:?}"
+        ));
+    }
+    Ok(())
+}
+
 fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<EmailConfig, String> {
     let smtp = raw.smtp;
     if smtp.host.trim().is_empty() {
@@ -486,6 +507,7 @@ fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<Emai
     if send_on.is_empty() {
         return Err("key `email.send_on`: list `success` (and `stale` to email reports published with --allow-stale)".into());
     }
+    let report_url = raw.report_url.map(|url| check_report_url(&url).map(|()| url)).transpose()?;
     Ok(EmailConfig {
         host: smtp.host,
         port,
@@ -499,6 +521,8 @@ fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<Emai
         cc,
         send_on,
         owners: raw.owners,
+        report_url,
+        attach_report: raw.attach_report,
     })
 }
 

@@ -219,7 +219,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
     let noted = warnings.clone();
-    let company = company_slice(config, &series, &computed, &restatements, warnings)?;
+    let company = company_slice(config, period, &series, &computed, &restatements, warnings)?;
     let team = series.iter().any(|s| s.row.dimension == "owner").then(|| {
         report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last())
     });
@@ -347,6 +347,8 @@ struct Slice<'a> {
     png_scale: f32,
     cores: usize,
     addressing: Addressing,
+    /// The slice's `report.html` under the output root, for the email's link.
+    report_path: String,
 }
 
 /// What every slice shares of the run's computation.
@@ -364,6 +366,7 @@ fn computed_parts(computed: &engine::Computed) -> Parts<'_> {
 /// over every core, the email to the config's recipients.
 fn company_slice<'a>(
     config: &Config,
+    period: Period,
     series: &'a [SeriesRow],
     computed: &'a engine::Computed,
     restatements: &'a [Restatement],
@@ -384,6 +387,7 @@ fn company_slice<'a>(
         png_scale: charts::PNG_SCALE,
         cores: parallel::cores(),
         addressing,
+        report_path: format!("{}/report.html", period),
     })
 }
 
@@ -422,6 +426,11 @@ fn assemble(
     });
     decorate(&mut context);
     context.subject = report::email::subject(&context);
+    if let Some(email) = &config.email {
+        let link = |url: &String| url.replace("{path}", &slice.report_path).replace("{period}", &period.to_string());
+        context.report_link = email.report_url.as_ref().map(link);
+        context.report_attached = email.attach_report;
+    }
     let drawn: Vec<charts::Chart> =
         charts::build(
             slice.series,
@@ -442,9 +451,10 @@ fn assemble(
         parallel::map(&context.charts, cores, |c| Ok((c.png.clone(), charts::png_at(&c.svg, scale)?))).into_iter().collect::<Result<Vec<_>>>()
     })?;
     let rendered = timings.time("render", || report::render(env, &context))?;
-    let rendered = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    let rendered: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, text)| (name.to_string(), text.into_bytes())).collect();
+    let attached = rendered.iter().find(|(name, _)| name == "report.html").map(|(_, bytes)| bytes.as_slice()).filter(|_| context.report_attached);
     let eml = timings.time("email", || {
-        let email = report::email::build(env, &context, &pngs, slice.customers)?;
+        let email = report::email::build(env, &context, &pngs, slice.customers, attached)?;
         message::compose(&email, &slice.addressing, period)
     })?;
     Ok((context, rendered, pngs, eml))
@@ -498,6 +508,7 @@ fn book_files(
             png_scale: BOOK_PNG_SCALE,
             cores: 1,
             addressing: Addressing::parse(from, &to, &[])?,
+            report_path: format!("{period}/{folder}/report.html"),
         };
         let refs: Vec<&CustomerRow> = customers.iter().collect();
         let name = info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone());

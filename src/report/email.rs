@@ -130,7 +130,14 @@ pub fn at_risk_csv(customers: &[CustomerRow], before: &str) -> String {
 /// Renders the email of a report. `pngs` are the report's chart files
 /// (`charts/<id>.png`, bytes); the context must carry the email's charts
 /// and subject (see [`charts`], [`subject`]).
-pub fn build(env: &Environment<'_>, context: &ReportContext, pngs: &[(String, Vec<u8>)], customers: &[CustomerRow]) -> Result<Email> {
+/// `report_html`: the full report, attached when the config asks for it.
+pub fn build(
+    env: &Environment<'_>,
+    context: &ReportContext,
+    pngs: &[(String, Vec<u8>)],
+    customers: &[CustomerRow],
+    report_html: Option<&[u8]>,
+) -> Result<Email> {
     let text = render_template(env, "email.txt.j2", context)?;
     let html = render_template(env, "email.html.j2", context)?;
     let failed = |what: String| Error::Render {
@@ -171,6 +178,13 @@ pub fn build(env: &Environment<'_>, context: &ReportContext, pngs: &[(String, Ve
             file_name: at_risk_file(context),
             content_type: "text/csv; charset=utf-8",
             bytes: at_risk_csv(customers, context.prev_label).into_bytes(),
+        });
+    }
+    if let Some(bytes) = report_html {
+        attachments.push(Attachment {
+            file_name: format!("report-{}.html", context.period),
+            content_type: "text/html; charset=utf-8",
+            bytes: bytes.to_vec(),
         });
     }
     Ok(Email { subject: context.subject.clone(), text, html, images, attachments })

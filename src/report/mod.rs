@@ -339,6 +339,10 @@ pub struct VersionView {
 /// Everything the templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportContext {
+    /// Where the full report can be read (`email.report_url`), if set.
+    pub report_link: Option<String>,
+    /// The full report is attached to the email (`email.attach_report`).
+    pub report_attached: bool,
     pub period: Period,
     pub period_label: String,
     /// "month", "quarter" or "year": what the report covers.
@@ -486,6 +490,8 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         kinds: finance.kinds.clone(),
     };
     let mut context = ReportContext {
+        report_link: None,
+        report_attached: false,
         book: None,
         team: None,
         finance,

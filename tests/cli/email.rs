@@ -420,3 +420,49 @@ fn each_owner_gets_their_book_once_and_a_retry_sends_only_what_failed() {
     let keys: i64 = db.query_row("SELECT count(DISTINCT message) FROM sends", [], |r| r.get(0)).unwrap();
     assert_eq!(keys, 4, "the summary and three books");
 }
+
+#[test]
+fn the_email_links_to_or_attaches_the_full_report_and_lists_the_data_notes() {
+    let s = sample_scenario();
+    s.write(
+        "cs-report.yaml",
+        "data: data\noutput: out\nemail:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: reports@example.com\n  to: [ceo@example.com]\n  \
+         report_url: \"https://reports.example.com/cs/{path}\"\n  attach_report: true\n",
+    );
+    let done = s.cs_report(&["run", "--config", "cs-report.yaml", "--period", "2025-06"]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let folder = s.dir.path().join("out/2025-06");
+    let bytes = fs::read(folder.join("email.eml")).unwrap();
+    let mail = mailparse::parse_mail(&bytes).unwrap();
+    let text = mail.subparts[0].subparts[0].get_body().unwrap();
+    assert!(text.contains("https://reports.example.com/cs/2025-06/report.html"), "{text}");
+    // The sample's surveys have few answers: the notes say so.
+    assert!(text.contains("Data notes") && text.contains("too few to read much into"), "{text}");
+    let html = mail.subparts[0].subparts[1].subparts[0].get_body().unwrap();
+    assert!(html.contains(r#"<a href="https://reports.example.com/cs/2025-06/report.html""#), "link in the HTML part");
+    let report = mail
+        .subparts
+        .iter()
+        .find(|p| p.get_content_disposition().params.get("filename").map(String::as_str) == Some("report-2025-06.html"))
+        .expect("report.html attached");
+    assert_eq!(report.get_body_raw().unwrap(), fs::read(folder.join("report.html")).unwrap());
+    // A book links to its own report.
+    let owners = fs::read_dir(folder.join("owners")).unwrap().next().unwrap().unwrap().path();
+    let book = fs::read(owners.join("email.eml")).unwrap();
+    let book_text = mailparse::parse_mail(&book).unwrap().subparts[0].subparts[0].get_body().unwrap();
+    let name = owners.file_name().unwrap().to_string_lossy().to_string();
+    assert!(book_text.contains(&format!("https://reports.example.com/cs/2025-06/owners/{name}/report.html")), "{book_text}");
+}
+
+#[test]
+fn a_report_url_without_its_path_is_refused() {
+    let s = sample_scenario();
+    s.write(
+        "cs-report.yaml",
+        "data: data\noutput: out\nemail:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: reports@example.com\n  to: [ceo@example.com]\n  \
+         report_url: \"https://reports.example.com/latest\"\n",
+    );
+    let done = s.cs_report(&["run", "--config", "cs-report.yaml", "--period", "2025-06"]);
+    assert_eq!(done.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("email.report_url"));
+}
