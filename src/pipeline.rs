@@ -423,6 +423,7 @@ fn assemble(
         cohorts: slice.cohorts,
         finance: slice.finance,
         gross_margin: config.parameters.gross_margin,
+        min_sample: config.parameters.low_sample_responses,
     });
     decorate(&mut context);
     context.subject = report::email::subject(&context);

@@ -201,6 +201,8 @@ pub struct Flag {
     pub value: Option<f64>,
     pub reasons: Vec<String>,
     pub advice: String,
+    /// It rests on fewer answers or customers than the configured minimum.
+    pub thin: bool,
 }
 
 /// One line of "what needs attention": a metric whose total or slices are
@@ -213,6 +215,8 @@ pub struct Attention {
     /// The total's value and why it is flagged (None when only slices are).
     pub value: Option<f64>,
     pub total_flagged: bool,
+    /// The total rests on fewer answers or customers than the minimum.
+    pub thin: bool,
     pub reasons: Vec<String>,
     /// The flagged slices, `segment smb`, `region emea`...
     pub slices: Vec<String>,
@@ -327,6 +331,8 @@ pub struct Movement {
     pub change_abs: Option<f64>,
     pub change_pct: Option<f64>,
     pub good: Option<bool>,
+    /// It rests on fewer answers or customers than the configured minimum.
+    pub thin: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -448,11 +454,14 @@ pub struct Inputs<'a> {
     pub cohorts: &'a [CohortRow],
     pub finance: &'a Finance,
     pub gross_margin: f64,
+    /// The fewest answers or customers a figure may rest on before the
+    /// summary says so (`parameters.low_sample_responses`).
+    pub min_sample: i64,
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin } = inp;
-    let look = Lookup::new(catalog, series, period);
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin, min_sample } = inp;
+    let look = Lookup::new(catalog, series, period, min_sample);
     let unavailable_views: Vec<UnavailableView> = unavailable
         .iter()
         .map(|u| UnavailableView { id: u.metric.clone(), title: look.title(&u.metric), reason: u.reason.clone() })
@@ -542,15 +551,30 @@ struct Lookup<'a> {
     series: &'a [SeriesRow],
     period: Period,
     rows: BTreeMap<(&'a str, &'a str, &'a str, Period), &'a SeriesRow>,
+    min_sample: i64,
 }
 
 impl<'a> Lookup<'a> {
-    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period) -> Lookup<'a> {
+    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period, min_sample: i64) -> Lookup<'a> {
         let rows = series
             .iter()
             .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
             .collect();
-        Lookup { catalog, series, period, rows }
+        Lookup { catalog, series, period, rows, min_sample }
+    }
+
+    /// Whether a metric's value of the period, for one slice, rests on
+    /// fewer answers or customers than the minimum: a survey metric on its
+    /// answers (its low-sample flag), a rate or ratio on the slice's active
+    /// customers.
+    fn thin(&self, metric: &str, dimension: &str, segment: &str) -> bool {
+        let Some(m) = self.catalog.metric(metric) else { return false };
+        let row = self.rows.get(&(metric, dimension, segment, self.period));
+        if m.sample.is_some() {
+            return row.is_some_and(|s| s.row.low_sample);
+        }
+        let customers = self.rows.get(&("active_customers", dimension, segment, self.period)).and_then(|s| s.row.value);
+        matches!(m.unit, Unit::Percent | Unit::Ratio) && customers.is_some_and(|n| n < self.min_sample as f64)
     }
 
     fn total(&self, metric: &str, period: Period) -> Option<&'a SeriesRow> {
@@ -690,6 +714,7 @@ fn flags(look: &Lookup) -> Vec<Flag> {
                 value: s.row.value,
                 reasons: s.trend.flag_reasons.clone(),
                 advice: metric.advice.clone(),
+                thin: look.thin(&s.row.metric, &s.row.dimension, &s.row.segment),
             })
         })
         .collect()
@@ -740,6 +765,7 @@ fn top_movements(look: &Lookup) -> Vec<Movement> {
                 value: v.value,
                 change_abs: v.trend.change_abs,
                 change_pct: v.trend.change_pct,
+                thin: look.thin(&v.id, "all", "all"),
             };
             (size, movement)
         })
@@ -821,6 +847,7 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
                     unit: f.unit,
                     value: None,
                     total_flagged: false,
+                    thin: false,
                     reasons: Vec::new(),
                     slices: Vec::new(),
                     advice: f.advice.clone(),
@@ -831,6 +858,7 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
         if f.dimension == "all" {
             entry.value = f.value;
             entry.total_flagged = true;
+            entry.thin = f.thin;
             entry.reasons = f.reasons.clone();
         } else {
             entry.slices.push(format!("{} {}", f.dimension, f.segment));

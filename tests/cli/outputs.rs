@@ -143,3 +143,15 @@ fn a_run_ends_with_one_line_of_its_warnings_for_cron() {
     assert_eq!(lines.len(), 1, "{err}");
     assert!(lines[0].contains("data warning(s) (first: ") && lines[0].contains("and 0 restated figure(s)"), "{}", lines[0]);
 }
+
+#[test]
+fn a_flag_resting_on_few_answers_or_customers_says_so() {
+    // The sample's CSAT rests on fewer than 30 answers and is flagged.
+    let s = sample_scenario();
+    s.run("2025-06", &[]);
+    let summary = fs::read_to_string(s.out().join("2025-06/summary.md")).unwrap();
+    let csat = summary.lines().find(|l| l.contains("Customer satisfaction (CSAT)")).expect("CSAT flagged");
+    assert!(csat.contains("few answers or customers: read with care"), "{csat}");
+    // A figure on enough customers is not marked.
+    assert!(summary.lines().filter(|l| l.contains("MRR") && l.contains("read with care")).count() == 0, "{summary}");
+}
