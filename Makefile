@@ -2,6 +2,7 @@
 #   make report   build, then run the monthly job on the shipped sample
 #                 (PERIOD=2026-Q3 or PERIOD=FY2027 for a quarter or the fiscal year)
 #   make test     build and run every test
+#   make screenshots  regenerate docs/*.png from the sample's report
 # Both fetch DuckDB's official prebuilt library (1.5.6) on first use; the
 # build links to it with an rpath, so the binary needs no LD_LIBRARY_PATH.
 
@@ -16,7 +17,7 @@ BIN              := $(CARGO_TARGET_DIR)/release/cs-report
 
 export DUCKDB_LIB_DIR CARGO_TARGET_DIR
 
-.PHONY: report test build duckdb browser smtp sample bench clean
+.PHONY: report test build duckdb browser smtp sample bench clean screenshots
 
 report: build
 	$(BIN) run --config config/cs-report.yaml --period $(PERIOD)
@@ -58,6 +59,11 @@ smtp:
 # Regenerate the shipped sample (deterministic: same seed, same files).
 sample: build
 	$(BIN) sample --out data/sample --customers 200 --seed 42 --end $(SAMPLE_END) --months 36
+
+# The README's two pictures, from the shipped sample's report (headless
+# Chromium, installed as for the tests).
+screenshots: report browser
+	bash docs/screenshots.sh
 
 # The benchmark of bench/README.md: 50,000 customers, 5M+ usage events.
 bench: build
