@@ -356,10 +356,11 @@ struct Slice<'a> {
 struct Parts<'a> {
     runs: &'a [MetricRun],
     unavailable: &'a [Unavailable],
+    data_start: Option<Month>,
 }
 
 fn computed_parts(computed: &engine::Computed) -> Parts<'_> {
-    Parts { runs: &computed.runs, unavailable: &computed.unavailable }
+    Parts { runs: &computed.runs, unavailable: &computed.unavailable, data_start: computed.data_start }
 }
 
 /// The company's slice: every customer, all charts, PNGs at full scale
@@ -424,6 +425,7 @@ fn assemble(
         finance: slice.finance,
         gross_margin: config.parameters.gross_margin,
         min_sample: config.parameters.low_sample_responses,
+        data_start: parts.data_start,
     });
     decorate(&mut context);
     context.subject = report::email::subject(&context);

@@ -94,6 +94,8 @@ pub struct Computed {
     pub finance: Finance,
     /// The `owners` table (empty without one).
     pub owners: Vec<OwnerRow>,
+    /// The month of the first paid subscription: where the data starts.
+    pub data_start: Option<Month>,
 }
 
 fn read_finance(conn: &Connection, period: Period) -> Result<Finance> {
@@ -397,7 +399,11 @@ pub fn compute(
     let cohorts = read_cohorts(conn)?;
     let finance = read_finance(conn, period)?;
     let owners = read_owners(conn)?;
-    Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance, owners })
+    let data_start: Option<String> = conn
+        .query_row("SELECT CAST(min(start_date) AS VARCHAR) FROM subscriptions WHERE amount > 0", [], |r| r.get(0))
+        .map_err(Error::db("reading where the data starts"))?;
+    let data_start = data_start.and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()).map(Month::of);
+    Ok(Computed { rows, runs, unavailable, first_period: first, customers, shared_runs, cohorts, finance, owners, data_start })
 }
 
 fn write_params(conn: &Connection, config: &Config, window: &Window, present: &BTreeSet<String>) -> Result<()> {

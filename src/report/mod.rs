@@ -76,6 +76,37 @@ fn channel_view(row: &ChannelRow, cac: Option<f64>, clv: Option<f64>, gross_marg
     }
 }
 
+/// What the comparisons of `period` stand on where the data starts after
+/// their other side does: the period before or a year before, not in the
+/// data at all (its comparisons are left out) or only in part.
+fn coverage_notes(period: Period, data_start: Option<Month>) -> Vec<String> {
+    let Some(start) = data_start else { return Vec::new() };
+    let mut out = Vec::new();
+    let year_ago = period.plus(-period.per_year());
+    if start > year_ago.last_month() {
+        out.push(format!(
+            "The data starts in {start}, after {}: comparisons with a year before are left out.",
+            year_ago.label()
+        ));
+    } else if start > year_ago.first_month() {
+        out.push(format!(
+            "The data starts in {start}: {} is only partly in it, so comparisons with a year before compare with part of a {}.",
+            year_ago.label(),
+            period.kind().noun()
+        ));
+    }
+    let before = period.plus(-1);
+    // For a year the period before is the year before: said once.
+    if before != year_ago && start > before.first_month() && start <= before.last_month() {
+        out.push(format!(
+            "The data starts in {start}: {} is only partly in it, so changes of sums over the {} (revenue, new customers...) compare with part of one.",
+            before.label(),
+            period.kind().noun()
+        ));
+    }
+    out
+}
+
 /// How a metric's move on the period before reads, and its arrow. A move
 /// that rounds to zero at the unit's precision is `flat`, with no arrow. A
 /// move the right way is `good` only where the value meets its benchmark
@@ -345,6 +376,9 @@ pub struct VersionView {
 /// Everything the templates see.
 #[derive(Debug, Clone, Serialize)]
 pub struct ReportContext {
+    /// Comparisons whose other period the data covers only partly, or not
+    /// at all, in words.
+    pub coverage: Vec<String>,
     /// Where the full report can be read (`email.report_url`), if set.
     pub report_link: Option<String>,
     /// The full report is attached to the email (`email.attach_report`).
@@ -457,11 +491,14 @@ pub struct Inputs<'a> {
     /// The fewest answers or customers a figure may rest on before the
     /// summary says so (`parameters.low_sample_responses`).
     pub min_sample: i64,
+    /// The month the data starts (the first paid subscription).
+    pub data_start: Option<Month>,
 }
 
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
-    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin, min_sample } = inp;
-    let look = Lookup::new(catalog, series, period, min_sample);
+    let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin, min_sample, data_start } = inp;
+    let coverage = coverage_notes(period, data_start);
+    let look = Lookup { year_ago_missing: data_start.is_some_and(|s| s > period.plus(-period.per_year()).last_month()), ..Lookup::new(catalog, series, period, min_sample) };
     let unavailable_views: Vec<UnavailableView> = unavailable
         .iter()
         .map(|u| UnavailableView { id: u.metric.clone(), title: look.title(&u.metric), reason: u.reason.clone() })
@@ -499,6 +536,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         kinds: finance.kinds.clone(),
     };
     let mut context = ReportContext {
+        coverage,
         report_link: None,
         report_attached: false,
         book: None,
@@ -552,6 +590,8 @@ struct Lookup<'a> {
     period: Period,
     rows: BTreeMap<(&'a str, &'a str, &'a str, Period), &'a SeriesRow>,
     min_sample: i64,
+    /// The data starts after the period a year before: no year-ago values.
+    year_ago_missing: bool,
 }
 
 impl<'a> Lookup<'a> {
@@ -560,7 +600,7 @@ impl<'a> Lookup<'a> {
             .iter()
             .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
             .collect();
-        Lookup { catalog, series, period, rows, min_sample }
+        Lookup { catalog, series, period, rows, min_sample, year_ago_missing: false }
     }
 
     /// Whether a metric's value of the period, for one slice, rests on
@@ -607,7 +647,12 @@ impl<'a> Lookup<'a> {
             unit: metric.unit,
             version: s.row.version.clone(),
             value: s.row.value,
-            trend: s.trend.clone(),
+            trend: if self.year_ago_missing {
+                // Before the data: no comparison rather than one with zero.
+                Trend { year_ago_value: None, change_yoy_abs: None, change_yoy_pct: None, ..s.trend.clone() }
+            } else {
+                s.trend.clone()
+            },
             direction: metric.direction,
             benchmark: metric.benchmark.as_ref().map(|b| b.label.clone()),
             advice: metric.advice.clone(),
@@ -1024,6 +1069,26 @@ mod tests {
 
     fn trend(change: f64, benchmark_status: Option<&'static str>) -> Trend {
         Trend { change_abs: Some(change), benchmark_status, ..Trend::default() }
+    }
+
+    #[test]
+    fn comparisons_the_data_covers_only_in_part_say_so() {
+        let month = |s: &str| s.parse::<Month>().unwrap();
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let period = |s: &str| Period::parse(s, None, today).unwrap();
+        // Data from 2024-02: March 2024 has no year before.
+        let notes = coverage_notes(period("2024-03"), Some(month("2024-02")));
+        assert_eq!(notes, vec!["The data starts in 2024-02, after March 2023: comparisons with a year before are left out."]);
+        // Q2 2024: no year before, and Q1 2024 only from February.
+        let notes = coverage_notes(period("2024-Q2"), Some(month("2024-02")));
+        assert_eq!(notes.len(), 2);
+        assert!(notes[1].starts_with("The data starts in 2024-02: Q1 2024 is only partly in it"), "{notes:?}");
+        // 2025 against 2024, which starts in February: partly.
+        let notes = coverage_notes(period("2025"), Some(month("2024-02")));
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("2024 is only partly in it"), "{notes:?}");
+        // Data long before: nothing to say.
+        assert!(coverage_notes(period("2025-06"), Some(month("2020-01"))).is_empty());
     }
 
     #[test]

@@ -155,3 +155,15 @@ fn a_flag_resting_on_few_answers_or_customers_says_so() {
     // A figure on enough customers is not marked.
     assert!(summary.lines().filter(|l| l.contains("MRR") && l.contains("read with care")).count() == 0, "{summary}");
 }
+
+#[test]
+fn a_year_before_the_data_is_left_out_with_the_reason() {
+    // The revenue fixture starts in 2024: March 2024 has no year before.
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let summary = fs::read_to_string(s.out().join("2024-03/summary.md")).unwrap();
+    assert!(summary.contains("comparisons with a year before are left out"), "{summary}");
+    assert!(summary.contains("n/a on a year ago"), "{summary}");
+    let report = fs::read_to_string(s.out().join("2024-03/report.html")).unwrap();
+    assert!(report.contains("comparisons with a year before are left out"));
+}
