@@ -248,6 +248,11 @@ pub struct Attention {
     pub total_flagged: bool,
     /// The total rests on fewer answers or customers than the minimum.
     pub thin: bool,
+    /// The total's change on the period before.
+    pub change: Option<f64>,
+    /// The slice that drives most of the total's change: its dimension
+    /// (`segment`, `region`, `owner`) and value.
+    pub driver: Option<(String, String)>,
     pub reasons: Vec<String>,
     /// The flagged slices, `segment smb`, `region emea`...
     pub slices: Vec<String>,
@@ -549,7 +554,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         restatements,
         restatements_top,
         definitions: definitions(catalog),
-        attention: group_flags(&flags),
+        attention: ranked_attention(&look, group_flags(&flags)),
         charts: Vec::new(),
         at_risk,
         at_risk_total,
@@ -628,6 +633,24 @@ impl<'a> Lookup<'a> {
     /// A metric's value of the report period for one slice.
     fn slice_value(&self, metric: &str, dimension: &str, segment: &str) -> Option<f64> {
         self.rows.get(&(metric, dimension, segment, self.period)).and_then(|s| s.row.value)
+    }
+
+    /// The slice (of segments, regions and owners) whose change goes the
+    /// way of the total's `change` and weighs most: for a rate, its change
+    /// times its active customers.
+    fn driver(&self, metric: &str, change: Option<f64>) -> Option<(String, String)> {
+        let total = change.filter(|c| *c != 0.0)?;
+        let money = self.catalog.metric(metric).is_some_and(|m| m.unit == Unit::Money);
+        self.rows
+            .iter()
+            .filter(|((m, d, _, p), _)| *m == metric && *p == self.period && matches!(*d, "segment" | "region" | "owner"))
+            .filter_map(|((_, d, seg, _), s)| {
+                let c = s.trend.change_abs.filter(|c| c.signum() == total.signum())?;
+                let weight = if money { 1.0 } else { self.slice_value("active_customers", d, seg).unwrap_or(0.0) };
+                Some(((d.to_string(), seg.to_string()), c.abs() * weight))
+            })
+            .max_by(|(a, x), (b, y)| x.total_cmp(y).then_with(|| b.cmp(a)))
+            .map(|(slice, _)| slice)
     }
 
     fn title(&self, id: &str) -> String {
@@ -878,6 +901,38 @@ pub fn set_charts(context: &mut ReportContext, charts: &[charts::Chart]) {
     context.email_charts = email::charts(context);
 }
 
+/// The attention items by money at stake: money metrics first (the
+/// amount churned, contracted or at risk, else the change), then rates by
+/// the customers their change stands for, then scores and counts by their
+/// relative change; items flagged only in slices last. Each total gets its change and the slice that drives most
+/// of it.
+fn ranked_attention(look: &Lookup, mut items: Vec<Attention>) -> Vec<Attention> {
+    let customers = look.value("active_customers", look.period).unwrap_or(0.0);
+    let stake = |a: &Attention| -> (u8, f64) {
+        if !a.total_flagged {
+            return (3, 0.0);
+        }
+        let change = a.change.unwrap_or(0.0).abs();
+        match a.unit {
+            Unit::Money if ["churn", "contraction", "at_risk"].iter().any(|w| a.id.contains(w)) => (0, a.value.unwrap_or(0.0).abs()),
+            Unit::Money => (0, change),
+            // A rate's change in customers: 0.7 pp of 138 is about one.
+            Unit::Percent => (1, change / 100.0 * customers),
+            // Scores, counts, days: by how much they moved, relatively.
+            _ => (2, look.total(&a.id, look.period).and_then(|s| s.trend.change_pct).unwrap_or(0.0).abs()),
+        }
+    };
+    for a in items.iter_mut().filter(|a| a.total_flagged) {
+        a.change = look.total(&a.id, look.period).and_then(|s| s.trend.change_abs);
+        a.driver = look.driver(&a.id, a.change);
+    }
+    items.sort_by(|a, b| {
+        let ((ta, sa), (tb, sb)) = (stake(a), stake(b));
+        ta.cmp(&tb).then(sb.total_cmp(&sa))
+    });
+    items
+}
+
 /// The flags, one entry per metric in the order they come (catalog order),
 /// the total's reasons first and the flagged slices listed.
 fn group_flags(flags: &[Flag]) -> Vec<Attention> {
@@ -893,6 +948,8 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
                     value: None,
                     total_flagged: false,
                     thin: false,
+                    change: None,
+                    driver: None,
                     reasons: Vec::new(),
                     slices: Vec::new(),
                     advice: f.advice.clone(),

@@ -167,3 +167,23 @@ fn a_year_before_the_data_is_left_out_with_the_reason() {
     let report = fs::read_to_string(s.out().join("2024-03/report.html")).unwrap();
     assert!(report.contains("comparisons with a year before are left out"));
 }
+
+#[test]
+fn the_summary_ranks_at_most_five_attention_items_each_with_its_driver() {
+    let s = sample_scenario();
+    s.run("2025-06", &[]);
+    let summary = fs::read_to_string(s.out().join("2025-06/summary.md")).unwrap();
+    let section: Vec<&str> = summary
+        .split("**Needs attention**")
+        .nth(1)
+        .unwrap()
+        .lines()
+        .filter(|l| l.starts_with("- ") && !l.contains("flag(s) in segments") && !l.contains("more in the full report"))
+        .collect();
+    assert!(!section.is_empty() && section.len() <= 5, "{summary}");
+    // Each says its change; a flagged total that moved names the slice that moved it most.
+    for item in &section {
+        assert!(item.contains(" (") && item.contains("):"), "{item}");
+    }
+    assert!(section.iter().any(|l| l.contains("most of it in ")), "{summary}");
+}
