@@ -186,4 +186,8 @@ fn the_summary_ranks_at_most_five_attention_items_each_with_its_driver() {
         assert!(item.contains(" (") && item.contains("):"), "{item}");
     }
     assert!(section.iter().any(|l| l.contains("most of it in ")), "{summary}");
+    // It opens with one sentence of what happened to MRR.
+    let first = summary.lines().filter(|l| !l.trim().is_empty()).nth(1).unwrap();
+    assert!(first.starts_with("MRR grew from ") || first.starts_with("MRR fell from ") || first.starts_with("MRR held from "), "{first}");
+    assert!(first.contains("lost to churn and contraction."), "{first}");
 }
