@@ -18,7 +18,7 @@ use crate::contract::table_spec;
 use crate::load::{self, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::Catalog;
-use crate::model::rows::{CohortRow, CustomerRow, Finance, MetricRow, MetricRun, Restatement, SeriesRow, Unavailable};
+use crate::model::rows::{CohortRow, CustomerRow, Finance, MetricRow, Restatement, SeriesRow};
 use crate::model::manifest::{self, Manifest};
 use crate::model::text::sha256_bytes;
 use crate::model::unit::Direction;
@@ -67,21 +67,21 @@ pub struct RunOutcome {
 
 /// Stage timings for the manifest, in milliseconds.
 #[derive(Default)]
-struct Timings(Vec<(&'static str, u128)>, Quiet);
-
-/// A book's stages are not logged one by one (twenty books, six stages each).
-#[derive(Default)]
-struct Quiet(bool);
+struct Timings {
+    stages: Vec<(&'static str, u128)>,
+    /// Not logged stage by stage: a book's (twenty books, six stages each).
+    quiet: bool,
+}
 
 impl Timings {
     fn time<T>(&mut self, stage: &'static str, f: impl FnOnce() -> Result<T>) -> Result<T> {
         let started = Instant::now();
         let out = f()?;
         let millis = started.elapsed().as_millis();
-        if !self.1 .0 {
+        if !self.quiet {
             log::info(&format!("{stage} took {millis} ms"));
         }
-        self.0.push((stage, millis));
+        self.stages.push((stage, millis));
         Ok(out)
     }
 }
@@ -218,13 +218,12 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let mut warnings = warnings(&catalog, tables, &computed.rows, period);
     warnings.extend(data_warnings);
     let stale_notices: Vec<String> = stale.iter().map(|v| freshness::stale_notice(v)).collect();
-    let noted = warnings.clone();
     let company = company_slice(config, period, &series, &computed, &restatements, warnings)?;
     let team = series.iter().any(|s| s.row.dimension == "owner").then(|| {
         report::book::team(&series, &computed.customers, &computed.owners, period, period.kind().last())
     });
     let (context, rendered, pngs, eml) =
-        assemble(&env, config, &catalog, computed_parts(&computed), &window, &stale_notices, company, &mut timings, |c| c.team = team)?;
+        assemble(&env, config, &catalog, &computed, &window, &stale_notices, company, &mut timings, |c| c.team = team)?;
     let books = timings.time("books", || {
         book_files(&env, config, &catalog, &series, &computed, &restatements, &window, &stale_notices)
     })?;
@@ -250,7 +249,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
         flagged: context.flags.len(),
         unavailable: computed.unavailable.iter().map(|u| format!("{} ({})", u.metric, u.reason)).collect(),
         stale: stale_notices,
-        warnings: noted,
+        warnings: context.warnings,
         restated: restatements.len(),
     })
 }
@@ -351,18 +350,6 @@ struct Slice<'a> {
     report_path: String,
 }
 
-/// What every slice shares of the run's computation.
-#[derive(Clone, Copy)]
-struct Parts<'a> {
-    runs: &'a [MetricRun],
-    unavailable: &'a [Unavailable],
-    data_start: Option<Month>,
-}
-
-fn computed_parts(computed: &engine::Computed) -> Parts<'_> {
-    Parts { runs: &computed.runs, unavailable: &computed.unavailable, data_start: computed.data_start }
-}
-
 /// The company's slice: every customer, all charts, PNGs at full scale
 /// over every core, the email to the config's recipients.
 fn company_slice<'a>(
@@ -401,7 +388,7 @@ fn assemble(
     env: &minijinja::Environment<'_>,
     config: &Config,
     catalog: &Catalog,
-    parts: Parts<'_>,
+    computed: &engine::Computed,
     window: &Window,
     stale: &[String],
     slice: Slice<'_>,
@@ -415,8 +402,8 @@ fn assemble(
         period,
         window_start: window.start,
         currency: &config.currency,
-        runs: parts.runs,
-        unavailable: parts.unavailable,
+        runs: &computed.runs,
+        unavailable: &computed.unavailable,
         warnings: slice.warnings,
         stale: stale.to_vec(),
         customers: slice.customers,
@@ -425,7 +412,7 @@ fn assemble(
         finance: slice.finance,
         gross_margin: config.parameters.gross_margin,
         min_sample: config.parameters.low_sample_responses,
-        data_start: parts.data_start,
+        data_start: computed.data_start,
     });
     decorate(&mut context);
     context.subject = report::email::subject(&context);
@@ -516,9 +503,9 @@ fn book_files(
         let refs: Vec<&CustomerRow> = customers.iter().collect();
         let name = info.and_then(|o| o.name.clone()).unwrap_or_else(|| owner.clone());
         let view = book::BookView::new(owner.clone(), name, info.map(|o| o.email.clone()), &refs, period, period.kind().last());
-        let mut quiet = Timings(Vec::new(), Quiet(true));
+        let mut quiet = Timings { stages: Vec::new(), quiet: true };
         let (_, rendered, pngs, eml) =
-            assemble(env, config, catalog, computed_parts(computed), window, stale, slice, &mut quiet, |c| c.book = Some(view))?;
+            assemble(env, config, catalog, computed, window, stale, slice, &mut quiet, |c| c.book = Some(view))?;
         let mut out: Vec<(String, Vec<u8>)> = rendered.into_iter().map(|(name, bytes)| (format!("{folder}/{name}"), bytes)).collect();
         out.push((format!("{folder}/customers.csv"), publish::customers_csv(&customers).into_bytes()));
         out.push((format!("{folder}/email.eml"), eml));
@@ -633,7 +620,7 @@ fn manifest(
             id: run_id.to_string(),
             started_at: started_at.to_rfc3339_opts(SecondsFormat::Millis, true),
             finished_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
-            timings_ms: timings.0.iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
+            timings_ms: timings.stages.iter().map(|(k, v)| (k.to_string(), json!(v))).collect(),
         },
         config: to_json(&req.config),
         periods_computed: manifest::Span { first: computed.first_period.to_string(), last: req.period.to_string() },

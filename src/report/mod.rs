@@ -76,6 +76,12 @@ fn channel_view(row: &ChannelRow, cac: Option<f64>, clv: Option<f64>, gross_marg
     }
 }
 
+/// Whether the data starts after the period a year before `period` ends:
+/// no year-ago comparison then.
+fn year_before_missing(period: Period, data_start: Option<Month>) -> bool {
+    data_start.is_some_and(|start| start > period.plus(-period.per_year()).last_month())
+}
+
 /// What the comparisons of `period` stand on where the data starts after
 /// their other side does: the period before or a year before, not in the
 /// data at all (its comparisons are left out) or only in part.
@@ -83,7 +89,7 @@ fn coverage_notes(period: Period, data_start: Option<Month>) -> Vec<String> {
     let Some(start) = data_start else { return Vec::new() };
     let mut out = Vec::new();
     let year_ago = period.plus(-period.per_year());
-    if start > year_ago.last_month() {
+    if year_before_missing(period, data_start) {
         out.push(format!(
             "The data starts in {start}, after {}: comparisons with a year before are left out.",
             year_ago.label()
@@ -503,7 +509,7 @@ pub struct Inputs<'a> {
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin, min_sample, data_start } = inp;
     let coverage = coverage_notes(period, data_start);
-    let look = Lookup { year_ago_missing: data_start.is_some_and(|s| s > period.plus(-period.per_year()).last_month()), ..Lookup::new(catalog, series, period, min_sample) };
+    let look = Lookup::new(catalog, series, period, min_sample, data_start);
     let unavailable_views: Vec<UnavailableView> = unavailable
         .iter()
         .map(|u| UnavailableView { id: u.metric.clone(), title: look.title(&u.metric), reason: u.reason.clone() })
@@ -582,7 +588,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
             .map(|r| VersionView { metric: r.metric.clone(), version: r.version.clone(), sha256: r.sql_sha256.clone() })
             .collect(),
     };
-    context.subject = email::subject(&context);
+    // The subject waits for the book or team view (see pipeline::assemble).
     context.at_risk_file = email::at_risk_file(&context);
     context
 }
@@ -600,12 +606,12 @@ struct Lookup<'a> {
 }
 
 impl<'a> Lookup<'a> {
-    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period, min_sample: i64) -> Lookup<'a> {
+    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period, min_sample: i64, data_start: Option<Month>) -> Lookup<'a> {
         let rows = series
             .iter()
             .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
             .collect();
-        Lookup { catalog, series, period, rows, min_sample, year_ago_missing: false }
+        Lookup { catalog, series, period, rows, min_sample, year_ago_missing: year_before_missing(period, data_start) }
     }
 
     /// Whether a metric's value of the period, for one slice, rests on
@@ -618,7 +624,7 @@ impl<'a> Lookup<'a> {
         if m.sample.is_some() {
             return row.is_some_and(|s| s.row.low_sample);
         }
-        let customers = self.rows.get(&("active_customers", dimension, segment, self.period)).and_then(|s| s.row.value);
+        let customers = self.slice_value("active_customers", dimension, segment);
         matches!(m.unit, Unit::Percent | Unit::Ratio) && customers.is_some_and(|n| n < self.min_sample as f64)
     }
 

@@ -421,15 +421,21 @@ fn each_owner_gets_their_book_once_and_a_retry_sends_only_what_failed() {
     assert_eq!(keys, 4, "the summary and three books");
 }
 
-#[test]
-fn the_email_links_to_or_attaches_the_full_report_and_lists_the_data_notes() {
+/// `run` of 2025-06 on the sample with an `email:` section to a relay on
+/// loopback and `extra` keys of it (indented as under `email:`).
+fn run_with_email(extra: &str) -> (Scenario, std::process::Output) {
     let s = sample_scenario();
     s.write(
         "cs-report.yaml",
-        "data: data\noutput: out\nemail:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: reports@example.com\n  to: [ceo@example.com]\n  \
-         report_url: \"https://reports.example.com/cs/{path}\"\n  attach_report: true\n",
+        &format!("data: data\noutput: out\nemail:\n  smtp: {{host: 127.0.0.1, tls: none}}\n  from: reports@example.com\n  to: [ceo@example.com]\n{extra}"),
     );
     let done = s.cs_report(&["run", "--config", "cs-report.yaml", "--period", "2025-06"]);
+    (s, done)
+}
+
+#[test]
+fn the_email_links_to_or_attaches_the_full_report_and_lists_the_data_notes() {
+    let (s, done) = run_with_email("  report_url: \"https://reports.example.com/cs/{path}\"\n  attach_report: true\n");
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     let folder = s.dir.path().join("out/2025-06");
     let bytes = fs::read(folder.join("email.eml")).unwrap();
@@ -456,13 +462,7 @@ fn the_email_links_to_or_attaches_the_full_report_and_lists_the_data_notes() {
 
 #[test]
 fn a_report_url_without_its_path_is_refused() {
-    let s = sample_scenario();
-    s.write(
-        "cs-report.yaml",
-        "data: data\noutput: out\nemail:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: reports@example.com\n  to: [ceo@example.com]\n  \
-         report_url: \"https://reports.example.com/latest\"\n",
-    );
-    let done = s.cs_report(&["run", "--config", "cs-report.yaml", "--period", "2025-06"]);
+    let (_, done) = run_with_email("  report_url: \"https://reports.example.com/latest\"\n");
     assert_eq!(done.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&done.stderr).contains("email.report_url"));
 }
