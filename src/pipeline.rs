@@ -18,7 +18,7 @@ use crate::contract::table_spec;
 use crate::load::{self, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::Catalog;
-use crate::model::rows::{CohortRow, CustomerRow, Finance, MetricRow, Restatement, SeriesRow};
+use crate::model::rows::{CohortRow, CustomerRow, Finance, InputMonth, MetricRow, Restatement, SeriesRow};
 use crate::model::manifest::{self, Manifest};
 use crate::model::text::sha256_bytes;
 use crate::model::unit::Direction;
@@ -205,13 +205,13 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     // Read before computing: the usage building block drops the raw events.
     let mut data_warnings = validate::warnings(conn, tables, period.last_month())?;
     let empty_months = freshness::empty_months(conn, tables, window.first.first_month(), period.last_month())?;
+    let inputs_by_month = load::profile::months(conn, tables)?;
     let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, &window, tables, &empty_months))?;
     data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
     let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, &window))?;
-    // Numbers already published for this period that this run would change.
     let current: Vec<&MetricRow> = computed.rows.iter().filter(|r| r.period == period).collect();
-    refuse_vanished_customers(&history, period, &current, *allow_empty)?;
-    let restatements = history.restatements(period, &current)?;
+    refuse_vanished_customers(history, period, &current, *allow_empty)?;
+    let restatements = restatements(history, &window, &catalog, &versions, &computed.rows, &inputs_by_month)?;
     if *fail_on_restatement {
         refuse_restatements(&restatements, period)?;
     }
@@ -235,10 +235,11 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     files.extend(books);
     let run_id = format!("{}-{}", started_at.format("%Y%m%dT%H%M%S%.3fZ"), std::process::id());
     let inputs_sha256 = inputs_fingerprint(tables, &checked.raw);
-    let manifest = manifest(req, &catalog, tables, &checked.raw, &computed, &files, &timings, started_at, &run_id, &inputs_sha256, &restatements, &checked.verdicts);
+    let record = RunRecord { id: &run_id, started_at, inputs_sha256: &inputs_sha256, restatements: &restatements, inputs_by_month: &inputs_by_month };
+    let manifest = manifest(req, &catalog, &checked, &computed, &files, &timings, &record);
     files.push(("manifest.json".into(), manifest.into_bytes()));
 
-    history.record_pending(&run_id, period, &inputs_sha256, &current)?;
+    history.record_pending(&run_id, period, &inputs_sha256, &current, &inputs_by_month)?;
     let folder = timings.time("write", || publish_recorded(&root, period, &run_id, &files))?;
     fault::point("done")?;
     checked.db.abandon();
@@ -271,6 +272,23 @@ fn prepare(config: &Config, window: &Window) -> Result<(Catalog, BTreeMap<String
     Ok((catalog, versions, env))
 }
 
+/// Every published figure the report shows again (the period on a rerun,
+/// the periods before it, a year ago) that this run changes, with the
+/// likely cause its inputs show.
+fn restatements(
+    history: &History,
+    window: &Window,
+    catalog: &Catalog,
+    versions: &BTreeMap<String, String>,
+    rows: &[MetricRow],
+    inputs: &[InputMonth],
+) -> Result<Vec<Restatement>> {
+    let shown = window.shown();
+    let mut out = history.restatements(&shown, rows)?;
+    publish::restate::explain(&mut out, &shown, inputs, &|run| history.inputs_of(run), &|metric| catalog.tables_read(metric, versions))?;
+    Ok(out)
+}
+
 /// `--fail-on-restatement`: any published number this run would change
 /// stops it, naming the first five.
 fn refuse_restatements(restatements: &[Restatement], period: Period) -> Result<()> {
@@ -280,10 +298,10 @@ fn refuse_restatements(restatements: &[Restatement], period: Period) -> Result<(
     let first: Vec<String> = restatements
         .iter()
         .take(5)
-        .map(|r| format!("{} {}={}: {} -> {}", r.metric, r.dimension, r.segment, plain(r.published), plain(r.value)))
+        .map(|r| format!("{} of {} {}={}: {} -> {}", r.metric, r.period, r.dimension, r.segment, plain(r.published), plain(r.value)))
         .collect();
     Err(Error::Check(format!(
-        "{} published number(s) of {period} would change (--fail-on-restatement), e.g. {}; nothing was published",
+        "{} published number(s) would change with the report of {period} (--fail-on-restatement), e.g. {}; nothing was published",
         restatements.len(),
         first.join("; ")
     )))
@@ -294,7 +312,7 @@ fn refuse_restatements(restatements: &[Restatement], period: Period) -> Result<(
 fn data_files(catalog: &Catalog, current: &[&MetricRow], series: &[SeriesRow], computed: &engine::Computed, restatements: &[Restatement]) -> Vec<(String, Vec<u8>)> {
     let mut files = vec![
         ("metrics.csv".to_string(), publish::metrics_csv(catalog, current).into_bytes()),
-        ("metrics.json".to_string(), publish::metrics_json(catalog, current).into_bytes()),
+        ("metrics.json".to_string(), publish::metrics_json(catalog, current, restatements).into_bytes()),
         ("series.csv".to_string(), publish::series_csv(catalog, series).into_bytes()),
         ("customers.csv".to_string(), publish::customers_csv(&computed.customers).into_bytes()),
         ("cohorts.csv".to_string(), publish::cohorts_csv(&computed.cohorts).into_bytes()),
@@ -577,20 +595,27 @@ fn inputs_fingerprint(tables: &[LoadedTable], raw: &[RawTable]) -> String {
 }
 
 #[allow(clippy::too_many_arguments)]
+/// What identifies a run and what it found against the history, for its
+/// manifest.
+struct RunRecord<'a> {
+    id: &'a str,
+    started_at: chrono::DateTime<Utc>,
+    inputs_sha256: &'a str,
+    restatements: &'a [Restatement],
+    inputs_by_month: &'a [InputMonth],
+}
+
 fn manifest(
     req: &RunRequest,
     catalog: &Catalog,
-    tables: &[LoadedTable],
-    raw: &[RawTable],
+    checked: &Checked,
     computed: &engine::Computed,
     files: &[(String, Vec<u8>)],
     timings: &Timings,
-    started_at: chrono::DateTime<Utc>,
-    run_id: &str,
-    inputs_sha256: &str,
-    restatements: &[Restatement],
-    freshness: &[freshness::Verdict],
+    record: &RunRecord,
 ) -> String {
+    let RunRecord { id: run_id, started_at, inputs_sha256, restatements, inputs_by_month } = *record;
+    let (tables, raw, freshness) = (&checked.tables, &checked.raw, &checked.verdicts);
     let inputs: Vec<serde_json::Value> = tables
         .iter()
         .map(|t| {
@@ -641,6 +666,7 @@ fn manifest(
         restatements: restatements.to_vec(),
         freshness: freshness.iter().map(to_json).collect(),
         inputs_sha256: inputs_sha256.to_string(),
+        inputs_by_month: inputs_by_month.to_vec(),
         outputs,
         sends: Vec::new(),
     };

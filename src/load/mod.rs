@@ -3,6 +3,7 @@
 
 pub mod events;
 pub mod freshness;
+pub mod profile;
 pub mod staging;
 pub mod validate;
 

@@ -227,6 +227,24 @@ impl Catalog {
         self.metrics.iter().find(|m| m.id == id)
     }
 
+    /// The input tables a metric's chosen version reads, directly or through
+    /// the metrics it uses: customers, subscriptions and exchange rates
+    /// always (the building blocks every metric stands on), plus its needs.
+    pub fn tables_read(&self, id: &str, chosen: &BTreeMap<String, String>) -> BTreeSet<String> {
+        let mut tables: BTreeSet<String> = ["customers", "subscriptions", "fx_rates"].map(String::from).into();
+        let mut todo = vec![id.to_string()];
+        let mut seen = BTreeSet::new();
+        while let Some(id) = todo.pop() {
+            let Some(version) = self.metric(&id).and_then(|m| chosen.get(&id).and_then(|v| m.versions.get(v))) else { continue };
+            if !seen.insert(id) {
+                continue;
+            }
+            tables.extend(version.needs.iter().map(|n| n.split_once('.').map_or(n.as_str(), |(t, _)| t).to_string()));
+            todo.extend(version.uses.iter().cloned());
+        }
+        tables
+    }
+
     /// Sets a metric's good direction where the config decides it (CES).
     pub fn set_direction(&mut self, id: &str, direction: Direction) {
         if let Some(m) = self.metrics.iter_mut().find(|m| m.id == id) {

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::model::rows::{MetricRun, Restatement, SendRecord, Unavailable};
+use crate::model::rows::{InputMonth, MetricRun, Restatement, SendRecord, Unavailable};
 
 /// The version of the manifest's shape this build writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -43,6 +43,9 @@ pub struct Manifest {
     /// One freshness verdict per table (`table`, `stale`, the rule...).
     pub freshness: Vec<Value>,
     pub inputs_sha256: String,
+    /// What each input table held per month (rows, amounts, a checksum):
+    /// what a later run's restatements are explained against.
+    pub inputs_by_month: Vec<InputMonth>,
     pub outputs: BTreeMap<String, Output>,
     /// What `send` sent of this report, appended as it goes.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

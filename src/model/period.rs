@@ -350,6 +350,17 @@ impl Window {
         let start = period.plus(-periods);
         Window { period, periods, start, first: start.plus(-period.per_year()) }
     }
+
+    /// The periods whose figures the report shows: the trend from `start`
+    /// to the period, and the period a year before.
+    pub fn shown(&self) -> Vec<Period> {
+        let mut out: Vec<Period> = (0..=self.periods).map(|i| self.start.plus(i)).collect();
+        let year_ago = self.period.plus(-self.period.per_year());
+        if year_ago < self.start {
+            out.insert(0, year_ago);
+        }
+        out
+    }
 }
 
 #[cfg(test)]

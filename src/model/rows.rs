@@ -212,10 +212,15 @@ pub struct Trend {
     pub flag_reasons: Vec<String>,
 }
 
-/// A published number that the new run changes.
+/// A published number that the new run changes: a figure of the period
+/// itself (a rerun) or of an earlier period the report shows again (last
+/// month, a year ago, the trend).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Restatement {
     pub metric: String,
+    /// The period the figure is for (older manifests: the report's period).
+    #[serde(default)]
+    pub period: String,
     pub dimension: String,
     pub segment: String,
     pub published_version: String,
@@ -225,6 +230,23 @@ pub struct Restatement {
     pub change: Option<f64>,
     /// The run that published the old number.
     pub published_run: String,
+    /// The likely cause, from the inputs the two runs read (see
+    /// `publish::restate`).
+    #[serde(default)]
+    pub cause: String,
+}
+
+/// What one input table held for one month: the rows dated in it (by any
+/// of its dates), the sum of their amounts and a checksum of their
+/// contents (see `load::profile`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InputMonth {
+    pub table: String,
+    /// `YYYY-MM`.
+    pub month: String,
+    pub rows: i64,
+    pub amount: Option<f64>,
+    pub checksum: String,
 }
 
 /// One email sent of a published report.

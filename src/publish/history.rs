@@ -9,12 +9,13 @@
 //! id (its manifest) → confirmed; it does not → rolled back. So after any
 //! kill or I/O error the published folders and the history agree.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use duckdb::{params, Connection, OptionalExt};
 
 use crate::error::{Error, Result};
-use crate::model::rows::{MetricRow, Restatement, SendRecord};
+use crate::model::rows::{InputMonth, MetricRow, Restatement, SendRecord};
 use crate::model::period::Period;
 use crate::publish::fault;
 use crate::model::text::plain;
@@ -89,7 +90,9 @@ impl History {
                  dimension VARCHAR, segment VARCHAR, value DOUBLE, value_text VARCHAR); \
              CREATE TABLE IF NOT EXISTS sends (run_id VARCHAR, period VARCHAR, message_id VARCHAR, sent_at VARCHAR, \
                  recipients VARCHAR[], fingerprint VARCHAR); \
-             ALTER TABLE sends ADD COLUMN IF NOT EXISTS message VARCHAR;",
+             ALTER TABLE sends ADD COLUMN IF NOT EXISTS message VARCHAR; \
+             CREATE TABLE IF NOT EXISTS input_months (run_id VARCHAR, tbl VARCHAR, month VARCHAR, rows BIGINT, \
+                 amount DOUBLE, checksum VARCHAR);",
         )
         .map_err(|e| {
             Error::Input(format!(
@@ -164,28 +167,24 @@ impl History {
             .map_err(self.step("reading"))
     }
 
-    /// The numbers of the last published run of `period` that `rows` change.
-    /// Values compare as published (the text of metrics.csv).
-    pub fn restatements(&self, period: Period, rows: &[&MetricRow]) -> Result<Vec<Restatement>> {
-        let Some(run) = self.last_published(period)? else { return Ok(Vec::new()) };
-        let mut stmt = self
-            .conn
-            .prepare("SELECT metric, version, dimension, segment, value, value_text FROM metric_values WHERE run_id = ?")
-            .map_err(self.step("reading"))?;
-        let published: Vec<(String, String, String, String, Option<f64>, String)> = stmt
-            .query_map([&run], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))
-            .map_err(self.step("reading"))?
-            .collect::<std::result::Result<_, _>>()
-            .map_err(self.step("reading"))?;
+    /// The published numbers that `rows` change: for each period in
+    /// `periods`, its last published run's values against this run's rows
+    /// of that period, most recent period first. Values compare as
+    /// published (the text of metrics.csv).
+    pub fn restatements(&self, periods: &[Period], rows: &[MetricRow]) -> Result<Vec<Restatement>> {
+        let mut periods = periods.to_vec();
+        periods.sort_by(|a, b| b.cmp(a));
         let mut out = Vec::new();
-        for row in rows {
-            let old = published
-                .iter()
-                .find(|(m, _, d, s, _, _)| *m == row.metric && *d == row.dimension && *s == row.segment);
-            if let Some((_, old_version, _, _, old_value, old_text)) = old {
+        for period in periods {
+            let Some(run) = self.last_published(period)? else { continue };
+            let published = self.values_of(&run)?;
+            for row in rows.iter().filter(|r| r.period == period) {
+                let key = (row.metric.clone(), row.dimension.clone(), row.segment.clone());
+                let Some((old_version, old_value, old_text)) = published.get(&key) else { continue };
                 if *old_text != plain(row.value) {
                     out.push(Restatement {
                         metric: row.metric.clone(),
+                        period: period.to_string(),
                         dimension: row.dimension.clone(),
                         segment: row.segment.clone(),
                         published_version: old_version.clone(),
@@ -194,6 +193,7 @@ impl History {
                         value: row.value,
                         change: row.value.zip(*old_value).map(|(new, old)| new - old),
                         published_run: run.clone(),
+                        cause: String::new(),
                     });
                 }
             }
@@ -201,9 +201,39 @@ impl History {
         Ok(out)
     }
 
+    /// A published run's values by (metric, dimension, segment): version,
+    /// value, and the value as published.
+    fn values_of(&self, run: &str) -> Result<HashMap<(String, String, String), (String, Option<f64>, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT metric, dimension, segment, version, value, value_text FROM metric_values WHERE run_id = ?")
+            .map_err(self.step("reading"))?;
+        let rows = stmt
+            .query_map([run], |r| Ok(((r.get(0)?, r.get(1)?, r.get(2)?), (r.get(3)?, r.get(4)?, r.get(5)?))))
+            .map_err(self.step("reading"))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.step("reading"));
+        rows
+    }
+
+    /// What a run read, per table and month (empty for runs recorded
+    /// before the store kept it).
+    pub fn inputs_of(&self, run: &str) -> Result<Vec<InputMonth>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT tbl, month, rows, amount, checksum FROM input_months WHERE run_id = ? ORDER BY tbl, month")
+            .map_err(self.step("reading"))?;
+        let rows = stmt
+            .query_map([run], |r| Ok(InputMonth { table: r.get(0)?, month: r.get(1)?, rows: r.get(2)?, amount: r.get(3)?, checksum: r.get(4)? }))
+            .map_err(self.step("reading"))?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(self.step("reading"));
+        rows
+    }
+
     /// Records a run as pending, committed and synced to disk before its
     /// folder is published; [`History::confirm`] marks it published.
-    pub fn record_pending(&self, run_id: &str, period: Period, inputs_sha256: &str, rows: &[&MetricRow]) -> Result<()> {
+    pub fn record_pending(&self, run_id: &str, period: Period, inputs_sha256: &str, rows: &[&MetricRow], inputs: &[InputMonth]) -> Result<()> {
         let conn = &self.conn;
         conn.execute_batch("BEGIN TRANSACTION").map_err(self.step("writing"))?;
         let written = (|| -> Result<()> {
@@ -219,6 +249,11 @@ impl History {
                 appender
                     .append_row(params![run_id, period.to_string(), r.metric, r.version, r.dimension, r.segment, r.value, plain(r.value)])
                     .map_err(self.step("writing"))?;
+            }
+            appender.flush().map_err(self.step("writing"))?;
+            let mut appender = conn.appender("input_months").map_err(self.step("writing"))?;
+            for m in inputs {
+                appender.append_row(params![run_id, m.table, m.month, m.rows, m.amount, m.checksum]).map_err(self.step("writing"))?;
             }
             appender.flush().map_err(self.step("writing"))?;
             fault::point("history.write")?;
@@ -245,7 +280,7 @@ impl History {
     pub fn remove(&self, run_id: &str) -> Result<()> {
         self.conn
             .execute_batch(&format!(
-                "BEGIN TRANSACTION; DELETE FROM metric_values WHERE run_id = {id}; DELETE FROM runs WHERE run_id = {id}; COMMIT;",
+                "BEGIN TRANSACTION; DELETE FROM metric_values WHERE run_id = {id}; DELETE FROM input_months WHERE run_id = {id}; DELETE FROM runs WHERE run_id = {id}; COMMIT;",
                 id = crate::db::literal(run_id)
             ))
             .map_err(self.step("writing"))?;

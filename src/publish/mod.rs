@@ -5,7 +5,9 @@
 pub mod fault;
 pub mod history;
 pub mod lock;
+pub mod restate;
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -67,10 +69,32 @@ pub fn metrics_csv(catalog: &Catalog, rows: &[&MetricRow]) -> String {
 }
 
 /// `metrics.json`: the rows of `metrics.csv` as an array of objects.
-pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow]) -> String {
+pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow], restatements: &[Restatement]) -> String {
+    let mut by_slice: BTreeMap<(&str, &str, &str), Vec<&Restatement>> = BTreeMap::new();
+    for x in restatements {
+        by_slice.entry((&x.metric, &x.dimension, &x.segment)).or_default().push(x);
+    }
     let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
+            // The figures of this metric and slice, of this period or an
+            // earlier one, that differ from what was published for them.
+            let restated: Vec<serde_json::Value> = by_slice
+                .get(&(r.metric.as_str(), r.dimension.as_str(), r.segment.as_str()))
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .map(|x| {
+                    json!({
+                        "period": x.period,
+                        "published": json_number(x.published),
+                        "value": json_number(x.value),
+                        "change": json_number(x.change),
+                        "published_version": x.published_version,
+                        "published_run": x.published_run,
+                        "cause": x.cause,
+                    })
+                })
+                .collect();
             json!({
                 "period": r.period.to_string(),
                 "metric": r.metric,
@@ -80,6 +104,7 @@ pub fn metrics_json(catalog: &Catalog, rows: &[&MetricRow]) -> String {
                 "value": json_number(r.value),
                 "unit": unit_of(catalog, &r.metric),
                 "low_sample": r.low_sample,
+                "restated": restated,
             })
         })
         .collect();
@@ -189,10 +214,11 @@ pub fn cohorts_csv(cohorts: &[CohortRow]) -> String {
 /// `restatements.csv`: every published number of the period that this run
 /// changes (the report shows the largest; this is the whole list).
 pub fn restatements_csv(restatements: &[Restatement]) -> String {
-    let mut out = String::from("metric,published_version,version,dimension,segment,published,value,change,published_run\n");
+    let mut out = String::from("metric,period,published_version,version,dimension,segment,published,value,change,published_run,cause\n");
     for r in restatements {
         let cells = [
             r.metric.clone(),
+            r.period.clone(),
             r.published_version.clone(),
             r.version.clone(),
             csv_field(&r.dimension),
@@ -201,6 +227,7 @@ pub fn restatements_csv(restatements: &[Restatement]) -> String {
             plain(r.value),
             plain_diff(r.value, r.published),
             r.published_run.clone(),
+            csv_field(&r.cause),
         ];
         out.push_str(&cells.join(","));
         out.push('\n');

@@ -6,6 +6,7 @@ pub mod book;
 pub mod charts;
 pub mod email;
 pub mod format;
+pub mod restated;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,6 +18,7 @@ use crate::error::{Error, Result};
 use crate::embedded::TEMPLATES as EMBEDDED_TEMPLATES;
 use crate::metrics::catalog::Catalog;
 use crate::model::rows::{Bridge, ChannelRow, CohortRow, CustomerRow, Finance, KindRow, MetricRun, Restatement, SeriesRow, Trend, Unavailable};
+use restated::RestatementView;
 use crate::model::unit::{Direction, Unit};
 use crate::model::period::{Month, Period};
 
@@ -157,6 +159,10 @@ pub struct MetricView {
     pub arrow: &'static str,
     /// Too few survey answers behind the value to read much into it.
     pub low_sample: bool,
+    /// The value of the period before, or a year before, differs from the
+    /// one published for it: the published value.
+    pub prev_restated: Option<restated::Mark>,
+    pub year_ago_restated: Option<restated::Mark>,
 }
 
 /// An at-risk customer a CSM should call: who, how much MRR, the score and
@@ -426,10 +432,14 @@ pub struct ReportContext {
     pub at_risk: Vec<AtRiskView>,
     /// How many customers are at risk in all.
     pub at_risk_total: usize,
-    /// Published numbers of this period that this run changes.
+    /// Published figures (of the period on a rerun, of the periods before
+    /// it) that this run changes.
     pub restatements: Vec<RestatementView>,
     /// The five largest of them, totals first (relative to the published value).
     pub restatements_top: Vec<RestatementView>,
+    /// The same, by period and likely cause: the "Restated since last
+    /// report" section.
+    pub restated_groups: Vec<restated::RestatedGroup>,
     /// Every metric's formula in words, in catalog order.
     pub definitions: Vec<Definition>,
     /// The charts, drawn (see [`charts`]).
@@ -450,19 +460,6 @@ pub struct ReportContext {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RestatementView {
-    pub title: String,
-    pub unit: Unit,
-    pub dimension: String,
-    pub segment: String,
-    pub published: Option<f64>,
-    pub value: Option<f64>,
-    pub change: Option<f64>,
-    /// "v1 → v2" when the metric's version changed too.
-    pub version_change: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
 pub struct HistoryRow {
     pub period: Period,
     pub mrr: Option<f64>,
@@ -470,6 +467,9 @@ pub struct HistoryRow {
     pub active_customers: Option<f64>,
     pub churn_rate: Option<f64>,
     pub nrr: Option<f64>,
+    /// The ids of the figures of this row that differ from what was
+    /// published for the period.
+    pub restated: Vec<&'static str>,
 }
 
 /// Metrics shown in the segment and region tables, when computed.
@@ -509,7 +509,7 @@ pub struct Inputs<'a> {
 pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let Inputs { catalog, series, period, window_start, currency, runs, unavailable, warnings, stale, customers, restatements, cohorts, finance, gross_margin, min_sample, data_start } = inp;
     let coverage = coverage_notes(period, data_start);
-    let look = Lookup::new(catalog, series, period, min_sample, data_start);
+    let look = Lookup::new(catalog, series, period, min_sample, data_start, restated::marks(restatements));
     let unavailable_views: Vec<UnavailableView> = unavailable
         .iter()
         .map(|u| UnavailableView { id: u.metric.clone(), title: look.title(&u.metric), reason: u.reason.clone() })
@@ -527,7 +527,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let flags = flags(&look);
     let (at_risk, at_risk_total) = at_risk_list(customers, period);
     let headline: Vec<MetricView> = HEADLINE.iter().filter_map(|id| look.view(id)).collect();
-    let (restatements, restatements_top) = restatement_views(&look, restatements);
+    let restated::Restated { all: restatements, top: restatements_top, groups: restated_groups } = restated::views(catalog, restatements, period);
     let bridge_month = look.bridge(period, period);
     let bridge_window = look.bridge(window_start, period);
     let finance = FinanceView {
@@ -559,6 +559,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
         cohorts: cohort_heatmaps(cohorts),
         restatements,
         restatements_top,
+        restated_groups,
         definitions: definitions(catalog),
         attention: ranked_attention(&look, group_flags(&flags)),
         charts: Vec::new(),
@@ -603,15 +604,29 @@ struct Lookup<'a> {
     min_sample: i64,
     /// The data starts after the period a year before: no year-ago values.
     year_ago_missing: bool,
+    /// The company's restated figures by metric and period id.
+    marks: BTreeMap<(String, String), restated::Mark>,
 }
 
 impl<'a> Lookup<'a> {
-    fn new(catalog: &'a Catalog, series: &'a [SeriesRow], period: Period, min_sample: i64, data_start: Option<Month>) -> Lookup<'a> {
+    fn new(
+        catalog: &'a Catalog,
+        series: &'a [SeriesRow],
+        period: Period,
+        min_sample: i64,
+        data_start: Option<Month>,
+        marks: BTreeMap<(String, String), restated::Mark>,
+    ) -> Lookup<'a> {
         let rows = series
             .iter()
             .map(|s| ((s.row.metric.as_str(), s.row.dimension.as_str(), s.row.segment.as_str(), s.row.period), s))
             .collect();
-        Lookup { catalog, series, period, rows, min_sample, year_ago_missing: year_before_missing(period, data_start) }
+        Lookup { catalog, series, period, rows, min_sample, year_ago_missing: year_before_missing(period, data_start), marks }
+    }
+
+    /// The published value of a company figure this run restates.
+    fn mark(&self, metric: &str, period: Period) -> Option<restated::Mark> {
+        self.marks.get(&(metric.to_string(), period.to_string())).copied()
     }
 
     /// Whether a metric's value of the period, for one slice, rests on
@@ -688,6 +703,8 @@ impl<'a> Lookup<'a> {
             change_quality,
             arrow,
             low_sample: s.row.low_sample,
+            prev_restated: self.mark(id, period.plus(-1)),
+            year_ago_restated: if self.year_ago_missing { None } else { self.mark(id, period.plus(-period.per_year())) },
         })
     }
 
@@ -807,6 +824,10 @@ fn history(look: &Lookup, window_start: Period) -> Vec<HistoryRow> {
             active_customers: value("active_customers", m),
             churn_rate: value("churn_rate", m),
             nrr: value("nrr", m),
+            restated: ["mrr", "net_new_mrr", "active_customers", "churn_rate", "nrr"]
+                .into_iter()
+                .filter(|id| look.mark(id, m).is_some())
+                .collect(),
         });
         m = m.plus(1);
     }
@@ -857,36 +878,6 @@ fn at_risk_list(customers: &[CustomerRow], period: Period) -> (Vec<AtRiskView>, 
     at_risk.sort_by(|a, b| b.mrr.total_cmp(&a.mrr).then_with(|| a.customer_id.cmp(&b.customer_id)));
     let at_risk = at_risk.into_iter().take(AT_RISK_LISTED).map(|c| at_risk_view(c, period.kind().last())).collect();
     (at_risk, at_risk_total)
-}
-
-/// Every restated figure, and the five a reader checks first.
-fn restatement_views(look: &Lookup, restatements: &[Restatement]) -> (Vec<RestatementView>, Vec<RestatementView>) {
-    let catalog = look.catalog;
-    let title = |id: &str| look.title(id);
-    let restatements: Vec<RestatementView> = restatements
-        .iter()
-        .map(|r| RestatementView {
-            title: title(&r.metric),
-            unit: catalog.metric(&r.metric).map_or(Unit::Score, |m| m.unit),
-            dimension: r.dimension.clone(),
-            segment: r.segment.clone(),
-            published: r.published,
-            value: r.value,
-            change: r.change,
-            version_change: (r.published_version != r.version).then(|| format!("{} → {}", r.published_version, r.version)),
-        })
-        .collect();
-
-    let mut restatements_top = restatements.clone();
-    let relative = |r: &RestatementView| match (r.change, r.published) {
-        (Some(c), Some(p)) if p != 0.0 => (c / p).abs(),
-        // A value that appeared or vanished is the largest change of all.
-        _ => f64::INFINITY,
-    };
-    // Totals first (what a reader checks), then by how much they moved.
-    restatements_top.sort_by(|a, b| (a.dimension != "all").cmp(&(b.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
-    restatements_top.truncate(5);
-    (restatements, restatements_top)
 }
 
 /// Each metric's formula in words, in catalog order.
@@ -989,9 +980,11 @@ pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
     if let Some(day) = c.cancels_on {
         changes.push(format!("scheduled to cancel ({day})"));
     }
+    // No health score before is not the same as not a customer before:
+    // an account without usage or answers has no score in any month.
     match (c.prev_health, c.health) {
         (Some(before), Some(now)) => changes.push(format!("health {before:.0} → {now:.0}")),
-        (None, _) => changes.push(format!("not active {before}")),
+        _ if c.prev_mrr == 0.0 => changes.push(format!("not active {before}")),
         _ => {}
     }
     for (name, before, now) in [

@@ -129,7 +129,8 @@ fn a_restated_report_says_so_first() {
     assert!(mail.headers.get_first_value("To").is_none());
     let text = mail.subparts[0].subparts[0].get_body().unwrap();
     let first = text.lines().filter(|l| !l.trim().is_empty()).nth(1).unwrap();
-    assert!(first.starts_with("RESTATED: this report changes"), "{text}");
+    assert!(first.starts_with("RESTATED: 1"), "{text}");
+    assert!(text.contains("Restated since last report") && text.contains("  - March 2024: Monthly recurring revenue 1.73k USD -> 1.75k USD (+20 USD)"), "{text}");
     let html = mail.subparts[0].subparts[1].subparts[0].get_body().unwrap();
     assert!(html.find("Restated.").unwrap() < html.find("Headline numbers").unwrap());
 }

@@ -10,6 +10,7 @@ mod owners;
 mod periods;
 mod queries;
 mod recipes;
+mod restated;
 mod revenue;
 mod signals;
 mod staging;

@@ -185,10 +185,10 @@ fn a_quarter_is_published_rerun_and_restated_under_its_id() {
     // and --fail-on-restatement refuses to publish it.
     s.edit("invoices.csv", "i3,c,2024-06-05,1000,EUR,paid", "i3,c,2024-06-05,900,EUR,paid");
     let err = s.run_fails("2024-Q2", &["--config", &config, "--fail-on-restatement"], 1);
-    assert!(err.contains("of 2024-Q2 would change"), "{err}");
+    assert!(err.contains("would change with the report of 2024-Q2") && err.contains("revenue of 2024-Q2 all=all: 1530 -> 1410"), "{err}");
     s.run("2024-Q2", &["--config", &config]);
     let restated = fs::read_to_string(dir.join("restatements.csv")).unwrap();
-    assert!(restated.lines().any(|l| l.starts_with("revenue,v1,v1,all,all,1530,1410,")), "{restated}");
+    assert!(restated.lines().any(|l| l.starts_with("revenue,2024-Q2,v1,v1,all,all,1530,1410,")), "{restated}");
     let manifest = fs::read_to_string(dir.join("manifest.json")).unwrap();
     assert!(manifest.contains("\"period\": \"2024-Q2\""), "{manifest}");
     assert_eq!(history_runs(&s.out()), 3);

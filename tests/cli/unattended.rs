@@ -88,7 +88,7 @@ fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
     s.run("2024-03", &[]);
     assert_eq!(history_runs(&out), 2);
     let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
-    assert!(!report.contains("## Restatements"));
+    assert!(!report.contains("## Restated since last report"));
 
     // E's plan was 200, is now 300: MRR 1730 -> 1830 and all that follows.
     let subs = fs::read_to_string(data.join("subscriptions.csv")).unwrap();
@@ -98,7 +98,7 @@ fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
     let refused = s.cs_report(&args);
     assert_eq!(refused.status.code(), Some(1));
     let err = String::from_utf8_lossy(&refused.stderr);
-    assert!(err.contains("mrr all=all: 1730 -> 1830"), "{err}");
+    assert!(err.contains("mrr of 2024-03 all=all: 1730 -> 1830"), "{err}");
     assert_eq!(fs::read(out.join("2024-03/metrics.csv")).unwrap(), before, "nothing published");
     assert_eq!(history_runs(&out), 2, "history unchanged");
 
@@ -106,13 +106,12 @@ fn a_changed_input_row_shows_as_a_restatement_and_can_fail_the_run() {
     m.assert("mrr", Some(1830.0));
     assert_eq!(history_runs(&out), 3);
     let report = fs::read_to_string(out.join("2024-03/report.md")).unwrap();
-    assert!(report.contains("## Restatements"), "{report}");
-    assert!(report.contains("| Monthly recurring revenue | all | 1,730.00 USD | 1,830.00 USD | +100.00 USD |"), "{report}");
-    // The report shows the largest; restatements.csv has every one.
-    assert!(report.contains("18 number(s) published for 2024-03 before change"), "{report}");
+    assert!(report.contains("## Restated since last report\n\n18 figure(s) published in an earlier report"), "{report}");
+    assert!(report.contains("### March 2024"), "{report}");
+    assert!(report.contains("| Monthly recurring revenue | 1,730.00 USD | 1,830.00 USD | +100.00 USD |"), "{report}");
     let csv = fs::read_to_string(out.join("2024-03/restatements.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 18);
-    assert!(csv.lines().any(|l| l.starts_with("mrr,v1,v1,all,all,1730,1830,100,")), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("mrr,2024-03,v1,v1,all,all,1730,1830,100,")), "{csv}");
     let manifest: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("2024-03/manifest.json")).unwrap()).unwrap();
     let restated = manifest["restatements"].as_array().unwrap();
     assert!(restated.iter().any(|r| r["metric"] == "mrr" && r["dimension"] == "all" && r["published"] == 1730.0 && r["value"] == 1830.0));

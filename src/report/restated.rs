@@ -1,0 +1,133 @@
+//! The restated figures as the report shows them: one "Restated since last
+//! report" section (each period's changed figures grouped by their likely
+//! cause, the company's totals named, the slices counted) and a mark beside
+//! every earlier figure the report shows that differs from what was
+//! published for it.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::metrics::catalog::Catalog;
+use crate::model::period::Period;
+use crate::model::rows::Restatement;
+use crate::model::unit::Unit;
+use crate::report::format::human;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestatementView {
+    pub id: String,
+    pub title: String,
+    pub unit: Unit,
+    /// The period the figure is for, and its label ("September 2026").
+    pub period: String,
+    pub period_label: String,
+    pub dimension: String,
+    pub segment: String,
+    pub published: Option<f64>,
+    pub value: Option<f64>,
+    pub change: Option<f64>,
+    /// "v1 → v2" when the metric's version changed too.
+    pub version_change: Option<String>,
+    pub cause: String,
+}
+
+/// The figures of one period restated for one cause.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestatedGroup {
+    pub period_label: String,
+    pub cause: String,
+    /// The company's totals whose change shows at the report's
+    /// precision, in report order.
+    pub figures: Vec<RestatementView>,
+    /// How many more totals changed only in decimals the report does not show.
+    pub fine: usize,
+    /// How many figures of segments, regions, owners... share the cause.
+    pub slices: usize,
+}
+
+/// A figure shown for an earlier period that differs from its published
+/// value: the value as published.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Mark {
+    pub published: Option<f64>,
+}
+
+pub struct Restated {
+    pub all: Vec<RestatementView>,
+    /// The five a reader checks first: totals, then the largest relative moves.
+    pub top: Vec<RestatementView>,
+    pub groups: Vec<RestatedGroup>,
+}
+
+pub fn views(catalog: &Catalog, restatements: &[Restatement], period: Period) -> Restated {
+    let all: Vec<RestatementView> = restatements.iter().map(|r| view(catalog, r, period)).collect();
+    let mut top = all.clone();
+    let relative = |r: &RestatementView| match (r.change, r.published) {
+        (Some(c), Some(p)) if p != 0.0 => (c / p).abs(),
+        // A value that appeared or vanished is the largest change of all.
+        _ => f64::INFINITY,
+    };
+    top.sort_by(|a, b| (a.dimension != "all").cmp(&(b.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
+    top.truncate(5);
+    let groups = groups(&all);
+    Restated { all, top, groups }
+}
+
+fn view(catalog: &Catalog, r: &Restatement, period: Period) -> RestatementView {
+    let metric = catalog.metric(&r.metric);
+    RestatementView {
+        id: r.metric.clone(),
+        title: metric.map_or_else(|| r.metric.clone(), |m| m.title.clone()),
+        unit: metric.map_or(Unit::Score, |m| m.unit),
+        period: r.period.clone(),
+        period_label: label_of(&r.period, period),
+        dimension: r.dimension.clone(),
+        segment: r.segment.clone(),
+        published: r.published,
+        value: r.value,
+        change: r.change,
+        version_change: (r.published_version != r.version).then(|| format!("{} → {}", r.published_version, r.version)),
+        cause: r.cause.clone(),
+    }
+}
+
+/// The label of a period id at or before the report's period (the id
+/// itself when it is not one of them).
+fn label_of(id: &str, period: Period) -> String {
+    (0..1200).map(|k| period.plus(-k)).find(|p| p.to_string() == id).map_or_else(|| id.to_string(), Period::label)
+}
+
+/// The restatements grouped by period and cause, in their order (most
+/// recent period first).
+fn groups(all: &[RestatementView]) -> Vec<RestatedGroup> {
+    let mut groups: Vec<RestatedGroup> = Vec::new();
+    for r in all {
+        let found = groups.iter_mut().find(|g| g.period_label == r.period_label && g.cause == r.cause);
+        let group = match found {
+            Some(g) => g,
+            None => {
+                groups.push(RestatedGroup { period_label: r.period_label.clone(), cause: r.cause.clone(), figures: Vec::new(), fine: 0, slices: 0 });
+                groups.last_mut().expect("just pushed")
+            }
+        };
+        if r.dimension == "all" && human(r.published, r.unit, "") != human(r.value, r.unit, "") {
+            group.figures.push(r.clone());
+        } else if r.dimension == "all" {
+            group.fine += 1;
+        } else {
+            group.slices += 1;
+        }
+    }
+    groups
+}
+
+/// The published values of the company's restated figures, by metric and
+/// period id: what the marks beside earlier figures read.
+pub fn marks(restatements: &[Restatement]) -> BTreeMap<(String, String), Mark> {
+    restatements
+        .iter()
+        .filter(|r| r.dimension == "all")
+        .map(|r| ((r.metric.clone(), r.period.clone()), Mark { published: r.published }))
+        .collect()
+}
