@@ -266,8 +266,8 @@ pub struct Attention {
     /// (`segment`, `region`, `owner`) and value.
     pub driver: Option<(String, String)>,
     pub reasons: Vec<String>,
-    /// The flagged slices, `segment smb`, `region emea`...
-    pub slices: Vec<String>,
+    /// The flagged slices: (dimension, segment), `("segment", "smb")`...
+    pub slices: Vec<(String, String)>,
     pub advice: String,
 }
 
@@ -960,7 +960,7 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
             entry.thin = f.thin;
             entry.reasons = f.reasons.clone();
         } else {
-            entry.slices.push(format!("{} {}", f.dimension, f.segment));
+            entry.slices.push((f.dimension.clone(), f.segment.clone()));
             if !entry.total_flagged {
                 for r in &f.reasons {
                     if !entry.reasons.contains(r) {

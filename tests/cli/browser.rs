@@ -58,6 +58,38 @@ window.addEventListener('load', () => {
 });
 </script>"#;
 
+/// What a reader sees before scrolling, in a window 1100 px high: the
+/// bottom of the one-sentence summary (`lead`), of the headline numbers
+/// and of the attention list, the window's height and how many attention
+/// items there are. `SELECTORS` is replaced by the page's own selectors.
+const FIRST_SCREEN_PROBE: &str = r#"<script>
+window.addEventListener('load', () => {
+  const [lead, headline, attention, items] = SELECTORS;
+  const bottom = s => { const e = document.querySelector(s); return e ? e.getBoundingClientRect().bottom : null; };
+  const out = {
+    height: window.innerHeight,
+    lead: bottom(lead),
+    headline: bottom(headline),
+    attention: bottom(attention),
+    items: document.querySelectorAll(items).length,
+  };
+  const pre = document.createElement('pre'); pre.id = 'probe'; pre.textContent = JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"#;
+
+/// Asserts the first screen holds the sentence, the headline numbers and
+/// at most five attention items, whole.
+fn assert_first_screen(m: &serde_json::Value, what: &str) {
+    let height = m["height"].as_f64().unwrap();
+    for part in ["lead", "headline", "attention"] {
+        let bottom = m[part].as_f64().unwrap_or_else(|| panic!("{what}: no {part} on the page: {m}"));
+        assert!(bottom <= height, "{what}: the {part} ends below the first screen: {m}");
+    }
+    let items = m["items"].as_u64().unwrap();
+    assert!((1..=5).contains(&items), "{what}: {items} attention items: {m}");
+}
+
 /// Opens `html` with `probe` added at `width` px and returns what the probe
 /// measured.
 fn measure(html: &str, probe: &str, at: &Path, width: u32) -> serde_json::Value {
@@ -97,6 +129,8 @@ fn the_report_page_fits_1280_and_768_pixels_with_every_chart_drawn() {
         assert_eq!(m["drawn"], m["charts"], "at {width} px a chart was not drawn: {m}");
         screenshot(&dir.join("report.html"), width, &format!("report-{width}.png"));
     }
+    let probe = FIRST_SCREEN_PROBE.replace("SELECTORS", r#"['p.lead', 'div.cards', 'ol.top', 'ol.top li']"#);
+    assert_first_screen(&measure(&html, &probe, &dir.join("probe.html"), 1280), "the report at 1280 px");
 }
 
 /// Measures the email from inside: viewport, page width, images shown.
@@ -142,4 +176,6 @@ fn the_email_fits_600_pixels_with_every_chart_shown() {
     assert_eq!(m["shown"], m["images"], "an image was not shown: {m}");
     assert!(m["widest"].as_f64() <= Some(600.0), "{m}");
     screenshot(&page, 600, "email-600.png");
+    let probe = FIRST_SCREEN_PROBE.replace("SELECTORS", r#"['p.lead', 'table.headline', 'table.attention', 'table.attention tr']"#);
+    assert_first_screen(&measure(&html, &probe, &shown.join("probe.html"), 600), "the email at 600 px");
 }
