@@ -67,6 +67,8 @@ struct RawSmtp {
     tls: Option<TlsMode>,
     ca_file: Option<PathBuf>,
     timeout_seconds: Option<u64>,
+    #[serde(default)]
+    allow_insecure_auth: bool,
 }
 
 /// How the connection to the SMTP server is secured.
@@ -101,7 +103,10 @@ pub struct EmailConfig {
     pub ca_file: Option<PathBuf>,
     pub timeout_seconds: u64,
     pub user: Option<String>,
-    /// The name of the environment variable that holds the password.
+    /// The name of the environment variable that holds the password. Never
+    /// written to the manifest: a password pasted here by mistake must not
+    /// end up in a published file.
+    #[serde(serialize_with = "redacted")]
     pub password_env: Option<String>,
     pub from: String,
     pub to: Vec<String>,
@@ -437,6 +442,14 @@ fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'
     Ok(out)
 }
 
+/// `password_env` in the manifest: whether it is set, never what it says.
+fn redacted<S: serde::Serializer>(value: &Option<String>, s: S) -> std::result::Result<S::Ok, S::Error> {
+    match value {
+        Some(_) => s.serialize_str("(set; not recorded)"),
+        None => s.serialize_none(),
+    }
+}
+
 /// Hosts that `tls: none` may name: the connection never leaves the machine.
 fn is_loopback(host: &str) -> bool {
     host == "localhost" || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
@@ -490,6 +503,12 @@ fn resolve_email(raw: RawEmail, abs: &dyn Fn(PathBuf) -> PathBuf) -> Result<Emai
     }
     let to = raw.to.iter().enumerate().map(|(i, t)| mailbox(format!("email.to[{i}]"), t)).collect::<Result<Vec<_>, _>>()?;
     let cc = raw.cc.iter().enumerate().map(|(i, t)| mailbox(format!("email.cc[{i}]"), t)).collect::<Result<Vec<_>, _>>()?;
+    if tls == TlsMode::None && raw.user.is_some() && !smtp.allow_insecure_auth {
+        return Err("key `email.smtp.allow_insecure_auth`: with `tls: none` the user name and password would cross the \
+             connection unencrypted; use `starttls` or `tls`, or set `allow_insecure_auth: true` for a relay on this \
+             machine that needs a login"
+            .into());
+    }
     if let Some(name) = &raw.password_env {
         let valid = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && !name.starts_with(|c: char| c.is_ascii_digit());
         if !valid {

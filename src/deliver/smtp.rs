@@ -19,10 +19,14 @@ pub fn password(config: &EmailConfig) -> Result<Option<String>> {
     let Some(name) = &config.password_env else { return Ok(None) };
     match std::env::var(name) {
         Ok(value) if !value.is_empty() => Ok(Some(value)),
-        _ => Err(Error::Usage(format!(
-            "the SMTP password is read from the environment variable {name} (`email.password_env`), which is not \
-             set or empty; export it in the environment cron runs the job in"
-        ))),
+        // The name is not printed: a password pasted into the config by
+        // mistake must not reach a log.
+        _ => Err(Error::Usage(
+            "the SMTP password is read from the environment variable that `email.password_env` names, which is not \
+             set or empty (its name is not shown, in case it is a password by mistake); export it in the environment \
+             cron runs the job in"
+                .into(),
+        )),
     }
 }
 

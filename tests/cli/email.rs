@@ -319,7 +319,8 @@ fn nothing_is_sent_for_a_stale_report_or_without_the_password() {
     let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(PASSWORD_ENV), "{err}");
+    // Which key, not what it says: it could be a password by mistake.
+    assert!(err.contains("email.password_env") && !err.contains(PASSWORD_ENV), "{err}");
     assert!(!s.out().join("2025-06").exists());
 
     // Usage that stops early in the month: stale, published with
@@ -348,6 +349,65 @@ fn nothing_is_sent_for_a_stale_report_or_without_the_password() {
     let none = s.cs_report_env(&["send", "--config", cfg.to_str().unwrap(), "--period", "2025-05"], &env);
     assert_eq!(none.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no published report of 2025-05"));
+}
+
+/// The files under `dir` (the history store included) that hold `needle`.
+fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_holding(&path, needle));
+        } else if fs::read(&path).unwrap().windows(needle.len()).any(|w| w == needle.as_bytes()) {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// Issue 27, cases 3 and 6: a password pasted into `password_env` is never
+/// printed nor kept; a sent password is in no output; a login over a
+/// connection that is not encrypted is refused unless the config allows it.
+#[test]
+fn secrets_reach_no_output_or_log_and_no_login_goes_unencrypted() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let sent = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert_eq!(server.received().len(), 1);
+    let logs = format!("{}{}", String::from_utf8_lossy(&sent.stdout), String::from_utf8_lossy(&sent.stderr));
+    assert!(!logs.contains(PASSWORD) && files_holding(&s.out(), PASSWORD).is_empty());
+
+    // The password itself written as the variable's name: a valid name...
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, text.replace(PASSWORD_ENV, "Hunter2Secret")).unwrap();
+    let run = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-05"]);
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let refused = s.cs_report(&["send", "--config", cfg.to_str().unwrap(), "--period", "2025-05"]);
+    assert_eq!(refused.status.code(), Some(2));
+    for output in [&run, &refused] {
+        let logs = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+        assert!(!logs.contains("Hunter2Secret"), "{logs}");
+    }
+    assert_eq!(files_holding(&s.out(), "Hunter2Secret"), Vec::<PathBuf>::new());
+    // ... or not a name at all.
+    fs::write(&cfg, text.replace(PASSWORD_ENV, "\"hunter2 ok!\"")).unwrap();
+    let bad = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-05"]);
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(2), "{err}");
+    assert!(err.contains("email.password_env") && !err.contains("hunter2"), "{err}");
+
+    // No TLS with a login: refused unless allowed on purpose.
+    let plain = text.replace(&format!("port: {}, tls: starttls", server.port), "port: 2525, tls: none");
+    fs::write(&cfg, &plain).unwrap();
+    let refused = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-05"]);
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(2), "{err}");
+    assert!(err.contains("email.smtp.allow_insecure_auth"), "{err}");
+    fs::write(&cfg, plain.replace("tls: none", "tls: none, allow_insecure_auth: true")).unwrap();
+    let allowed = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-05"]);
+    assert!(allowed.status.success(), "{}", String::from_utf8_lossy(&allowed.stderr));
 }
 
 /// Books of business (issue 13): with `email.owners`, every owner with an
