@@ -21,7 +21,7 @@ Exit status:
   1   the run finished but a check failed (the MRR identity, --fail-on-restatement); nothing was published
   2   it could not run: bad arguments, config or input (the message names file, line, column and rule)
   3   the report was published, but sending its email failed (SMTP); `cs-report send` sends it later
-  75  not ready, try later: an export does not reach the end of the period yet, or another run holds the lock
+  75  not ready, try later: an export does not reach the end of the period yet, another run holds the lock, or the history store is busy
 
 Every stderr line starts with an ISO timestamp and a level (ERROR, WARN, INFO); the first
 line says what happened. stdout is for results only.";

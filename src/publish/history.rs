@@ -47,6 +47,12 @@ fn manifest_run_id(folder: &Path) -> Option<String> {
     crate::model::manifest::Manifest::read(folder).ok().map(|m| m.run.id)
 }
 
+/// Whether opening a DuckDB file failed because another process holds its
+/// lock (DuckDB reports it only in words): busy, not broken.
+fn held_elsewhere(e: &duckdb::Error) -> bool {
+    e.to_string().contains("Conflicting lock")
+}
+
 impl History {
     /// Opens the store in `root`. A store that is missing while reports are
     /// already published there, or that cannot be read, is an error: a
@@ -68,6 +74,13 @@ impl History {
         }
         let conn = match Connection::open(&path) {
             Ok(conn) => conn,
+            Err(e) if held_elsewhere(&e) => {
+                return Err(Error::NotReady(format!(
+                    "the history store {} is open in another program ({e}); close it (a DuckDB shell, a backup) and run \
+                     again",
+                    path.display()
+                )))
+            }
             Err(e) if start_new => {
                 let aside = root.join(format!("{HISTORY_FILE}.broken-{}", chrono::Utc::now().format("%Y%m%dT%H%M%SZ")));
                 std::fs::rename(&path, &aside).map_err(Error::io("moving the unreadable history store aside", &path))?;

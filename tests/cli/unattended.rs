@@ -545,3 +545,21 @@ fn help_documents_the_exit_codes_and_log_lines_carry_time_and_level() {
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.lines().count() > 3 && err.lines().all(is_log_line), "{err}");
 }
+
+/// Issue 27, case 9: a history store another program holds open (a DuckDB
+/// shell, a backup) is "busy, try later" (75), never "bad input" (2), and
+/// `--new-history` does not move a busy store aside.
+#[test]
+fn a_history_store_held_by_another_program_exits_75() {
+    let s = Scenario::fixture("revenue");
+    s.run("2024-03", &[]);
+    let held = duckdb::Connection::open(s.out().join("history.duckdb")).unwrap();
+    for extra in [&[][..], &["--new-history"][..]] {
+        let err = s.run_fails("2024-03", extra, 75);
+        assert!(err.contains("history store") && err.contains("another program"), "{err}");
+    }
+    drop(held);
+    assert_eq!(history_runs(&s.out()), 1);
+    s.run("2024-03", &[]);
+    assert_eq!(history_runs(&s.out()), 2);
+}
