@@ -333,7 +333,35 @@ pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first
             t.notes.push(note);
         }
     }
+    keep_owners_apart(conn, tables)?;
     Ok(problems)
+}
+
+/// Customers without an owner form the group `unassigned` (INPUTS.md). A
+/// real owner id that reads `unassigned` (or `unassigned (owner id)`, and
+/// so on) gets ` (owner id)` appended, in customers and owners alike, so
+/// the two never merge and no two ids become one.
+fn keep_owners_apart(conn: &Connection, tables: &mut [LoadedTable]) -> Result<()> {
+    let mut renamed = 0;
+    for name in ["customers", "owners"] {
+        if !tables.iter().any(|t| t.table == name && t.present() && !t.missing_columns.contains(&"owner")) {
+            continue;
+        }
+        renamed += conn
+            .execute(
+                &format!("UPDATE {name} SET owner = trim(owner) || ' (owner id)' WHERE regexp_full_match(trim(owner), ?)"),
+                [r"unassigned( \(owner id\))*"],
+            )
+            .map_err(Error::db(format!("keeping the owner ids of {name} apart from `unassigned`")))?;
+    }
+    if renamed > 0 {
+        let note = "an owner id reads `unassigned`, the name of the group of customers without an owner: it is shown as \
+                    `unassigned (owner id)` to keep the two apart";
+        if let Some(t) = tables.iter_mut().find(|t| t.table == "customers") {
+            t.notes.push(note.to_string());
+        }
+    }
+    Ok(())
 }
 
 /// One problem per kind of CSV line the reader could not parse.

@@ -160,3 +160,31 @@ fn an_owner_without_a_valid_address_or_twice_is_bad_input() {
     assert!(err.contains("must be unique"), "{err}");
     assert!(!s.out().join("2024-06").exists(), "nothing published");
 }
+
+/// Issue 27, case 7: an owner id that reads `unassigned` stays apart from
+/// the customers without an owner, whatever it is called. February on the
+/// `revenue` fixture (its README): A 100, B 60, C 1200, D 100.
+#[test]
+fn an_owner_called_unassigned_is_not_merged_with_the_customers_without_one() {
+    let s = Scenario::fixture("revenue");
+    let customers = fs::read_to_string(s.data().join("customers.csv")).unwrap();
+    let mut lines = customers.lines();
+    let mut text = format!("{},owner\n", lines.next().unwrap());
+    for line in lines {
+        let owner = match &line[..2] {
+            "A," => "unassigned",
+            "B," => "",
+            "C," => "\"unassigned (owner id)\"",
+            _ => "bo",
+        };
+        text.push_str(&format!("{line},{owner}\n"));
+    }
+    s.write("data/customers.csv", &text);
+    let m = s.run("2024-02", &[]);
+    m.assert_in("mrr", "owner", "unassigned", Some(60.0));
+    m.assert_in("mrr", "owner", "unassigned (owner id)", Some(100.0));
+    m.assert_in("mrr", "owner", "unassigned (owner id) (owner id)", Some(1200.0));
+    m.assert_in("mrr", "owner", "bo", Some(100.0));
+    let report = fs::read_to_string(s.out().join("2024-02/report.md")).unwrap();
+    assert!(report.contains("shown as `unassigned (owner id)` to keep the two apart"), "{report}");
+}
