@@ -37,6 +37,29 @@ struct RawConfig {
     email: Option<RawEmail>,
     #[serde(default)]
     labels: BTreeMap<String, String>,
+    #[serde(default)]
+    limits: Limits,
+}
+
+/// What one run may use (`limits:`): a runaway query ends the run with an
+/// error naming its file, instead of holding the lock for hours or filling
+/// the disk with spill.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The longest one metric or staging SQL statement may run, in seconds.
+    pub statement_seconds: u64,
+    /// The most DuckDB may spill to its scratch folder (DuckDB's own
+    /// default is 90 % of the free disk).
+    pub spill: String,
+    /// The longest CSV record (line) read, in MiB.
+    pub csv_line_mib: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { statement_seconds: 900, spill: "20GB".into(), csv_line_mib: 2 }
+    }
 }
 
 /// The `email:` section as written.
@@ -295,6 +318,7 @@ pub struct Config {
     /// A folder of metrics laid out like `queries/`, added to the built-in ones.
     pub queries: Option<PathBuf>,
     pub memory_limit: String,
+    pub limits: Limits,
     pub parameters: Parameters,
     /// Metric id -> version chosen in the config (defaults are the catalog's).
     pub metric_versions: BTreeMap<String, String>,
@@ -400,6 +424,7 @@ impl Config {
             queries: raw.queries.map(abs),
             // Leaves room under 1 GiB for what DuckDB does not count.
             memory_limit: raw.memory_limit.unwrap_or_else(|| "640MB".to_string()),
+            limits: check_limits(raw.limits)?,
             parameters: raw.parameters,
             metric_versions: raw.metrics,
             tables: raw.tables,
@@ -411,6 +436,22 @@ impl Config {
     pub fn file_name(&self) -> String {
         self.source.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string())
     }
+}
+
+fn check_limits(limits: Limits) -> Result<Limits, String> {
+    if !(1..=86_400).contains(&limits.statement_seconds) {
+        return Err(format!("key `limits.statement_seconds`: from 1 to 86400 seconds (got {})", limits.statement_seconds));
+    }
+    if !(1..=1024).contains(&limits.csv_line_mib) {
+        return Err(format!("key `limits.csv_line_mib`: from 1 to 1024 MiB (got {})", limits.csv_line_mib));
+    }
+    let size = limits.spill.trim();
+    let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    let unit = size[digits.len()..].trim().to_ascii_uppercase();
+    if digits.parse::<f64>().map_or(true, |v| v <= 0.0) || !["MB", "GB", "TB", "MIB", "GIB", "TIB"].contains(&unit.as_str()) {
+        return Err(format!("key `limits.spill`: a size such as 500MB or 20GB (got {:?})", limits.spill));
+    }
+    Ok(limits)
 }
 
 fn resolve_freshness(raw: &BTreeMap<String, RawFreshness>) -> Result<BTreeMap<&'static str, Freshness>, String> {

@@ -86,23 +86,25 @@ impl Drop for Scratch {
 
 /// Opens the in-memory database a run works in. Extensions are never
 /// installed or loaded behind our back.
-pub fn open(memory_limit: &str) -> Result<Database> {
+pub fn open(memory_limit: &str, spill: &str) -> Result<Database> {
     sweep_dead_scratch();
     let scratch = std::env::temp_dir().join(format!("cs-report-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).map_err(Error::io("creating scratch folder", &scratch))?;
     let scratch = Scratch(scratch);
-    let conn = connect(memory_limit, &scratch.0)?;
+    let conn = connect(memory_limit, spill, &scratch.0)?;
     Ok(Database { conn, _scratch: scratch })
 }
 
-/// A new in-memory database spilling to `temp` (which the caller owns), in
-/// UTC, with no extension installed or loaded behind our back.
-pub fn connect(memory_limit: &str, temp: &std::path::Path) -> Result<Connection> {
+/// A new in-memory database spilling at most `spill` to `temp` (which the
+/// caller owns), in UTC, with no extension installed or loaded behind our
+/// back.
+pub fn connect(memory_limit: &str, spill: &str, temp: &std::path::Path) -> Result<Connection> {
     let config = duckdb::Config::default()
         .enable_autoload_extension(false)
         .and_then(|c| c.with("autoinstall_known_extensions", "false"))
         .and_then(|c| c.max_memory(memory_limit))
         .and_then(|c| c.with("temp_directory", temp.to_string_lossy()))
+        .and_then(|c| c.with("max_temp_directory_size", spill))
         .map_err(Error::db("configuring DuckDB"))?;
     let conn = Connection::open_in_memory_with_flags(config).map_err(Error::db("opening DuckDB"))?;
     // No automatic checkpoints: in memory they only rewrite tables, and one
@@ -111,6 +113,25 @@ pub fn connect(memory_limit: &str, temp: &std::path::Path) -> Result<Connection>
         .map_err(Error::db("setting the time zone and checkpoints"))?;
     conn.execute_batch(UTC_TIMESTAMP_MACROS).map_err(Error::db("defining utc_timestamp"))?;
     Ok(conn)
+}
+
+/// Runs `work`, which runs one statement on `conn`, and interrupts that
+/// statement when it is still running after `seconds`. Returns what `work`
+/// returned and whether it was stopped.
+pub fn time_limited<T>(conn: &Connection, seconds: u64, work: impl FnOnce() -> T) -> (T, bool) {
+    let handle = conn.interrupt_handle();
+    let (done, wait) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        let stopped = wait.recv_timeout(std::time::Duration::from_secs(seconds)) == Err(std::sync::mpsc::RecvTimeoutError::Timeout);
+        if stopped {
+            handle.interrupt();
+        }
+        stopped
+    });
+    let out = work();
+    let _ = done.send(());
+    let stopped = watchdog.join().unwrap_or(false);
+    (out, stopped)
 }
 
 /// Removes the scratch folders of runs that were killed before they could.
@@ -199,7 +220,7 @@ mod tests {
     /// nor load extensions, nor switch that off again.
     #[test]
     fn after_lock_down_sql_cannot_touch_files() {
-        let db = open("1GB").unwrap();
+        let db = open("1GB", "10GB").unwrap();
         lock_down(&db.conn).unwrap();
         for sql in [
             "SELECT * FROM read_csv('/etc/passwd')",
@@ -217,7 +238,7 @@ mod tests {
 
     #[test]
     fn timestamps_with_offsets_become_utc() {
-        let db = open("1GB").unwrap();
+        let db = open("1GB", "10GB").unwrap();
         for (text, utc) in [
             ("2024-01-31 23:59:59", Some("2024-01-31 23:59:59")),
             ("2024-01-31T23:59:59Z", Some("2024-01-31 23:59:59")),

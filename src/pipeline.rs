@@ -141,7 +141,7 @@ impl Checked {
 /// freshness; DuckDB then loses all file access.
 fn load_and_check(config: &Config, window: &Window, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
-    let db = crate::db::open(&config.memory_limit)?;
+    let db = crate::db::open(&config.memory_limit, &config.limits.spill)?;
     let conn = &db.conn;
     let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
     // Checks may read an export again to quote its bad values; after them,

@@ -382,6 +382,7 @@ fn csv_header(path: &Path) -> Result<Vec<String>> {
 /// Raw exports named in the config are read and staged first (see
 /// [`staging`]); the tables they make load like any other export.
 pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path) -> Result<Loaded> {
+    LONG_RECORD.store(config.limits.csv_line_mib * 1024 * 1024, std::sync::atomic::Ordering::Relaxed);
     let staged = staging::stage(config, data, scratch)?.unwrap_or_default();
     let found = discover(data, &config.tables, &staged.tables)?;
     // Checksums are for the manifest, record counts for the check that every
@@ -456,10 +457,28 @@ fn dropped_lines(table: &LoadedTable, dropped: u64, long: &[(usize, u64, u64)]) 
         })
         .collect();
     BrokenLines {
-        kind: format!("{dropped} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause"),
+        kind: format!(
+            "{dropped} record(s) of the file were not read; a record longer than `limits.csv_line_mib` ({} MiB) is the usual cause",
+            long_record() / (1024 * 1024)
+        ),
         columns: Vec::new(),
         count: dropped,
         examples,
+    }
+}
+
+/// What a kind of line the CSV reader rejected means, in the user's terms.
+fn reject_kind(kind: &str) -> String {
+    match kind {
+        "LINE SIZE OVER MAXIMUM" => format!(
+            "a record longer than {} MiB, the most `limits.csv_line_mib` lets a record be; raise it for records this wide",
+            long_record() / (1024 * 1024)
+        ),
+        "MISSING COLUMNS" => "fewer cells than the header has columns".into(),
+        "TOO MANY COLUMNS" => "more cells than the header has columns".into(),
+        "UNQUOTED VALUE" => "a quote inside a cell that is not itself quoted (RFC 4180: quote the cell, double the quote)".into(),
+        "INVALID UNICODE" | "INVALID ENCODING" => "bytes that are not UTF-8 text".into(),
+        other => other.to_lowercase(),
     }
 }
 
@@ -476,12 +495,19 @@ struct FileScan {
 struct CsvShape {
     /// Records including the header.
     records: u64,
-    /// (line where the record starts, its length) of records over 2 MiB.
+    /// (line where the record starts, its length) of records over the limit.
     long_records: Vec<(u64, u64)>,
 }
 
-/// DuckDB's `max_line_size` default: longer records are rejected or dropped.
-const LONG_RECORD: u64 = 2 * 1024 * 1024;
+/// The longest CSV record read (`limits.csv_line_mib`), in bytes: longer
+/// ones are rejected and named. One setting for the whole process, set by
+/// [`load_all`] before any file is read (every CSV read of a run, raw
+/// exports included, goes through it).
+static LONG_RECORD: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(2 * 1024 * 1024);
+
+fn long_record() -> u64 {
+    LONG_RECORD.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 impl CsvShape {
     /// Feeds one chunk; `state` carries the record across chunks.
@@ -518,7 +544,7 @@ impl CsvShape {
     fn end_record(&mut self, state: &mut CsvState) {
         if state.has_content {
             self.records += 1;
-            if state.record_bytes > LONG_RECORD && self.long_records.len() < 20 {
+            if state.record_bytes > long_record() && self.long_records.len() < 20 {
                 self.long_records.push((state.record_line, state.record_bytes));
             }
         }
@@ -666,8 +692,9 @@ fn reader_for(
             let reader = format!(
                 "read_csv([{placeholders}], header = true, auto_detect = false, columns = {{{}}}, delim = ',', \
                  quote = '\"', escape = '\"', hive_partitioning = {hive}, store_rejects = true, \
-                 rejects_table = {}, rejects_scan = {})",
+                 max_line_size = {}, rejects_table = {}, rejects_scan = {})",
                 columns.join(", "),
+                long_record(),
                 literal(&format!("_rejects_{}", name)),
                 literal(&format!("_reject_scans_{}", name)),
             );
@@ -899,7 +926,7 @@ fn broken_lines(conn: &Connection, table: &str, paths: &[PathBuf], links: &[Path
             })
             .collect();
         out.push(BrokenLines {
-            kind: kind.to_lowercase(),
+            kind: reject_kind(&kind),
             columns: columns.map(|c| c.split(", ").map(str::to_string).collect()).unwrap_or_default(),
             count: count as u64,
             examples,

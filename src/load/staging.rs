@@ -145,10 +145,10 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     for folder in [&temp, &output] {
         std::fs::create_dir_all(folder).map_err(Error::io("creating folder", folder))?;
     }
-    let conn = crate::db::connect(&config.memory_limit, &temp)?;
+    let conn = crate::db::connect(&config.memory_limit, &config.limits.spill, &temp)?;
     // The staging files are checked in an empty database with no file
     // access at all: binding a query that names a file would read it.
-    let checker = crate::db::connect(&config.memory_limit, &temp)?;
+    let checker = crate::db::connect(&config.memory_limit, &config.limits.spill, &temp)?;
     checker
         .execute_batch("SET enable_external_access = false; SET lock_configuration = true;")
         .map_err(Error::db("locking the staging checker"))?;
@@ -186,7 +186,7 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
         load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &config.parameters.value_events)?;
     }
     let read = read_raws(&conn, raws)?;
-    let tables = run_staging(&conn, &staging, queries, &output)?;
+    let tables = run_staging(&conn, &staging, queries, &output, config.limits.statement_seconds)?;
     crate::log::info(&format!(
         "staged {} table(s) from {} raw export(s) in {} ms",
         tables.len(),
@@ -231,6 +231,7 @@ fn run_staging(
     staging: &[(&'static TableSpec, PathBuf, String)],
     queries: Vec<String>,
     output: &Path,
+    seconds: u64,
 ) -> Result<BTreeMap<&'static str, StagedTable>> {
     conn.execute_batch(&format!(
         "SET allowed_directories = [{}]; SET enable_external_access = false; SET lock_configuration = true;",
@@ -240,8 +241,15 @@ fn run_staging(
     let mut tables = BTreeMap::new();
     for ((spec, path, text), query) in staging.iter().zip(queries) {
         let table = ident(spec.name);
-        conn.execute_batch(&format!("CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM {query}"))
-            .map_err(|e| Error::Input(format!("staging file {}: {e}", path.display())))?;
+        let sql = format!("CREATE OR REPLACE TABLE main.{table} AS SELECT * FROM {query}");
+        let (done, stopped) = crate::db::time_limited(conn, seconds, || conn.execute_batch(&sql));
+        done.map_err(|e| {
+            Error::Input(if stopped {
+                format!("staging file {}: ran longer than {seconds} s (`limits.statement_seconds`) and was stopped", path.display())
+            } else {
+                format!("staging file {}: {e}", path.display())
+            })
+        })?;
         let file = output.join(format!("{}.parquet", spec.name));
         conn.execute_batch(&format!("COPY main.{table} TO {} (FORMAT parquet)", literal(&file.display().to_string())))
             .map_err(Error::db(format!("writing the staged {}", spec.name)))?;
@@ -299,7 +307,7 @@ fn read_raws(conn: &Connection, mut raws: Vec<PendingRaw>) -> Result<Vec<RawTabl
         }
         if raw.format == Format::Csv && records > raw.rows {
             return Err(Error::Input(format!(
-                "raw export `{}` ({}): {} record(s) of the file were not read; a cell larger than the reader takes (2 MiB a line) is the usual cause",
+                "raw export `{}` ({}): {} record(s) of the file were not read; a record longer than `limits.csv_line_mib` is the usual cause",
                 raw.name,
                 raw.label,
                 records - raw.rows

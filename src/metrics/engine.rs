@@ -32,7 +32,7 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, window: &Window) -> R
     // DuckDB lets a locked database read its temp directory: this one's
     // is a folder that is never created (empty tables never spill).
     let unused = std::env::temp_dir().join(format!("cs-report-{}", std::process::id())).join("sql-check");
-    let conn = connect(&config.memory_limit, &unused)?;
+    let conn = connect(&config.memory_limit, &config.limits.spill, &unused)?;
     conn.execute_batch("SET enable_external_access = false").map_err(Error::db("locking the SQL check"))?;
     let bodies: Vec<&str> =
         added.iter().map(|(metric, version)| one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))).collect::<Result<_>>()?;
@@ -375,7 +375,7 @@ pub fn compute(
             continue;
         }
         let started = Instant::now();
-        run_metric(conn, metric, version)?;
+        run_metric(conn, metric, version, config.limits.statement_seconds)?;
         // A month with no rows in a monthly table the metric reads is not a
         // month of zeros: its values are null (before dependents read them).
         for need in &version.needs {
@@ -497,7 +497,7 @@ fn run_checks(conn: &Connection, catalog: &Catalog) -> Result<()> {
 /// metric whose period value is its last month's (`period: end`) keeps the
 /// rows of each period's last month, under the period's first; in a monthly
 /// report the two are the same month.
-fn run_metric(conn: &Connection, metric: &Metric, version: &Version) -> Result<()> {
+fn run_metric(conn: &Connection, metric: &Metric, version: &Version, seconds: u64) -> Result<()> {
     let body = version.sql.trim().trim_end_matches(';');
     let keep = match metric.period {
         PeriodRule::End => "JOIN periods AS p ON p.last_month = CAST(q.month AS DATE)",
@@ -509,8 +509,15 @@ fn run_metric(conn: &Connection, metric: &Metric, version: &Version) -> Result<(
                 CAST(q.value AS DOUBLE) \
          FROM (\n{body}\n) AS q {keep}"
     );
-    conn.execute(&insert, params![metric.id, version.id])
-        .map_err(|e| Error::Metric { metric: metric.id.clone(), message: format!("{} failed: {e}", version.origin) })?;
+    let (done, stopped) = crate::db::time_limited(conn, seconds, || conn.execute(&insert, params![metric.id, version.id]));
+    done.map_err(|e| Error::Metric {
+        metric: metric.id.clone(),
+        message: if stopped {
+            format!("{} ran longer than {seconds} s (`limits.statement_seconds`) and was stopped", version.origin)
+        } else {
+            format!("{} failed: {e}", version.origin)
+        },
+    })?;
     Ok(())
 }
 
@@ -583,7 +590,7 @@ mod tests {
     #[test]
     fn a_broken_mrr_bridge_fails_the_run_with_exit_1() {
         let catalog = Catalog::embedded().unwrap();
-        let db = open("1GB").unwrap();
+        let db = open("1GB", "10GB").unwrap();
         let conn = &db.conn;
         conn.execute_batch(
             "CREATE TABLE customer_month AS SELECT * FROM (VALUES

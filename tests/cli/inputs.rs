@@ -184,10 +184,10 @@ fn lines_that_do_not_parse_are_reported_by_kind_and_line_and_change_nothing() {
     let good = fs::read(data.join("customers.csv")).unwrap();
     let delta = "D,Delta,2024-02-05,smb,,paid_search";
     let cases: [(&str, Vec<u8>, &str, &str); 4] = [
-        ("too many fields", format!("{delta},extra").into_bytes(), "too many columns", "(whole line)"),
-        ("too few fields", b"D,Delta,2024-02-05".to_vec(), "missing columns", "acquisition_channel, region, segment"),
-        ("an unclosed quote", b"D,\"Delta,2024-02-05,smb,,paid_search".to_vec(), "unquoted value", "name"),
-        ("invalid UTF-8", b"D,Del\xffta,2024-02-05,smb,,paid_search".to_vec(), "invalid encoding", "name"),
+        ("too many fields", format!("{delta},extra").into_bytes(), "more cells than the header has columns", "(whole line)"),
+        ("too few fields", b"D,Delta,2024-02-05".to_vec(), "fewer cells than the header has columns", "acquisition_channel, region, segment"),
+        ("an unclosed quote", b"D,\"Delta,2024-02-05,smb,,paid_search".to_vec(), "a quote inside a cell that is not itself quoted", "name"),
+        ("invalid UTF-8", b"D,Del\xffta,2024-02-05,smb,,paid_search".to_vec(), "not UTF-8", "name"),
     ];
     for (what, line, kind, column) in cases {
         let text = String::from_utf8_lossy(&good).to_string();

@@ -183,3 +183,25 @@ fn the_built_in_templates_can_be_exported_and_used() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("summary.md.j2 exists and differs"));
 }
+
+/// Issue 27, case 2: an added metric that would run for minutes is stopped
+/// at `limits.statement_seconds`, the error names its file, and the run
+/// lets go of the output root (the next run goes ahead).
+#[test]
+fn a_runaway_query_is_stopped_with_its_file_named_and_releases_the_lock() {
+    let s = scenario("limits: {statement_seconds: 2}\n");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    let sql = s.write(
+        "config/queries/mrr_thousands/v1.sql",
+        "select month, dimension, segment, (select sum(a.range * b.range) from range(200000) a, range(200000) b) as value from mrr_month\n",
+    );
+    let started = std::time::Instant::now();
+    let out = run(&s);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&sql.display().to_string()) && err.contains("limits.statement_seconds"), "{err}");
+    assert!(started.elapsed().as_secs() < 30, "stopped after {:?}", started.elapsed());
+    assert!(!s.out().join("2024-03").exists());
+    fs::remove_dir_all(s.dir.path().join("config/queries/mrr_thousands")).unwrap();
+    succeed(&s);
+}

@@ -563,3 +563,20 @@ fn a_history_store_held_by_another_program_exits_75() {
     s.run("2024-03", &[]);
     assert_eq!(history_runs(&s.out()), 2);
 }
+
+/// Issue 27, case 10: the longest CSV record is `limits.csv_line_mib`
+/// (2 MiB by default): a wide legitimate record over it is refused with
+/// the key to raise, and read in full once it is raised.
+#[test]
+fn the_csv_line_limit_is_a_config_key() {
+    let s = Scenario::fixture("revenue");
+    let path = s.data().join("customers.csv");
+    let mut text = fs::read_to_string(&path).unwrap();
+    text.push_str(&format!("Z,\"{}\",2024-01-01,smb,emea,content\n", "wide, ".repeat(500 * 1024)));
+    fs::write(&path, text).unwrap();
+    let err = s.run_fails("2024-03", &[], 2);
+    assert!(err.contains("customers.csv") && err.contains("line 10") && err.contains("limits.csv_line_mib"), "{err}");
+    let config = s.write("wide.yaml", "limits: {csv_line_mib: 4}\n");
+    let m = s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    m.assert("mrr", Some(1730.0));
+}
