@@ -46,6 +46,8 @@ pub fn label(code: &str, custom: &std::collections::BTreeMap<String, String>) ->
         "north_america" => "North America",
         "unknown" => "Unknown",
         "unassigned" => "Unassigned",
+        "cross_sell" => "Cross-sell",
+        "one_time" => "One-time",
         _ => "",
     };
     if !known.is_empty() {
@@ -146,24 +148,45 @@ pub fn delta(value: Option<f64>, unit: Unit, currency: &str) -> String {
     }
 }
 
-/// Escapes text from the data for Markdown, so a customer called `|` or
-/// `<script>` cannot break a table or inject HTML into a renderer.
+/// Escapes text for Markdown, so a customer called `|`, `[x](javascript:…)`
+/// or `<script>` cannot break a table, make a link or inject HTML into a
+/// renderer, and a line break cannot start a new block. Every value a
+/// Markdown template prints goes through it (see `report::environment`);
+/// parentheses, `+`, `!`, `#` inside a line, underscores inside a word
+/// and paired backticks stay as they are, so
+/// ordinary text reads unchanged in the raw file.
 pub fn markdown(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    // Paired backticks are code spans (`usage_events` in a message), shown
+    // as such; an odd one could pair with the template's own text.
+    let spans = chars.iter().filter(|c| **c == '`').count() % 2 == 0;
+    let word = |i: Option<usize>| i.and_then(|i| chars.get(i)).is_some_and(|c| c.is_alphanumeric());
     let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
+    for (i, &ch) in chars.iter().enumerate() {
         match ch {
-            '\\' | '`' | '*' | '_' | '{' | '}' | '[' | ']' | '(' | ')' | '#' | '+' | '!' | '|' | '~' => {
+            // Inside a word (`paid_search`) an underscore emphasises nothing.
+            '_' if word(i.checked_sub(1)) && word(Some(i + 1)) => out.push('_'),
+            '`' if spans => out.push('`'),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' => {
                 out.push('\\');
                 out.push(ch);
             }
+            '#' if i == 0 => out.push_str("\\#"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
-            '\n' | '\r' => out.push(' '),
+            c if c.is_control() => out.push(' '),
             _ => out.push(ch),
         }
     }
     out
+}
+
+/// Text for a plain-text document (the text part of the email): one line,
+/// control characters and line breaks made spaces, so a value cannot forge
+/// a line of its own.
+pub fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
 }
 
 #[cfg(test)]
@@ -233,6 +256,13 @@ mod tests {
     #[test]
     fn markdown_and_csv_escaping() {
         assert_eq!(markdown("a|b <script>"), "a\\|b &lt;script&gt;");
+        // A link, emphasis, a heading, a new line: none survives.
+        assert_eq!(markdown("[x](javascript:alert(1))"), "\\[x\\](javascript:alert(1))");
+        assert_eq!(markdown("# _big_ *bold*\nline"), "\\# \\_big\\_ \\*bold\\* line");
+        // What ordinary text holds reads as it is.
+        assert_eq!(markdown("paid_search (12 months) +5 #1!"), "paid_search (12 months) +5 #1!");
+        assert_eq!(markdown("needs `usage_events`"), "needs `usage_events`");
+        assert_eq!(markdown("a ` b"), "a \\` b");
         assert_eq!(csv_field("Acme, \"Inc\""), "\"Acme, \"\"Inc\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
     }

@@ -1019,7 +1019,19 @@ pub(crate) fn at_risk_view(c: &CustomerRow, before: &str) -> AtRiskView {
 /// of the same name in `override_dir`, and the formatting filters.
 pub fn environment(override_dir: Option<&Path>, currency: &str, labels: &BTreeMap<String, String>) -> Result<Environment<'static>> {
     let mut env = Environment::new();
-    env.set_auto_escape_callback(|name| if name.contains(".html") { AutoEscape::Html } else { AutoEscape::None });
+    // Every value printed is escaped for its document unless a filter made
+    // it safe: HTML, Markdown, or one line of plain text. The templates
+    // cannot forget it.
+    env.set_auto_escape_callback(|name| {
+        if name.contains(".html") {
+            AutoEscape::Html
+        } else if name.contains(".md") {
+            AutoEscape::Custom("markdown".into())
+        } else {
+            AutoEscape::Custom("text".into())
+        }
+    });
+    env.set_formatter(escape_value);
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
@@ -1038,23 +1050,43 @@ pub fn environment(override_dir: Option<&Path>, currency: &str, labels: &BTreeMa
             .map_err(|source| Error::Render { template: name.to_string(), source })?;
     }
     let cur = currency.to_string();
-    env.add_filter("fmt", move |v: Value, unit: String| format::human(as_f64(&v), parse_unit(&unit), &cur));
+    // Numbers as formatted here are safe in every document.
+    let safe = Value::from_safe_string;
+    env.add_filter("fmt", move |v: Value, unit: String| safe(format::human(as_f64(&v), parse_unit(&unit), &cur)));
     let cur = currency.to_string();
-    env.add_filter("delta", move |v: Value, unit: String| format::delta(as_f64(&v), parse_unit(&unit), &cur));
+    env.add_filter("delta", move |v: Value, unit: String| safe(format::delta(as_f64(&v), parse_unit(&unit), &cur)));
     let cur = currency.to_string();
-    env.add_filter("money", move |v: Value| format::human(as_f64(&v), Unit::Money, &cur));
-    env.add_filter("pct", |v: Value| match as_f64(&v) {
-        Some(p) => format!("{}{} %", if p > 0.0 { "+" } else { "" }, format::grouped(p, 1)),
-        None => format::NA.to_string(),
+    env.add_filter("money", move |v: Value| safe(format::human(as_f64(&v), Unit::Money, &cur)));
+    env.add_filter("pct", move |v: Value| match as_f64(&v) {
+        Some(p) => safe(format!("{}{} %", if p > 0.0 { "+" } else { "" }, format::grouped(p, 1))),
+        None => safe(format::NA.to_string()),
     });
     let cur = currency.to_string();
-    env.add_filter("glance", move |v: Value, unit: String| format::glance(as_f64(&v), parse_unit(&unit), &cur));
+    env.add_filter("glance", move |v: Value, unit: String| safe(format::glance(as_f64(&v), parse_unit(&unit), &cur)));
     let cur = currency.to_string();
-    env.add_filter("glance_delta", move |v: Value, unit: String| format::glance_delta(as_f64(&v), parse_unit(&unit), &cur));
-    env.add_filter("md", |v: Value| format::markdown(&v.to_string()));
+    env.add_filter("glance_delta", move |v: Value, unit: String| safe(format::glance_delta(as_f64(&v), parse_unit(&unit), &cur)));
+    // Kept for custom templates written before escaping was automatic: the
+    // same escape, once.
+    env.add_filter("md", |v: Value| if v.is_safe() { v } else { Value::from_safe_string(format::markdown(&v.to_string())) });
     let labels = labels.clone();
     env.add_filter("label", move |v: Value| format::label(&v.to_string(), &labels));
     Ok(env)
+}
+
+/// The formatter of every printed value: Markdown and plain-text documents
+/// get their escape (see [`environment`]); HTML the default one.
+fn escape_value(out: &mut minijinja::Output, state: &mut minijinja::State, value: &Value) -> std::result::Result<(), minijinja::Error> {
+    let AutoEscape::Custom(kind) = state.auto_escape() else { return minijinja::escape_formatter(out, state, value) };
+    if value.is_undefined() {
+        return Ok(());
+    }
+    let text = value.to_string();
+    let shown = match (value.is_safe() || value.as_str().is_none(), kind.as_ref()) {
+        (true, _) => text,
+        (false, "markdown") => format::markdown(&text),
+        (false, _) => format::one_line(&text),
+    };
+    out.write_str(&shown).map_err(|_| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, "writing a template's output"))
 }
 
 fn as_f64(v: &Value) -> Option<f64> {

@@ -4,6 +4,7 @@
 mod browser;
 mod charts;
 mod email;
+mod hostile;
 mod inputs;
 mod outputs;
 mod owners;

@@ -388,20 +388,20 @@ fn the_finance_section_matches_the_hand_worked_fixture() {
     // came through partner (100 spent, 200 of new MRR); the others spent
     // and won nobody. 200 EUR of events at 1.25.
     for line in [
-        "| paid\\_search | 300.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
-        "| events | 250.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
-        "| content | 50.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        "| Paid search | 300.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        "| Events | 250.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
+        "| Content | 50.00 USD | 0 | 0.00 USD | n/a | n/a | n/a |",
         // CAC 100; payback 100 / (200 × 1.0) = 0.5; LTV:CAC (14465 / 18) / 100.
-        &format!("| partner | 100.00 USD | 1 | 200.00 USD | 100.00 USD | 0.5 months | {:.2} |", 14465.0 / 18.0 / 100.0),
+        &format!("| Partner | 100.00 USD | 1 | 200.00 USD | 100.00 USD | 0.5 months | {:.2} |", 14465.0 / 18.0 / 100.0),
     ] {
         assert!(finance.contains(line), "{line} in\n{finance}");
     }
     // Paid revenue by kind: subscriptions 100 + 40 + 200 + 90; upsell 50;
     // cross-sell 20 EUR × 1.25 (the refunded one does not count).
-    assert!(finance.contains("| subscription | 430.00 USD | 460.00 USD | n/a |"), "{finance}");
-    assert!(finance.contains("| upsell | 50.00 USD |"), "{finance}");
-    assert!(finance.contains("| cross\\_sell | 25.00 USD |"), "{finance}");
-    assert!(!finance.contains("| one\\_time |"), "a void invoice is no revenue");
+    assert!(finance.contains("| Subscription | 430.00 USD | 460.00 USD | n/a |"), "{finance}");
+    assert!(finance.contains("| Upsell | 50.00 USD |"), "{finance}");
+    assert!(finance.contains("| Cross-sell | 25.00 USD |"), "{finance}");
+    assert!(!finance.contains("| One-time |"), "a void invoice is no revenue");
     // Against last month: revenue 505 against February's paid invoices.
     assert!(finance.contains("| Revenue (paid invoices) | 505.00 USD |"), "{finance}");
 }

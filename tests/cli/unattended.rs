@@ -261,7 +261,7 @@ fn exports_that_stop_early_are_refused_with_75_unless_allowed_and_then_marked_st
     for file in ["summary.md", "report.md"] {
         let text = fs::read_to_string(dir.join(file)).unwrap();
         let top: String = text.lines().take(6).collect::<Vec<_>>().join("\n");
-        assert!(top.contains("stale data") && top.contains("usage\\_events reaches only 2024-03-28"), "{file}:\n{top}");
+        assert!(top.contains("stale data") && top.contains("usage_events reaches only 2024-03-28"), "{file}:\n{top}");
     }
     let html = fs::read_to_string(dir.join("report.html")).unwrap();
     let h1 = html.find("<h1>").unwrap();
