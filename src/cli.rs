@@ -281,7 +281,17 @@ fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 4], send: bool) -> Re
                 SendRequest { period, to: Vec::new(), dry_run: false, resend: false, allow_stale: false, only_owner: None };
             // Published from stale exports and `send_on` does not list
             // `stale`: published as asked, not sent, said so.
-            deliver::conclude(deliver::send(&config, &request)?, |why| {
+            // Published already: whatever stops the send now (another
+            // process took the lock meanwhile...) is a send that failed,
+            // exit 3, never "nothing was done".
+            let outcomes = deliver::send(&config, &request).map_err(|e| match e {
+                Error::Send(_) => e,
+                other => Error::Send(format!(
+                    "the report of {period} is published in {}, but it was not sent: {other}",
+                    outcome.folder.display()
+                )),
+            })?;
+            deliver::conclude(outcomes, |why| {
                 log::warn(&format!("not sent: {why}"));
                 Ok(())
             })?;

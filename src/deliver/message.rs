@@ -6,7 +6,8 @@
 //! text/csv attachment ]. The boundaries and the stored `Message-ID` come
 //! from a hash of the content and the stored `Date` is the first moment
 //! after the period, so a rerun on the same inputs writes the same file;
-//! [`readdress`] sets the real date, a new id and the recipients on sending.
+//! [`readdress`] sets the real date, the id ([`message_id`]) and the
+//! recipients on sending.
 
 use std::time::SystemTime;
 
@@ -160,7 +161,7 @@ pub fn fingerprint(message: &[u8]) -> String {
 /// The stored message with the sender, the recipients, the date of sending
 /// and a new message id; every other header and the body unchanged (the
 /// message sent is the message published).
-pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, period: Period) -> Result<(Vec<u8>, String)> {
+pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, message_id: &str) -> Result<Vec<u8>> {
     let (head, body) = split(message).ok_or_else(|| failed("email.eml has no header block"))?;
     let replaced = ["from", "to", "cc", "bcc", "date", "message-id"];
     let mut kept = Vec::new();
@@ -176,15 +177,6 @@ pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, perio
             kept.extend_from_slice(line.as_bytes());
         }
     }
-    let stamp = chrono::DateTime::<chrono::Utc>::from(now).format("%Y%m%dT%H%M%S%.3fZ");
-    let random: u64 = {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(now.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
-        h.write_u32(std::process::id());
-        h.finish()
-    };
-    let message_id = format!("<cs-report.{period}.{stamp}.{random:016x}@{}>", domain(addressing));
     let mut headers = Headers::new();
     headers.set(header::From::from(Mailboxes::from(addressing.from.clone())));
     if !addressing.to.is_empty() {
@@ -194,11 +186,24 @@ pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, perio
         headers.set(header::Cc::from(addressing.cc.iter().cloned().collect::<Mailboxes>()));
     }
     headers.set(header::Date::new(now));
-    headers.set(header::MessageId::from(message_id.clone()));
+    headers.set(header::MessageId::from(message_id.to_string()));
     let mut out = headers.to_string().into_bytes();
     out.extend_from_slice(&kept);
     out.extend_from_slice(body);
-    Ok((out, message_id))
+    Ok(out)
+}
+
+/// The Message-ID of one send: derived from the period, the message (the
+/// summary or a book), its content, its recipients and how many times it
+/// was sent to them before. A send that is retried after a crash between
+/// the SMTP `DATA` and its record gets the same id, so a receiving server
+/// can drop the duplicate; `--resend` after a completed send gets a new one.
+pub fn message_id(addressing: &Addressing, period: Period, key: &str, fingerprint: &str, sent_before: usize) -> String {
+    let mut recipients: Vec<String> = addressing.recipients().iter().map(|r| r.to_string().to_ascii_lowercase()).collect();
+    recipients.sort();
+    let seed = format!("{period}\n{key}\n{fingerprint}\n{}\n{sent_before}", recipients.join(","));
+    let digest = crate::model::text::sha256(&seed);
+    format!("<cs-report.{period}.{}@{}>", &digest[..32], domain(addressing))
 }
 
 #[cfg(test)]
@@ -245,7 +250,13 @@ mod tests {
         let period = Period::month("2026-10".parse().unwrap());
         let stored = compose(&email(), &Addressing::parse(DEFAULT_FROM, &[], &[]).unwrap(), period).unwrap();
         let to = Addressing::parse("Reports <r@example.com>", &["a@example.com".into(), "b@example.com".into()], &["c@example.com".into()]).unwrap();
-        let (sent, id) = readdress(&stored, &to, SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000), period).unwrap();
+        let id = message_id(&to, period, "summary", &fingerprint(&stored), 0);
+        let sent = readdress(&stored, &to, SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000), &id).unwrap();
+        // The same send gets the same id; another recipient or a resend, another.
+        assert_eq!(message_id(&to, period, "summary", &fingerprint(&stored), 0), id);
+        assert_ne!(message_id(&to, period, "summary", &fingerprint(&stored), 1), id);
+        let other = Addressing::parse("Reports <r@example.com>", &["a@example.com".into()], &[]).unwrap();
+        assert_ne!(message_id(&other, period, "summary", &fingerprint(&stored), 0), id);
         assert_eq!(header_value(&sent, "To").unwrap(), "a@example.com, b@example.com");
         assert_eq!(header_value(&sent, "Cc").unwrap(), "c@example.com");
         assert!(header_value(&sent, "From").unwrap().contains("r@example.com"));

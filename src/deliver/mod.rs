@@ -163,6 +163,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         )));
     }
     let password = smtp::password(email)?;
+    crate::publish::fault::point("send.lock")?;
     let root = OutputRoot::open(&config.output, false)?;
     let history = &root.history;
     let mut manifest = Manifest::read(&folder)?;
@@ -194,7 +195,11 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         };
         let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
         let now = SystemTime::now();
-        let (bytes, message_id) = message::readdress(stored, &addressing, now, period)?;
+        // How often this message went to these recipients before: the id
+        // stays the same until a send completes (see `message::message_id`).
+        let same = |s: &&SendRecord| s.message == msg.key && s.fingerprint == fingerprint && same_people(&s.recipients, &recipients);
+        let message_id = message::message_id(&addressing, period, &msg.key, &fingerprint, sent_before.iter().filter(same).count());
+        let bytes = message::readdress(stored, &addressing, now, &message_id)?;
         if req.dry_run {
             outcomes.push(SendOutcome::DryRun {
                 subject: message::header_value(stored, "Subject").unwrap_or_default(),
@@ -207,10 +212,6 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         }
         let envelope = lettre::address::Envelope::new(Some(addressing.from.email.clone()), addressing.recipients())
             .map_err(|e| Error::Usage(format!("the message has no recipient: {e}")))?;
-        if let Err(e) = smtp::send(email, password.clone(), &envelope, &bytes) {
-            outcomes.push(SendOutcome::Failed { message: msg.key.clone(), recipients, error: e.to_string() });
-            continue;
-        }
         let record = SendRecord {
             run_id: manifest.run.id.clone(),
             period: period.to_string(),
@@ -220,10 +221,26 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
             recipients: recipients.clone(),
             fingerprint,
         };
+        history.begin_send(&record)?;
+        if let Err(e) = smtp::send(email, password.clone(), &envelope, &bytes) {
+            outcomes.push(SendOutcome::Failed { message: msg.key.clone(), recipients, error: e.to_string() });
+            continue;
+        }
+        crate::publish::fault::point("send.sent")?;
         record_sent(history, &folder, &mut manifest, &record);
         outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
     }
     Ok(outcomes)
+}
+
+/// The same recipients, whatever their order and case.
+fn same_people(a: &[String], b: &[String]) -> bool {
+    let norm = |v: &[String]| {
+        let mut v: Vec<String> = v.iter().map(|r| r.to_ascii_lowercase()).collect();
+        v.sort();
+        v
+    };
+    norm(a) == norm(b)
 }
 
 /// Prints each outcome (stdout) and ends as the worst of them asks: a

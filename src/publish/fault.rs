@@ -2,7 +2,8 @@
 //! "after any kill or I/O error, the published folder and the history agree"
 //! is tested at every step rather than hoped for. `CS_REPORT_FAULT` names one
 //! point: `kill:<point>` ends the process on the spot (as SIGKILL would),
-//! `io:<point>` fails there with a full disk (ENOSPC). Unset, each point
+//! `io:<point>` fails there with a full disk (ENOSPC), `busy:<point>` as if
+//! another process held the lock. Unset, each point
 //! costs one environment lookup.
 
 use crate::error::{Error, Result};
@@ -22,6 +23,8 @@ pub fn point(name: &str) -> Result<()> {
             unsafe { libc::_exit(137) }
         }
         Some(("io", at)) if at == name => Err(Error::io("writing (injected fault)", name)(std::io::Error::from_raw_os_error(libc::ENOSPC))),
+        // Another process took what this point needs (the lock) meanwhile.
+        Some(("busy", at)) if at == name => Err(Error::NotReady(format!("another process holds it (injected fault at {name})"))),
         _ => Ok(()),
     }
 }

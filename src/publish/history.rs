@@ -104,6 +104,7 @@ impl History {
              CREATE TABLE IF NOT EXISTS sends (run_id VARCHAR, period VARCHAR, message_id VARCHAR, sent_at VARCHAR, \
                  recipients VARCHAR[], fingerprint VARCHAR); \
              ALTER TABLE sends ADD COLUMN IF NOT EXISTS message VARCHAR; \
+             ALTER TABLE sends ADD COLUMN IF NOT EXISTS state VARCHAR DEFAULT 'sent'; \
              CREATE TABLE IF NOT EXISTS input_months (run_id VARCHAR, tbl VARCHAR, month VARCHAR, rows BIGINT, \
                  amount DOUBLE, checksum VARCHAR);",
         )
@@ -300,16 +301,40 @@ impl History {
         self.sync()
     }
 
-    /// Records an email sent.
+    /// Records an email about to be sent (`sending`), committed before the
+    /// SMTP `DATA`: a crash after it leaves the record that tells the next
+    /// send to reuse its Message-ID.
+    pub fn begin_send(&self, send: &SendRecord) -> Result<()> {
+        self.conn
+            .execute("DELETE FROM sends WHERE message_id = ? AND state = 'sending'", [&send.message_id])
+            .map_err(self.step("writing"))?;
+        self.insert_send(send, "sending")
+    }
+
+    /// Marks an email sent.
     pub fn record_send(&self, send: &SendRecord) -> Result<()> {
+        let updated = self
+            .conn
+            .execute(
+                "UPDATE sends SET state = 'sent', sent_at = ? WHERE message_id = ? AND state = 'sending'",
+                params![send.sent_at, send.message_id],
+            )
+            .map_err(self.step("writing"))?;
+        if updated == 0 {
+            self.insert_send(send, "sent")?;
+        }
+        self.sync()
+    }
+
+    fn insert_send(&self, send: &SendRecord, state: &str) -> Result<()> {
         let recipients = format!("[{}]", send.recipients.iter().map(|r| crate::db::literal(r)).collect::<Vec<_>>().join(", "));
         self.conn
             .execute(
                 &format!(
-                    "INSERT INTO sends (run_id, period, message_id, sent_at, recipients, fingerprint, message) \
-                     VALUES (?, ?, ?, ?, {recipients}, ?, ?)"
+                    "INSERT INTO sends (run_id, period, message_id, sent_at, recipients, fingerprint, message, state) \
+                     VALUES (?, ?, ?, ?, {recipients}, ?, ?, ?)"
                 ),
-                params![send.run_id, send.period, send.message_id, send.sent_at, send.fingerprint, send.message],
+                params![send.run_id, send.period, send.message_id, send.sent_at, send.fingerprint, send.message, state],
             )
             .map_err(self.step("writing"))?;
         self.sync()
@@ -321,7 +346,7 @@ impl History {
             .conn
             .prepare(
                 "SELECT run_id, period, message_id, sent_at, array_to_string(recipients, chr(10)), fingerprint, \
-                 coalesce(message, 'summary') FROM sends WHERE period = ? ORDER BY sent_at",
+                 coalesce(message, 'summary') FROM sends WHERE period = ? AND coalesce(state, 'sent') = 'sent' ORDER BY sent_at",
             )
             .map_err(self.step("reading"))?;
         let rows = stmt

@@ -313,20 +313,38 @@ fn publish(root: &Path, period: Period, files: &[(String, Vec<u8>)]) -> Result<P
         let _ = fs::remove_dir_all(&staging);
         return Err(e);
     }
-    if final_dir.exists() {
+    let previous = final_dir.exists();
+    if previous {
         // One atomic step swaps the new folder in and the old one out, so the
         // period folder is always one complete report, whenever a run dies.
         exchange(&staging, &final_dir)?;
-        fault::point("publish.swapped")?;
-        fs::remove_dir_all(&staging).map_err(Error::io("removing the previous report", &staging))?;
     } else {
         fs::rename(&staging, &final_dir).map_err(Error::io("publishing", &final_dir))?;
-        fault::point("publish.swapped")?;
+    }
+    // Published: what follows only tidies up, and its failure (a previous
+    // report that cannot be removed, a full disk) is a warning, not a
+    // failed run.
+    if let Err(e) = tidy_after_swap(root, &staging, previous) {
+        crate::log::warn(&format!(
+            "the report of {period} is published in {}, but tidying up after it failed: {e}",
+            final_dir.display()
+        ));
+    }
+    Ok(final_dir)
+}
+
+/// After the swap: removes the previous report (now in `staging`) and
+/// syncs the root's entry list.
+fn tidy_after_swap(root: &Path, staging: &Path, previous: bool) -> Result<()> {
+    fault::point("publish.swapped")?;
+    if previous {
+        fs::remove_dir_all(staging).map_err(|e| {
+            Error::io("removing the previous report (remove it by hand)", staging)(e)
+        })?;
     }
     // The rename itself: the root's own entry list, not every report in it.
     fs::File::open(root).and_then(|f| f.sync_all()).map_err(Error::io("syncing", root))?;
-    fault::point("publish.cleaned")?;
-    Ok(final_dir)
+    fault::point("publish.cleaned")
 }
 
 /// Atomically swaps two directories (Linux `renameat2` with `RENAME_EXCHANGE`).

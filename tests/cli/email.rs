@@ -527,3 +527,53 @@ fn a_report_url_without_its_path_is_refused() {
     assert_eq!(done.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&done.stderr).contains("email.report_url"));
 }
+
+/// Issue 27, case 5: a crash between the SMTP `DATA` and the send's record
+/// makes the next send reuse the Message-ID, so the receiving server can
+/// drop the duplicate; a completed send is not repeated, and `--resend`
+/// is a new message with a new id.
+#[test]
+fn a_send_retried_after_a_crash_reuses_its_message_id() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
+    let env = [(PASSWORD_ENV, PASSWORD), ("CS_REPORT_FAULT", "kill:send.sent")];
+    let crashed = s.cs_report_env(&["send", "--config", cfg.to_str().unwrap(), "--period", "2025-06"], &env);
+    assert_eq!(crashed.status.code(), Some(137), "{}", String::from_utf8_lossy(&crashed.stderr));
+    let id = |bytes: &[u8]| mailparse::parse_mail(bytes).unwrap().headers.get_first_value("Message-ID").unwrap();
+    let first = id(&server.received()[0].0);
+    let retried = send(&s, &cfg, &[]);
+    assert!(retried.status.success(), "{}", String::from_utf8_lossy(&retried.stderr));
+    let received = server.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(id(&received[1].0), first, "the retry carries the same Message-ID");
+    let again = send(&s, &cfg, &[]);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("not sent again"));
+    assert_eq!(server.received().len(), 2);
+    let resent = send(&s, &cfg, &["--resend"]);
+    assert!(resent.status.success());
+    let received = server.received();
+    assert_eq!(received.len(), 3);
+    assert_ne!(id(&received[2].0), first, "a resend asked for is a new message");
+}
+
+/// Issue 27, case 4: `run --send` that published, then finds the output
+/// root taken by another process, is a send that failed (3), never "try
+/// later, nothing done" (75).
+#[test]
+fn run_send_that_published_and_then_finds_the_lock_taken_exits_3() {
+    let server = SmtpServer::start("starttls");
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let env = [(PASSWORD_ENV, PASSWORD), ("CS_REPORT_FAULT", "busy:send.lock")];
+    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &env);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("is published in") && err.contains("not sent") && err.contains("cs-report send"), "{err}");
+    assert!(folder_is_complete(&s.out().join("2025-06")));
+    assert!(server.received().is_empty());
+    let sent = send(&s, &cfg, &[]);
+    assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
+    assert_eq!(server.received().len(), 1);
+}
