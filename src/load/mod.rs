@@ -96,6 +96,23 @@ pub struct InputFile {
     pub path: PathBuf,
     pub bytes: u64,
     pub sha256: String,
+    /// CSV records that start further down than their number says (after
+    /// a quoted line break or a blank line): (record number, lines to add),
+    /// in order. Empty for most files.
+    #[serde(skip)]
+    pub line_shifts: Vec<(u64, u64)>,
+}
+
+impl InputFile {
+    pub fn new(path: PathBuf) -> InputFile {
+        InputFile { path, bytes: 0, sha256: String::new(), line_shifts: Vec::new() }
+    }
+
+    /// The line a CSV record starts on, from its number (the header is 1).
+    pub fn line_of(&self, record: u64) -> u64 {
+        let shift = self.line_shifts.iter().take_while(|(from, _)| *from <= record).last().map_or(0, |(_, by)| *by);
+        record + shift
+    }
 }
 
 /// A table as loaded: where it came from and how many rows it has.
@@ -212,6 +229,10 @@ impl LoadedTable {
         }
         let file = file as usize;
         let unit = if self.format == Some(Format::Csv) { "line" } else { "row" };
+        let line = match self.files.get(file) {
+            Some(f) if self.format == Some(Format::Csv) => f.line_of(line.max(0) as u64) as i64,
+            _ => line,
+        };
         match self.files.as_slice() {
             [_] => format!("{unit} {line}"),
             files => {
@@ -407,7 +428,7 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
     for table in &mut loaded {
         if let Some(staged_by) = staged.tables.get(table.table) {
             // The staged file is the run's own; the input is the staging SQL.
-            table.files = vec![InputFile { path: staged_by.sql.clone(), bytes: 0, sha256: String::new() }];
+            table.files = vec![InputFile::new(staged_by.sql.clone())];
             table.staging = Some(staged.raw.clone());
             table.notes.extend(staged_by.notes.iter().cloned());
         }
@@ -418,6 +439,7 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path)
                 file.bytes = scan.bytes;
                 file.sha256 = scan.sha256.clone();
                 if let Some(csv) = &scan.csv {
+                    file.line_shifts = csv.line_shifts.clone();
                     records += csv.records.saturating_sub(1);
                     long.extend(csv.long_records.iter().map(|(line, bytes)| (i, *line, *bytes)));
                 }
@@ -467,6 +489,20 @@ fn dropped_lines(table: &LoadedTable, dropped: u64, long: &[(usize, u64, u64)]) 
     }
 }
 
+/// DuckDB's message with the run's scratch links (what DuckDB read) named
+/// as the user's files.
+/// The SQL excerpt DuckDB appends (`LINE 1: ...`) is left out: it is ours,
+/// not the user's.
+fn in_user_terms(message: &str, links: &[String], paths: &[PathBuf]) -> String {
+    let message = message.split("\nLINE ").next().unwrap_or(message).trim_end();
+    let named = links.iter().zip(paths).fold(message.to_string(), |m, (link, path)| m.replace(link.as_str(), &path.display().to_string()));
+    if named.contains("No magic bytes found") {
+        format!("it is not a Parquet file (no Parquet footer): {named}")
+    } else {
+        named
+    }
+}
+
 /// What a kind of line the CSV reader rejected means, in the user's terms.
 fn reject_kind(kind: &str) -> String {
     match kind {
@@ -497,6 +533,8 @@ struct CsvShape {
     records: u64,
     /// (line where the record starts, its length) of records over the limit.
     long_records: Vec<(u64, u64)>,
+    /// See [`InputFile::line_shifts`].
+    line_shifts: Vec<(u64, u64)>,
 }
 
 /// The longest CSV record read (`limits.csv_line_mib`), in bytes: longer
@@ -544,6 +582,10 @@ impl CsvShape {
     fn end_record(&mut self, state: &mut CsvState) {
         if state.has_content {
             self.records += 1;
+            let shift = state.record_line - self.records;
+            if shift != self.line_shifts.last().map_or(0, |(_, by)| *by) {
+                self.line_shifts.push((self.records, shift));
+            }
             if state.record_bytes > long_record() && self.long_records.len() < 20 {
                 self.long_records.push((state.record_line, state.record_bytes));
             }
@@ -708,7 +750,7 @@ fn reader_for(
             let mut stmt = conn.prepare(&sql).map_err(Error::db(format!("reading the schema of {source_label}")))?;
             let rows = stmt
                 .query_map(duckdb::params_from_iter(path_list.iter()), |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                .map_err(|e| Error::Input(format!("cannot read {source_label}: {e}")))?;
+                .map_err(|e| Error::Input(format!("cannot read {source_label}: {}", in_user_terms(&e.to_string(), path_list, paths))))?;
             let described: Vec<(String, String)> =
                 rows.collect::<std::result::Result<_, _>>().map_err(Error::db(format!("reading the schema of {source_label}")))?;
             let header = described.iter().map(|(name, _)| name.clone()).collect();
@@ -739,7 +781,7 @@ fn load_table(
     let mut table = LoadedTable {
         table: spec.name,
         format: Some(format),
-        files: paths.iter().map(|path| InputFile { path: path.clone(), bytes: 0, sha256: String::new() }).collect(),
+        files: paths.iter().map(|path| InputFile::new(path.clone())).collect(),
         rows: 0,
         missing_columns: missing,
         source_columns,
@@ -755,7 +797,9 @@ fn load_table(
         notes: Vec::new(),
     };
     let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
-    let failed = |e: duckdb::Error| Error::Input(format!("cannot load table `{}` from {source_label}: {e}", spec.name));
+    let failed = |e: duckdb::Error| {
+        Error::Input(format!("cannot load table `{}` from {source_label}: {}", spec.name, in_user_terms(&e.to_string(), &path_list, &paths)))
+    };
     table.rows = if spec.aggregated {
         // Narrow reads record their rejected lines apart, so each broken
         // line is counted once (by the pass).

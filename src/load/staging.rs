@@ -303,7 +303,7 @@ fn read_raws(conn: &Connection, mut raws: Vec<PendingRaw>) -> Result<Vec<RawTabl
         for path in &raw.paths {
             let scan = &scans[path];
             records += scan.csv.as_ref().map_or(0, |c| c.records.saturating_sub(1));
-            files.push(InputFile { path: path.clone(), bytes: scan.bytes, sha256: scan.sha256.clone() });
+            files.push(InputFile { bytes: scan.bytes, sha256: scan.sha256.clone(), ..InputFile::new(path.clone()) });
         }
         if raw.format == Format::Csv && records > raw.rows {
             return Err(Error::Input(format!(

@@ -365,3 +365,39 @@ fn a_header_name_with_a_comma_does_not_confuse_the_error_report() {
     let err = String::from_utf8_lossy(&result.stderr);
     assert!(err.contains("column `amount`") && err.contains("line 8: subscription_id \"s7\": \"2oo\""), "{err}");
 }
+
+/// Issue 27, case 8: RFC 4180 quoting with a line feed and a lone carriage
+/// return inside quoted cells, and a blank line: every record loads whole,
+/// and an error names the line the record really starts on.
+#[test]
+fn quoted_line_breaks_and_blank_lines_keep_records_and_line_numbers() {
+    let s = Scenario::fixture("revenue");
+    let path = s.data().join("customers.csv");
+    let text = fs::read_to_string(&path).unwrap();
+    let text = text
+        .replace("A,Alpha <b>Corp</b>,", "A,\"Alpha\nCorp\",")
+        .replace("B,\"Beta | Pipes, Inc\",", "B,\"Beta\rPipes\",")
+        .replace("E,Epsilon,", "\nE,Epsilon,");
+    fs::write(&path, &text).unwrap();
+    let m = s.run("2024-03", &[]);
+    m.assert("mrr", Some(1730.0));
+    m.assert("active_customers", Some(5.0));
+    // H is on line 11: the header, A on two lines, B, C, D, a blank line,
+    // E, F, G.
+    fs::write(&path, text.replace("H,Hotel Comeback,2023-10-01", "H,Hotel Comeback,2023-13-01")).unwrap();
+    let err = s.run_fails("2024-03", &[], 2);
+    assert!(err.contains("customers.csv") && err.contains("line 11: customer_id \"H\""), "{err}");
+}
+
+/// Issue 27, case 8: a load error names the user's file, not the run's
+/// scratch copy, and leaves out DuckDB's SQL excerpt.
+#[test]
+fn a_broken_parquet_export_is_named_in_the_users_terms() {
+    let s = Scenario::fixture("revenue");
+    s.remove("invoices.csv");
+    fs::write(s.data().join("invoices.parquet"), "not parquet at all\n").unwrap();
+    let err = s.run_fails("2024-03", &[], 2);
+    let file = s.data().join("invoices.parquet").display().to_string();
+    assert!(err.contains(&format!("cannot read {file}: it is not a Parquet file")), "{err}");
+    assert!(!err.contains("cs-report-") && !err.contains("LINE 1") && !err.contains("read_parquet"), "{err}");
+}
