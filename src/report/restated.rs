@@ -14,22 +14,19 @@ use crate::model::rows::Restatement;
 use crate::model::unit::Unit;
 use crate::report::format::human;
 
+/// A restated figure as the templates see it: the restatement's own
+/// fields (`metric`, `period`, `dimension`, `segment`, `published`,
+/// `value`, `change`, `cause`...) and how to show them.
 #[derive(Debug, Clone, Serialize)]
 pub struct RestatementView {
-    pub id: String,
+    #[serde(flatten)]
+    pub row: Restatement,
     pub title: String,
     pub unit: Unit,
-    /// The period the figure is for, and its label ("September 2026").
-    pub period: String,
+    /// The period's label ("September 2026").
     pub period_label: String,
-    pub dimension: String,
-    pub segment: String,
-    pub published: Option<f64>,
-    pub value: Option<f64>,
-    pub change: Option<f64>,
     /// "v1 → v2" when the metric's version changed too.
     pub version_change: Option<String>,
-    pub cause: String,
 }
 
 /// The figures of one period restated for one cause.
@@ -63,12 +60,12 @@ pub struct Restated {
 pub fn views(catalog: &Catalog, restatements: &[Restatement], period: Period) -> Restated {
     let all: Vec<RestatementView> = restatements.iter().map(|r| view(catalog, r, period)).collect();
     let mut top = all.clone();
-    let relative = |r: &RestatementView| match (r.change, r.published) {
+    let relative = |r: &RestatementView| match (r.row.change, r.row.published) {
         (Some(c), Some(p)) if p != 0.0 => (c / p).abs(),
         // A value that appeared or vanished is the largest change of all.
         _ => f64::INFINITY,
     };
-    top.sort_by(|a, b| (a.dimension != "all").cmp(&(b.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
+    top.sort_by(|a, b| (a.row.dimension != "all").cmp(&(b.row.dimension != "all")).then(relative(b).total_cmp(&relative(a))));
     top.truncate(5);
     let groups = groups(&all);
     Restated { all, top, groups }
@@ -77,18 +74,11 @@ pub fn views(catalog: &Catalog, restatements: &[Restatement], period: Period) ->
 fn view(catalog: &Catalog, r: &Restatement, period: Period) -> RestatementView {
     let metric = catalog.metric(&r.metric);
     RestatementView {
-        id: r.metric.clone(),
+        row: r.clone(),
         title: metric.map_or_else(|| r.metric.clone(), |m| m.title.clone()),
         unit: metric.map_or(Unit::Score, |m| m.unit),
-        period: r.period.clone(),
         period_label: label_of(&r.period, period),
-        dimension: r.dimension.clone(),
-        segment: r.segment.clone(),
-        published: r.published,
-        value: r.value,
-        change: r.change,
         version_change: (r.published_version != r.version).then(|| format!("{} → {}", r.published_version, r.version)),
-        cause: r.cause.clone(),
     }
 }
 
@@ -103,17 +93,18 @@ fn label_of(id: &str, period: Period) -> String {
 fn groups(all: &[RestatementView]) -> Vec<RestatedGroup> {
     let mut groups: Vec<RestatedGroup> = Vec::new();
     for r in all {
-        let found = groups.iter_mut().find(|g| g.period_label == r.period_label && g.cause == r.cause);
+        let found = groups.iter_mut().find(|g| g.period_label == r.period_label && g.cause == r.row.cause);
         let group = match found {
             Some(g) => g,
             None => {
-                groups.push(RestatedGroup { period_label: r.period_label.clone(), cause: r.cause.clone(), figures: Vec::new(), fine: 0, slices: 0 });
+                groups.push(RestatedGroup { period_label: r.period_label.clone(), cause: r.row.cause.clone(), figures: Vec::new(), fine: 0, slices: 0 });
                 groups.last_mut().expect("just pushed")
             }
         };
-        if r.dimension == "all" && human(r.published, r.unit, "") != human(r.value, r.unit, "") {
+        let total = r.row.dimension == "all";
+        if total && human(r.row.published, r.unit, "") != human(r.row.value, r.unit, "") {
             group.figures.push(r.clone());
-        } else if r.dimension == "all" {
+        } else if total {
             group.fine += 1;
         } else {
             group.slices += 1;
