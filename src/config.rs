@@ -54,12 +54,40 @@ pub struct Limits {
     pub spill: String,
     /// The longest CSV record (line) read, in MiB.
     pub csv_line_mib: u64,
+    /// The most address space the whole process may take: what DuckDB's
+    /// `memory_limit` does not count (a query's own strings) stops here,
+    /// with an out-of-memory error naming the query, not the machine.
+    pub process_memory: String,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { statement_seconds: 900, spill: "20GB".into(), csv_line_mib: 2 }
+        Limits { statement_seconds: 900, spill: "20GB".into(), csv_line_mib: 2, process_memory: "4GB".into() }
     }
+}
+
+impl Limits {
+    /// `process_memory` in bytes.
+    pub fn process_memory_bytes(&self) -> u64 {
+        size_bytes(&self.process_memory).expect("checked when the config was read")
+    }
+}
+
+/// A size as DuckDB writes it (`500MB`, `20GB`, `1.5GiB`), in bytes.
+fn size_bytes(text: &str) -> Option<u64> {
+    let size = text.trim();
+    let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
+    let number: f64 = digits.parse().ok().filter(|v: &f64| *v > 0.0)?;
+    let unit = match size[digits.len()..].trim().to_ascii_uppercase().as_str() {
+        "MB" => 1e6,
+        "GB" => 1e9,
+        "TB" => 1e12,
+        "MIB" => 1024.0 * 1024.0,
+        "GIB" => 1024.0 * 1024.0 * 1024.0,
+        "TIB" => 1024f64.powi(4),
+        _ => return None,
+    };
+    Some((number * unit) as u64)
 }
 
 /// The `email:` section as written.
@@ -445,11 +473,11 @@ fn check_limits(limits: Limits) -> Result<Limits, String> {
     if !(1..=1024).contains(&limits.csv_line_mib) {
         return Err(format!("key `limits.csv_line_mib`: from 1 to 1024 MiB (got {})", limits.csv_line_mib));
     }
-    let size = limits.spill.trim();
-    let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic()).trim();
-    let unit = size[digits.len()..].trim().to_ascii_uppercase();
-    if digits.parse::<f64>().map_or(true, |v| v <= 0.0) || !["MB", "GB", "TB", "MIB", "GIB", "TIB"].contains(&unit.as_str()) {
+    if size_bytes(&limits.spill).is_none() {
         return Err(format!("key `limits.spill`: a size such as 500MB or 20GB (got {:?})", limits.spill));
+    }
+    if size_bytes(&limits.process_memory).is_none_or(|b| b < 500_000_000) {
+        return Err(format!("key `limits.process_memory`: a size of 500MB or more, such as 4GB (got {:?})", limits.process_memory));
     }
     Ok(limits)
 }

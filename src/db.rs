@@ -115,6 +115,24 @@ pub fn connect(memory_limit: &str, spill: &str, temp: &std::path::Path) -> Resul
     Ok(conn)
 }
 
+/// Caps the address space of this process at `bytes` (never raising a cap
+/// that is already lower): a query that outgrows DuckDB's own accounting
+/// then fails with an out-of-memory error instead of taking the machine.
+pub fn cap_process_memory(bytes: u64) {
+    let mut current = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit read and write the struct given.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_DATA, &mut current) != 0 {
+            return;
+        }
+        let cap = bytes.min(current.rlim_max);
+        if cap < current.rlim_cur {
+            let wanted = libc::rlimit { rlim_cur: cap, rlim_max: current.rlim_max };
+            libc::setrlimit(libc::RLIMIT_DATA, &wanted);
+        }
+    }
+}
+
 /// Runs `work`, which runs one statement on `conn`, and interrupts that
 /// statement when it is still running after `seconds`. Returns what `work`
 /// returned and whether it was stopped.

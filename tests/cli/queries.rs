@@ -205,3 +205,22 @@ fn a_runaway_query_is_stopped_with_its_file_named_and_releases_the_lock() {
     fs::remove_dir_all(s.dir.path().join("config/queries/mrr_thousands")).unwrap();
     succeed(&s);
 }
+
+/// Issue 27, case 2: a query whose own strings outgrow DuckDB's
+/// `memory_limit` (which does not count them) is stopped at
+/// `limits.process_memory` with an out-of-memory error naming its file,
+/// instead of taking the machine's memory.
+#[test]
+fn a_query_that_outgrows_memory_is_stopped_with_its_file_named() {
+    let s = scenario("limits: {process_memory: 1500MB}\n");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    let sql = s.write(
+        "config/queries/mrr_thousands/v1.sql",
+        "select month, dimension, segment, (select max(length(repeat('x', 100000000) || range)) from range(40)) as value from mrr_month\n",
+    );
+    let out = run(&s);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains(&sql.display().to_string()) && err.contains("Out of Memory"), "{err}");
+    assert!(!s.out().join("2024-03").exists());
+}
