@@ -96,3 +96,35 @@ fn hostile_text_stays_text_in_every_document() {
     // The names are still there, as text.
     assert!(seen_name >= 2, "the hostile name shows as text in the books and lists");
 }
+
+/// The other texts that reach a document: feature names from the usage
+/// events, and an added metric's title and advice (`queries:`).
+#[test]
+fn hostile_features_and_metric_texts_stay_text() {
+    let s = Scenario::fixture("cx");
+    let events = fs::read_to_string(s.data().join("usage_events.csv")).unwrap();
+    fs::write(s.data().join("usage_events.csv"), events.replace(",comment,", ",\"[f](javascript:f) <img src=f> | #f\",")).unwrap();
+    s.write(
+        "queries/odd/metric.yml",
+        "title: \"[t](javascript:t) <script>t</script> | #\"\nunit: ratio\nformula: \"<b>f</b> | [f](javascript:f)\"\n\
+         direction: up\ndefault: v1\nbreakdowns: [segment]\nadvice: \"[a](javascript:a) <img src=a>\"\nperiod: end\nversions:\n  v1: {}\n",
+    );
+    s.write("queries/odd/v1.sql", "select month, dimension, segment, 1.0 as value from mrr_month\n");
+    let config = s.write("q.yaml", "queries: queries\n");
+    s.run("2024-03", &["--config", config.to_str().unwrap()]);
+    let mut docs = Vec::new();
+    documents(&s.out().join("2024-03"), &mut docs);
+    let mut shown = 0;
+    for (name, text) in &docs {
+        for tag in ["<img src=f", "<img src=a", "<script>t", "<b>f</b>"] {
+            assert!(!text.contains(tag), "{name} holds the tag {tag}");
+        }
+        if name.ends_with(".md") {
+            for link in ["[f](javascript", "[t](javascript", "[a](javascript"] {
+                assert!(!text.contains(link), "{name} makes a link of {link}");
+            }
+        }
+        shown += text.contains("javascript:t") as usize;
+    }
+    assert!(shown >= 1, "the added metric's title shows, as text");
+}

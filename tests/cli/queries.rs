@@ -224,3 +224,22 @@ fn a_query_that_outgrows_memory_is_stopped_with_its_file_named() {
     assert!(err.contains(&sql.display().to_string()) && err.contains("Out of Memory"), "{err}");
     assert!(!s.out().join("2024-03").exists());
 }
+
+/// Issue 27, case 2: `limits.spill` is the cap DuckDB spills under (its
+/// own default is 90 % of the free disk); an added metric reads the setting
+/// the run's database has.
+#[test]
+fn the_spill_cap_is_the_databases_setting() {
+    let s = scenario("limits: {spill: 5MB}\n");
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    s.write(
+        "config/queries/mrr_thousands/v1.sql",
+        "select month, dimension, segment, cast(current_setting('max_temp_directory_size') = '4.7 MiB' as double) as value from mrr_month\n",
+    );
+    succeed(&s);
+    Metrics::read(&s.out().join("2024-03/metrics.csv")).assert("mrr_thousands", Some(1.0));
+    let bad = scenario("limits: {spill: lots}\n");
+    let out = run(&bad);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limits.spill"));
+}
