@@ -206,7 +206,7 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     // Read before computing: the usage building block drops the raw events.
     let mut data_warnings = validate::warnings(conn, tables, period.last_month())?;
     let empty_months = freshness::empty_months(conn, tables, window.first.first_month(), period.last_month())?;
-    let inputs_by_month = load::profile::months(conn, tables)?;
+    let inputs_by_month = timings.time("profile", || load::profile::months(conn, tables))?;
     let computed = timings.time("compute", || engine::compute(conn, &catalog, &versions, config, &window, tables, &empty_months))?;
     data_warnings.extend(empty_month_warnings(&catalog, &computed, &empty_months));
     let series = timings.time("trend", || trend::compute(&catalog, &computed.rows, &window))?;
