@@ -505,9 +505,9 @@ fn book_files(
     let owners: Vec<String> = book::owners_of(series, period).into_iter().filter(|o| o != book::UNASSIGNED).collect();
     let one = |owner: &String| -> Result<Vec<(String, Vec<u8>)>> {
         let folder = format!("owners/{}", book::folder_name(owner));
-        let own_series = book::owner_series(series, owner);
+        let own_series = book::owner_part(series, owner);
         let customers: Vec<CustomerRow> = computed.customers.iter().filter(|c| c.owner == *owner).cloned().collect();
-        let (cohorts, restated) = (book::owner_cohorts(&computed.cohorts, owner), book::owner_restatements(restatements, owner));
+        let (cohorts, restated) = (book::owner_part(&computed.cohorts, owner), book::owner_part(restatements, owner));
         let info = computed.owners.iter().find(|o| o.owner == *owner);
         let to: Vec<String> = info.map(|o| o.email.clone()).into_iter().collect();
         let slice = Slice {

@@ -164,8 +164,7 @@ pub fn customers_csv(customers: &[CustomerRow]) -> String {
 }
 
 fn customer_rows(customers: &[CustomerRow]) -> String {
-    let mut out = String::new();
-    for c in customers {
+    lines(customers, |c| {
         let mut cells = c.lead_cells().to_vec();
         cells.extend([
             c.band.clone().unwrap_or_default(),
@@ -183,7 +182,15 @@ fn customer_rows(customers: &[CustomerRow]) -> String {
             c.term_end.map(|d| d.to_string()).unwrap_or_default(),
             c.cancels_on.map(|d| d.to_string()).unwrap_or_default(),
         ]);
-        out.push_str(&cells.join(","));
+        cells
+    })
+}
+
+/// One CSV line of cells per row.
+fn lines<T>(rows: &[T], cells: impl Fn(&T) -> Vec<String>) -> String {
+    let mut out = String::new();
+    for row in rows {
+        out.push_str(&cells(row).join(","));
         out.push('\n');
     }
     out
@@ -192,47 +199,43 @@ fn customer_rows(customers: &[CustomerRow]) -> String {
 /// `cohorts.csv`: the cohort triangles (METRICS.md's columns first, then
 /// the slice as in metrics.csv).
 pub fn cohorts_csv(cohorts: &[CohortRow]) -> String {
-    let mut out = String::from("cohort,age,customers,active,logo_retention,mrr,revenue_retention,dimension,segment\n");
-    for c in cohorts {
-        let cells = [
-            c.cohort.to_string(),
-            c.age.to_string(),
-            c.customers.to_string(),
-            c.active.to_string(),
-            plain(c.logo_retention),
-            plain(Some(c.mrr)),
-            plain(c.revenue_retention),
-            csv_field(&c.dimension),
-            csv_field(&c.segment),
-        ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
+    let header = "cohort,age,customers,active,logo_retention,mrr,revenue_retention,dimension,segment\n";
+    header.to_string()
+        + &lines(cohorts, |c| {
+            vec![
+                c.cohort.to_string(),
+                c.age.to_string(),
+                c.customers.to_string(),
+                c.active.to_string(),
+                plain(c.logo_retention),
+                plain(Some(c.mrr)),
+                plain(c.revenue_retention),
+                csv_field(&c.dimension),
+                csv_field(&c.segment),
+            ]
+        })
 }
 
 /// `restatements.csv`: every published number of the period that this run
 /// changes (the report shows the largest; this is the whole list).
 pub fn restatements_csv(restatements: &[Restatement]) -> String {
-    let mut out = String::from("metric,period,published_version,version,dimension,segment,published,value,change,published_run,cause\n");
-    for r in restatements {
-        let cells = [
-            r.metric.clone(),
-            r.period.clone(),
-            r.published_version.clone(),
-            r.version.clone(),
-            csv_field(&r.dimension),
-            csv_field(&r.segment),
-            plain(r.published),
-            plain(r.value),
-            plain_diff(r.value, r.published),
-            r.published_run.clone(),
-            csv_field(&r.cause),
-        ];
-        out.push_str(&cells.join(","));
-        out.push('\n');
-    }
-    out
+    let header = "metric,period,published_version,version,dimension,segment,published,value,change,published_run,cause\n";
+    header.to_string()
+        + &lines(restatements, |r| {
+            vec![
+                r.metric.clone(),
+                r.period.clone(),
+                r.published_version.clone(),
+                r.version.clone(),
+                csv_field(&r.dimension),
+                csv_field(&r.segment),
+                plain(r.published),
+                plain(r.value),
+                plain_diff(r.value, r.published),
+                r.published_run.clone(),
+                csv_field(&r.cause),
+            ]
+        })
 }
 
 /// The output root of one command, locked while it lives (one run or send

@@ -122,35 +122,50 @@ pub fn owners_of(series: &[SeriesRow], period: Period) -> Vec<String> {
     out
 }
 
-/// One owner's slice of every series, as the totals of its own report.
-pub fn owner_series(series: &[SeriesRow], owner: &str) -> Vec<SeriesRow> {
-    series
-        .iter()
-        .filter(|s| s.row.dimension == "owner" && s.row.segment == owner)
-        .map(|s| {
-            let mut s = s.clone();
-            s.row.dimension = "all".into();
-            s.row.segment = "all".into();
-            s
+/// A row of one slice (`dimension`, `segment`): what a book takes of the
+/// company's rows, one owner's, as the totals of its own report.
+pub trait Sliced: Clone {
+    fn slice(&self) -> (&str, &str);
+    fn set_slice(&mut self, dimension: &str, segment: &str);
+}
+
+impl Sliced for SeriesRow {
+    fn slice(&self) -> (&str, &str) {
+        (&self.row.dimension, &self.row.segment)
+    }
+    fn set_slice(&mut self, dimension: &str, segment: &str) {
+        (self.row.dimension, self.row.segment) = (dimension.into(), segment.into());
+    }
+}
+
+impl Sliced for CohortRow {
+    fn slice(&self) -> (&str, &str) {
+        (&self.dimension, &self.segment)
+    }
+    fn set_slice(&mut self, dimension: &str, segment: &str) {
+        (self.dimension, self.segment) = (dimension.into(), segment.into());
+    }
+}
+
+impl Sliced for Restatement {
+    fn slice(&self) -> (&str, &str) {
+        (&self.dimension, &self.segment)
+    }
+    fn set_slice(&mut self, dimension: &str, segment: &str) {
+        (self.dimension, self.segment) = (dimension.into(), segment.into());
+    }
+}
+
+/// One owner's rows (series, cohorts, restatements), as the totals of
+/// their own report.
+pub fn owner_part<T: Sliced>(rows: &[T], owner: &str) -> Vec<T> {
+    rows.iter()
+        .filter(|r| r.slice() == ("owner", owner))
+        .map(|r| {
+            let mut r = r.clone();
+            r.set_slice("all", "all");
+            r
         })
-        .collect()
-}
-
-/// One owner's cohort triangles, as the company's of its own report.
-pub fn owner_cohorts(cohorts: &[CohortRow], owner: &str) -> Vec<CohortRow> {
-    cohorts
-        .iter()
-        .filter(|c| c.dimension == "owner" && c.segment == owner)
-        .map(|c| CohortRow { dimension: "all".into(), segment: "all".into(), ..c.clone() })
-        .collect()
-}
-
-/// The restatements of one owner's slice, as totals of its own report.
-pub fn owner_restatements(restatements: &[Restatement], owner: &str) -> Vec<Restatement> {
-    restatements
-        .iter()
-        .filter(|r| r.dimension == "owner" && r.segment == owner)
-        .map(|r| Restatement { dimension: "all".into(), segment: "all".into(), ..r.clone() })
         .collect()
 }
 
