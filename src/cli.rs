@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{normalize, Config};
+use crate::config::{Config, Overrides};
 use crate::deliver::{self, SendRequest};
 use crate::error::{Error, Result};
 use crate::log;
@@ -173,14 +173,7 @@ fn period_arg(value: Option<String>, config: &Config) -> Result<Period> {
 }
 
 fn config_with(config: Option<PathBuf>, data: Option<PathBuf>, out: Option<PathBuf>) -> Result<Config> {
-    let mut config = Config::load(config.as_deref())?;
-    if let Some(data) = data {
-        config.data = Some(normalize(&std::path::absolute(&data).map_err(Error::io("resolving", &data))?));
-    }
-    if let Some(out) = out {
-        config.output = normalize(&std::path::absolute(&out).map_err(Error::io("resolving", &out))?);
-    }
-    Ok(config)
+    Config::load(config.as_deref(), &Overrides { data, output: out })
 }
 
 /// Writes `(relative path, text)` files under `dir`, refusing to overwrite
@@ -321,7 +314,7 @@ fn validate(inputs: Inputs) -> Result<()> {
 
 /// `metrics`: the catalog, group by group, with where each version comes from.
 fn list_metrics(config: Option<PathBuf>) -> Result<()> {
-        let config = Config::load(config.as_deref())?;
+        let config = Config::load(config.as_deref(), &Overrides::default())?;
         let catalog = Catalog::load(config.queries.as_deref())?;
         for group in &catalog.groups {
             println!("## {}", group.title);

@@ -359,34 +359,57 @@ pub struct Config {
     pub labels: BTreeMap<String, String>,
 }
 
+/// What the command line sets over the config file (`--data`, `--out`).
+#[derive(Debug, Default)]
+pub struct Overrides {
+    pub data: Option<PathBuf>,
+    pub output: Option<PathBuf>,
+}
+
 impl Config {
     /// What a run does with rows of `table` that name no customer.
     pub fn on_unmatched(&self, table: &str) -> Unmatched {
         self.tables.get(table).and_then(|m| m.on_unmatched).unwrap_or_else(|| Unmatched::default_for(table))
     }
 
-    /// Built-in defaults, used when there is no config file.
+    /// Built-in defaults, used when there is no config file: relative
+    /// paths are taken from the working directory, made absolute.
     pub fn defaults() -> Config {
-        Config::resolve(RawConfig::default(), None, Path::new(".")).expect("the defaults are valid")
+        Config::load(None, &Overrides::default()).expect("the defaults are valid")
     }
 
-    /// Loads `path` (or `config/cs-report.yaml` if present, else defaults).
-    pub fn load(path: Option<&Path>) -> Result<Config> {
+    /// Loads `path` (or `config/cs-report.yaml` if present, else the
+    /// defaults) with the command line's overrides applied before anything
+    /// is resolved: one resolution, one `Config`, never patched after.
+    pub fn load(path: Option<&Path>, overrides: &Overrides) -> Result<Config> {
         let path = match path {
-            Some(p) => p.to_path_buf(),
-            None if Path::new(DEFAULT_CONFIG).is_file() => PathBuf::from(DEFAULT_CONFIG),
-            None => return Ok(Config::defaults()),
+            Some(p) => Some(p.to_path_buf()),
+            None if Path::new(DEFAULT_CONFIG).is_file() => Some(PathBuf::from(DEFAULT_CONFIG)),
+            None => None,
         };
-        let file = path.display().to_string();
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::Config { file: file.clone(), message: format!("cannot read it: {e}") })?;
-        let raw = parse(&text).map_err(|message| Error::Config { file: file.clone(), message })?;
-        let base = std::path::absolute(&path)
-            .map_err(|e| Error::Config { file: file.clone(), message: e.to_string() })?
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        Config::resolve(raw, Some(path), &base).map_err(|message| Error::Config { file, message })
+        let file = path.as_ref().map_or_else(|| "(built-in defaults)".to_string(), |p| p.display().to_string());
+        let config_error = |message: String| Error::Config { file: file.clone(), message };
+        let mut raw = match &path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| config_error(format!("cannot read it: {e}")))?;
+                parse(&text).map_err(config_error)?
+            }
+            None => RawConfig::default(),
+        };
+        let cwd = std::path::absolute(".").map_err(|e| config_error(e.to_string()))?;
+        // The command line's paths are relative to where it runs.
+        let from_cwd = |p: &PathBuf| if p.is_absolute() { p.clone() } else { cwd.join(p) };
+        if let Some(data) = &overrides.data {
+            raw.data = Some(from_cwd(data));
+        }
+        if let Some(out) = &overrides.output {
+            raw.output = Some(from_cwd(out));
+        }
+        let base = match &path {
+            Some(path) => std::path::absolute(path).map_err(|e| config_error(e.to_string()))?.parent().map(Path::to_path_buf).unwrap_or_default(),
+            None => cwd.clone(),
+        };
+        Config::resolve(raw, path, &base).map_err(config_error)
     }
 
     fn resolve(raw: RawConfig, source: Option<PathBuf>, base: &Path) -> Result<Config, String> {
