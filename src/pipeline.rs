@@ -21,7 +21,6 @@ use crate::metrics::catalog::Catalog;
 use crate::model::rows::{CohortRow, CustomerRow, Finance, InputMonth, MetricRow, Restatement, SeriesRow};
 use crate::model::manifest::{self, Manifest};
 use crate::model::text::sha256_bytes;
-use crate::model::unit::Direction;
 use crate::metrics::engine;
 use crate::metrics::trend;
 use crate::parallel;
@@ -261,15 +260,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
 /// Everything that can be wrong without looking at the data fails first:
 /// the catalog and the added SQL, the chosen versions, the templates.
 fn prepare(config: &Config, window: &Window) -> Result<(Catalog, BTreeMap<String, String>, minijinja::Environment<'static>)> {
-    let period = window.period;
-    let mut catalog = Catalog::load(config.queries.as_deref())?;
+    let catalog = Catalog::for_run(config, window.period)?;
     engine::check_added_sql(&catalog, config, window)?;
-    if config.parameters.ces_higher_is_better {
-        catalog.set_direction("ces", Direction::Up);
-    }
-    if !period.is_month() {
-        catalog.retitle_period(period.kind().adjective());
-    }
     let versions = catalog.choose_versions(&config.metric_versions, &config.file_name())?;
     let env = report::environment(config.templates.as_deref(), &config.currency, &config.labels)?;
     Ok((catalog, versions, env))

@@ -245,8 +245,22 @@ impl Catalog {
         tables
     }
 
+    /// The catalog of one run: the built-in metrics and the config's
+    /// `queries:`, with what the config and the period change in it (the
+    /// direction of CES, the "(monthly)" titles of a quarter or a year).
+    pub fn for_run(config: &crate::config::Config, period: crate::model::period::Period) -> Result<Catalog> {
+        let mut catalog = Catalog::load(config.queries.as_deref())?;
+        if config.parameters.ces_higher_is_better {
+            catalog.set_direction("ces", Direction::Up);
+        }
+        if !period.is_month() {
+            catalog.retitle_period(period.kind().adjective());
+        }
+        Ok(catalog)
+    }
+
     /// Sets a metric's good direction where the config decides it (CES).
-    pub fn set_direction(&mut self, id: &str, direction: Direction) {
+    fn set_direction(&mut self, id: &str, direction: Direction) {
         if let Some(m) = self.metrics.iter_mut().find(|m| m.id == id) {
             m.direction = direction;
         }
@@ -254,7 +268,7 @@ impl Catalog {
 
     /// Titles for a report over `adjective` periods ("quarterly", "yearly"):
     /// NRR and GRR "(monthly)" are then over the quarter or the year.
-    pub fn retitle_period(&mut self, adjective: &str) {
+    fn retitle_period(&mut self, adjective: &str) {
         for m in &mut self.metrics {
             m.title = m.title.replace("(monthly)", &format!("({adjective})"));
         }
