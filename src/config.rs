@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::contract::{is_plain_name, TABLES};
 
+/// DuckDB's memory limit unless the config sets one: it leaves room under
+/// 1 GiB for what DuckDB does not count.
+const DEFAULT_MEMORY_LIMIT: &str = "640MB";
+
 /// Where a config is looked for when `--config` is not given.
 pub const DEFAULT_CONFIG: &str = "config/cs-report.yaml";
 
@@ -54,22 +58,29 @@ pub struct Limits {
     pub spill: String,
     /// The longest CSV record (line) read, in MiB.
     pub csv_line_mib: u64,
-    /// The most address space the whole process may take: what DuckDB's
+    /// The most writable memory the whole process may take: what DuckDB's
     /// `memory_limit` does not count (a query's own strings) stops here,
     /// with an out-of-memory error naming the query, not the machine.
-    pub process_memory: String,
+    /// Unset: 4GB, or more with a larger `memory_limit` (see
+    /// [`Limits::process_memory_bytes`]).
+    pub process_memory: Option<String>,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { statement_seconds: 900, spill: "20GB".into(), csv_line_mib: 2, process_memory: "4GB".into() }
+        Limits { statement_seconds: 900, spill: "20GB".into(), csv_line_mib: 2, process_memory: None }
     }
 }
 
 impl Limits {
-    /// `process_memory` in bytes.
-    pub fn process_memory_bytes(&self) -> u64 {
-        size_bytes(&self.process_memory).expect("checked when the config was read")
+    /// The process's memory cap in bytes: `process_memory` as set, else
+    /// the larger of 4GB and 1.5 × `memory_limit` + 1GB; none when
+    /// `memory_limit` is not a size (a percentage of the machine's memory).
+    pub fn process_memory_bytes(&self, memory_limit: &str) -> Option<u64> {
+        match &self.process_memory {
+            Some(text) => size_bytes(text),
+            None => size_bytes(memory_limit).map(|m| (m + m / 2 + 1_000_000_000).max(4_000_000_000)),
+        }
     }
 }
 
@@ -473,9 +484,8 @@ impl Config {
             raw: raw.raw,
             staging: raw.staging.map(abs),
             queries: raw.queries.map(abs),
-            // Leaves room under 1 GiB for what DuckDB does not count.
-            memory_limit: raw.memory_limit.unwrap_or_else(|| "640MB".to_string()),
-            limits: check_limits(raw.limits)?,
+            limits: check_limits(raw.limits, raw.memory_limit.as_deref().unwrap_or(DEFAULT_MEMORY_LIMIT))?,
+            memory_limit: raw.memory_limit.unwrap_or_else(|| DEFAULT_MEMORY_LIMIT.to_string()),
             parameters: raw.parameters,
             metric_versions: raw.metrics,
             tables: raw.tables,
@@ -489,7 +499,7 @@ impl Config {
     }
 }
 
-fn check_limits(limits: Limits) -> Result<Limits, String> {
+fn check_limits(limits: Limits, memory_limit: &str) -> Result<Limits, String> {
     if !(1..=86_400).contains(&limits.statement_seconds) {
         return Err(format!("key `limits.statement_seconds`: from 1 to 86400 seconds (got {})", limits.statement_seconds));
     }
@@ -499,8 +509,16 @@ fn check_limits(limits: Limits) -> Result<Limits, String> {
     if size_bytes(&limits.spill).is_none() {
         return Err(format!("key `limits.spill`: a size such as 500MB or 20GB (got {:?})", limits.spill));
     }
-    if size_bytes(&limits.process_memory).is_none_or(|b| b < 500_000_000) {
-        return Err(format!("key `limits.process_memory`: a size of 500MB or more, such as 4GB (got {:?})", limits.process_memory));
+    if let Some(text) = &limits.process_memory {
+        let Some(bytes) = size_bytes(text).filter(|b| *b >= 500_000_000) else {
+            return Err(format!("key `limits.process_memory`: a size of 500MB or more, such as 4GB (got {text:?})"));
+        };
+        if size_bytes(memory_limit).is_some_and(|m| bytes < m + 500_000_000) {
+            return Err(format!(
+                "key `limits.process_memory`: {text} leaves too little beside `memory_limit` ({memory_limit}); give the \
+                 process at least 500MB more than DuckDB"
+            ));
+        }
     }
     Ok(limits)
 }
@@ -780,6 +798,18 @@ mod tests {
             let err = resolve(text).unwrap_err();
             assert!(err.contains(key), "{text}: {err}");
         }
+    }
+
+    #[test]
+    fn the_process_memory_cap_follows_memory_limit_unless_set() {
+        let c = resolve("memory_limit: 8GB\n").unwrap();
+        assert_eq!(c.limits.process_memory_bytes(&c.memory_limit), Some(13_000_000_000));
+        let c = resolve("limits: {statement_seconds: 5}\n").unwrap();
+        assert_eq!(c.limits.process_memory_bytes(&c.memory_limit), Some(4_000_000_000));
+        let c = resolve("memory_limit: 80%\n").unwrap();
+        assert_eq!(c.limits.process_memory_bytes(&c.memory_limit), None, "a share of the machine: no cap of ours");
+        let err = resolve("memory_limit: 8GB\nlimits: {process_memory: 4GB}\n").unwrap_err();
+        assert!(err.contains("limits.process_memory") && err.contains("8GB"), "{err}");
     }
 
     #[test]

@@ -186,7 +186,9 @@ fn refuse_vanished_customers(history: &History, period: Period, rows: &[&MetricR
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history } = req;
     let period = *period;
-    crate::db::cap_process_memory(config.limits.process_memory_bytes());
+    if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
+        crate::db::cap_process_memory(bytes);
+    }
     let window = Window::new(period, config.trend_months);
     let started_at = Utc::now();
     let mut timings = Timings::default();
@@ -681,7 +683,9 @@ pub struct Validation {
 /// `cs-report validate`: loads and checks, as `run` would, and says why a
 /// run would refuse.
 pub fn validate(config: &Config, period: Period) -> Result<Validation> {
-    crate::db::cap_process_memory(config.limits.process_memory_bytes());
+    if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
+        crate::db::cap_process_memory(bytes);
+    }
     let checked = load_and_check(config, &Window::new(period, config.trend_months), &mut Timings::default())?;
     let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
     for (line, table) in lines.iter_mut().zip(&checked.tables) {
