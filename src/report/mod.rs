@@ -265,6 +265,8 @@ pub struct Attention {
     /// The slice that drives most of the total's change: its dimension
     /// (`segment`, `region`, `owner`) and value.
     pub driver: Option<(String, String)>,
+    /// That slice's own change on the period before.
+    pub driver_change: Option<f64>,
     pub reasons: Vec<String>,
     /// The flagged slices: (dimension, segment), `("segment", "smb")`...
     pub slices: Vec<(String, String)>,
@@ -659,7 +661,7 @@ impl<'a> Lookup<'a> {
     /// The slice (of segments, regions and owners) whose change goes the
     /// way of the total's `change` and weighs most: for a rate, its change
     /// times its active customers.
-    fn driver(&self, metric: &str, change: Option<f64>) -> Option<(String, String)> {
+    fn driver(&self, metric: &str, change: Option<f64>) -> Option<((String, String), f64)> {
         let total = change.filter(|c| *c != 0.0)?;
         let money = self.catalog.metric(metric).is_some_and(|m| m.unit == Unit::Money);
         self.rows
@@ -668,10 +670,10 @@ impl<'a> Lookup<'a> {
             .filter_map(|((_, d, seg, _), s)| {
                 let c = s.trend.change_abs.filter(|c| c.signum() == total.signum())?;
                 let weight = if money { 1.0 } else { self.slice_value("active_customers", d, seg).unwrap_or(0.0) };
-                Some(((d.to_string(), seg.to_string()), c.abs() * weight))
+                Some(((d.to_string(), seg.to_string()), c, c.abs() * weight))
             })
-            .max_by(|(a, x), (b, y)| x.total_cmp(y).then_with(|| b.cmp(a)))
-            .map(|(slice, _)| slice)
+            .max_by(|(a, _, x), (b, _, y)| x.total_cmp(y).then_with(|| b.cmp(a)))
+            .map(|(slice, c, _)| (slice, c))
     }
 
     fn title(&self, id: &str) -> String {
@@ -921,7 +923,7 @@ fn ranked_attention(look: &Lookup, mut items: Vec<Attention>) -> Vec<Attention> 
     };
     for a in items.iter_mut().filter(|a| a.total_flagged) {
         a.change = look.total(&a.id, look.period).and_then(|s| s.trend.change_abs);
-        a.driver = look.driver(&a.id, a.change);
+        (a.driver, a.driver_change) = look.driver(&a.id, a.change).map_or((None, None), |(slice, c)| (Some(slice), Some(c)));
     }
     items.sort_by(|a, b| {
         let ((ta, sa), (tb, sb)) = (stake(a), stake(b));
@@ -947,6 +949,7 @@ fn group_flags(flags: &[Flag]) -> Vec<Attention> {
                     thin: false,
                     change: None,
                     driver: None,
+                    driver_change: None,
                     reasons: Vec::new(),
                     slices: Vec::new(),
                     advice: f.advice.clone(),
