@@ -140,6 +140,10 @@ impl Checked {
 /// freshness; DuckDB then loses all file access.
 fn load_and_check(config: &Config, window: &Window, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
+    // From here on user SQL (staging, then metrics) runs in this process.
+    if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
+        crate::db::cap_process_memory(bytes);
+    }
     let db = crate::db::open(&config.memory_limit, &config.limits.spill)?;
     let conn = &db.conn;
     let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
@@ -186,9 +190,6 @@ fn refuse_vanished_customers(history: &History, period: Period, rows: &[&MetricR
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history } = req;
     let period = *period;
-    if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
-        crate::db::cap_process_memory(bytes);
-    }
     let window = Window::new(period, config.trend_months);
     let started_at = Utc::now();
     let mut timings = Timings::default();
@@ -683,9 +684,6 @@ pub struct Validation {
 /// `cs-report validate`: loads and checks, as `run` would, and says why a
 /// run would refuse.
 pub fn validate(config: &Config, period: Period) -> Result<Validation> {
-    if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
-        crate::db::cap_process_memory(bytes);
-    }
     let checked = load_and_check(config, &Window::new(period, config.trend_months), &mut Timings::default())?;
     let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
     for (line, table) in lines.iter_mut().zip(&checked.tables) {
