@@ -1084,7 +1084,10 @@ fn escape_value(out: &mut minijinja::Output, state: &mut minijinja::State, value
         return Ok(());
     }
     let text = value.to_string();
-    let shown = match (value.is_safe() || value.as_str().is_none(), kind.as_ref()) {
+    // Numbers, booleans and none print as they are; any other value (a
+    // string, or a list or map whose text holds strings) is escaped.
+    let plain = matches!(value.kind(), minijinja::value::ValueKind::Number | minijinja::value::ValueKind::Bool | minijinja::value::ValueKind::None);
+    let shown = match (value.is_safe() || plain, kind.as_ref()) {
         (true, _) => text,
         (false, "markdown") => format::markdown(&text),
         (false, _) => format::one_line(&text),
