@@ -199,11 +199,18 @@ pub fn readdress(message: &[u8], addressing: &Addressing, now: SystemTime, messa
 /// the SMTP `DATA` and its record gets the same id, so a receiving server
 /// can drop the duplicate; `--resend` after a completed send gets a new one.
 pub fn message_id(addressing: &Addressing, period: Period, key: &str, fingerprint: &str, sent_before: usize) -> String {
-    let mut recipients: Vec<String> = addressing.recipients().iter().map(|r| r.to_string().to_ascii_lowercase()).collect();
-    recipients.sort();
-    let seed = format!("{period}\n{key}\n{fingerprint}\n{}\n{sent_before}", recipients.join(","));
+    let recipients: Vec<String> = addressing.recipients().iter().map(ToString::to_string).collect();
+    let seed = format!("{period}\n{key}\n{fingerprint}\n{}\n{sent_before}", people(&recipients).join(","));
     let digest = crate::model::text::sha256(&seed);
     format!("<cs-report.{period}.{}@{}>", &digest[..32], domain(addressing))
+}
+
+/// Recipients as a set: lower case, sorted. Two sends went to the same
+/// people when these are equal.
+pub fn people(recipients: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = recipients.iter().map(|r| r.to_ascii_lowercase()).collect();
+    out.sort();
+    out
 }
 
 #[cfg(test)]

@@ -197,7 +197,7 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         let now = SystemTime::now();
         // How often this message went to these recipients before: the id
         // stays the same until a send completes (see `message::message_id`).
-        let same = |s: &&SendRecord| s.message == msg.key && s.fingerprint == fingerprint && same_people(&s.recipients, &recipients);
+        let same = |s: &&SendRecord| s.message == msg.key && s.fingerprint == fingerprint && message::people(&s.recipients) == message::people(&recipients);
         let message_id = message::message_id(&addressing, period, &msg.key, &fingerprint, sent_before.iter().filter(same).count());
         let bytes = message::readdress(stored, &addressing, now, &message_id)?;
         if req.dry_run {
@@ -231,16 +231,6 @@ pub fn send(config: &Config, req: &SendRequest) -> Result<Vec<SendOutcome>> {
         outcomes.push(SendOutcome::Sent { message_id, recipients, bytes: bytes.len() });
     }
     Ok(outcomes)
-}
-
-/// The same recipients, whatever their order and case.
-fn same_people(a: &[String], b: &[String]) -> bool {
-    let norm = |v: &[String]| {
-        let mut v: Vec<String> = v.iter().map(|r| r.to_ascii_lowercase()).collect();
-        v.sort();
-        v
-    };
-    norm(a) == norm(b)
 }
 
 /// Prints each outcome (stdout) and ends as the worst of them asks: a
