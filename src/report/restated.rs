@@ -58,7 +58,12 @@ pub struct Restated {
 }
 
 pub fn views(catalog: &Catalog, restatements: &[Restatement], period: Period) -> Restated {
-    let all: Vec<RestatementView> = restatements.iter().map(|r| view(catalog, r, period)).collect();
+    // A few periods, many figures: each period's label is found once.
+    let mut labels: BTreeMap<&str, String> = BTreeMap::new();
+    for r in restatements {
+        labels.entry(&r.period).or_insert_with(|| label_of(&r.period, period));
+    }
+    let all: Vec<RestatementView> = restatements.iter().map(|r| view(catalog, r, &labels[r.period.as_str()])).collect();
     let mut top = all.clone();
     let relative = |r: &RestatementView| match (r.row.change, r.row.published) {
         (Some(c), Some(p)) if p != 0.0 => (c / p).abs(),
@@ -71,13 +76,13 @@ pub fn views(catalog: &Catalog, restatements: &[Restatement], period: Period) ->
     Restated { all, top, groups }
 }
 
-fn view(catalog: &Catalog, r: &Restatement, period: Period) -> RestatementView {
+fn view(catalog: &Catalog, r: &Restatement, period_label: &str) -> RestatementView {
     let metric = catalog.metric(&r.metric);
     RestatementView {
         row: r.clone(),
         title: metric.map_or_else(|| r.metric.clone(), |m| m.title.clone()),
         unit: metric.map_or(Unit::Score, |m| m.unit),
-        period_label: label_of(&r.period, period),
+        period_label: period_label.to_string(),
         version_change: (r.published_version != r.version).then(|| format!("{} → {}", r.published_version, r.version)),
     }
 }
