@@ -27,7 +27,15 @@ pub fn explain(
 ) -> Result<()> {
     let now = by_key(now);
     let mut runs: BTreeMap<String, BTreeMap<(String, String), InputMonth>> = BTreeMap::new();
+    // Every slice of a metric, period and published run has the same cause:
+    // worked out once.
+    let mut causes: BTreeMap<(String, String, String), String> = BTreeMap::new();
     for r in restatements.iter_mut() {
+        let key = (r.published_run.clone(), r.period.clone(), r.metric.clone());
+        if let Some(known) = causes.get(&key) {
+            r.cause = known.clone();
+            continue;
+        }
         if !runs.contains_key(&r.published_run) {
             runs.insert(r.published_run.clone(), by_key(&published(&r.published_run)?));
         }
@@ -38,6 +46,7 @@ pub fn explain(
             .map(|p| p.month_list().iter().map(|m| m.to_string()).collect())
             .unwrap_or_default();
         r.cause = cause(r, then, &now, &months, &tables(&r.metric));
+        causes.insert(key, r.cause.clone());
     }
     Ok(())
 }
