@@ -84,6 +84,11 @@ pub enum Command {
         /// then not be shown).
         #[arg(long)]
         new_history: bool,
+        /// Read every usage events file again instead of reusing the rollups
+        /// of files that have not changed (see the README's "Incremental
+        /// months").
+        #[arg(long)]
+        full: bool,
         /// After publishing, email the summary as `cs-report send` would
         /// (per `email.send_on`; never a report sent before).
         #[arg(long)]
@@ -199,8 +204,8 @@ fn export_files<'a>(dir: &std::path::Path, files: impl Iterator<Item = &'a (&'a 
 pub fn execute(cli: Cli) -> Result<()> {
     log::set_verbose(cli.verbose);
     match cli.command {
-        Command::Run { inputs, out, fail_on_restatement, allow_stale, allow_empty, new_history, send } => {
-            run(inputs, out, [fail_on_restatement, allow_stale, allow_empty, new_history], send)?;
+        Command::Run { inputs, out, fail_on_restatement, allow_stale, allow_empty, new_history, full, send } => {
+            run(inputs, out, [fail_on_restatement, allow_stale, allow_empty, new_history, full], send)?;
         }
         Command::Send { config, period, to, dry_run, resend, allow_stale, only_owner } => {
             let config = config_with(config, None, None)?;
@@ -235,9 +240,9 @@ pub fn execute(cli: Cli) -> Result<()> {
 }
 
 /// `run`: compute and publish the period, then send it when asked.
-fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 4], send: bool) -> Result<()> {
+fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 5], send: bool) -> Result<()> {
     let Inputs { config, data, period } = inputs;
-    let [fail_on_restatement, allow_stale, allow_empty, new_history] = flags;
+    let [fail_on_restatement, allow_stale, allow_empty, new_history, full] = flags;
         let config = config_with(config, data, out)?;
         let period = period_arg(period, &config)?;
         if send {
@@ -245,7 +250,7 @@ fn run(inputs: Inputs, out: Option<PathBuf>, flags: [bool; 4], send: bool) -> Re
             deliver::smtp::password(deliver::email_config(&config)?)?;
         }
         log::info(&format!("computing {period} from {}", config.data.as_ref().map_or("?".into(), |d| d.display().to_string())));
-        let request = RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history };
+        let request = RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history, full };
         let outcome = pipeline::run(&request)?;
         let config = request.config;
         for s in &outcome.stale {

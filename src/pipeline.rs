@@ -15,7 +15,7 @@ use crate::load::freshness;
 use crate::load::validate::{self, Problem};
 use crate::load::staging::RawTable;
 use crate::contract::table_spec;
-use crate::load::{self, LoadedTable};
+use crate::load::{self, rollups, LoadedTable};
 use crate::log;
 use crate::metrics::catalog::Catalog;
 use crate::model::rows::{CohortRow, CustomerRow, Finance, InputMonth, MetricRow, Restatement, SeriesRow};
@@ -47,6 +47,8 @@ pub struct RunRequest {
     pub allow_empty: bool,
     /// Start a new history store on purpose where it is missing or unreadable.
     pub new_history: bool,
+    /// Read every usage events file again (no stored rollup reused).
+    pub full: bool,
 }
 
 /// What a finished run published.
@@ -138,7 +140,7 @@ impl Checked {
 
 /// Loads the exports, checks them against the contract and judges their
 /// freshness; DuckDB then loses all file access.
-fn load_and_check(config: &Config, window: &Window, timings: &mut Timings) -> Result<Checked> {
+fn load_and_check(config: &Config, window: &Window, rollups: rollups::Use, timings: &mut Timings) -> Result<Checked> {
     let data = data_dir(config)?;
     // From here on user SQL (staging, then metrics) runs in this process.
     if let Some(bytes) = config.limits.process_memory_bytes(&config.memory_limit) {
@@ -146,7 +148,8 @@ fn load_and_check(config: &Config, window: &Window, timings: &mut Timings) -> Re
     }
     let db = crate::db::open(&config.memory_limit, &config.limits.spill)?;
     let conn = &db.conn;
-    let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch()))?;
+    let mut store = rollups::Store::open(config.output.join(rollups::DIR), rollups, db.scratch());
+    let load::Loaded { mut tables, raw } = timings.time("load", || load::load_all(conn, config, &data, db.scratch(), &mut store))?;
     // Checks may read an export again to quote its bad values; after them,
     // DuckDB gets no more file access.
     let (first, last) = (window.first.first_month(), window.period.last_month());
@@ -188,7 +191,7 @@ fn refuse_vanished_customers(history: &History, period: Period, rows: &[&MetricR
 }
 
 pub fn run(req: &RunRequest) -> Result<RunOutcome> {
-    let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history } = req;
+    let RunRequest { config, period, fail_on_restatement, allow_stale, allow_empty, new_history, full } = req;
     let period = *period;
     let window = Window::new(period, config.trend_months);
     let started_at = Utc::now();
@@ -201,7 +204,8 @@ pub fn run(req: &RunRequest) -> Result<RunOutcome> {
     root.recover()?;
     let history = &root.history;
 
-    let checked = load_and_check(config, &window, &mut timings)?;
+    let store_use = if *full { rollups::Use::Rebuild } else { rollups::Use::Keep };
+    let checked = load_and_check(config, &window, store_use, &mut timings)?;
     refuse_empty_tables(&checked.tables, *allow_empty)?;
     let stale = checked.gate(period, *allow_stale)?;
     let (conn, tables) = (&checked.db.conn, &checked.tables);
@@ -619,7 +623,7 @@ fn manifest(
     let inputs: Vec<serde_json::Value> = tables
         .iter()
         .map(|t| {
-            json!({
+            let mut entry = json!({
                 "table": t.table,
                 "present": t.present(),
                 "format": t.format,
@@ -627,7 +631,11 @@ fn manifest(
                 "missing_columns": t.missing_columns,
                 "files": t.files,
                 "staged": t.staging.is_some(),
-            })
+            });
+            if let Some(rollups) = t.rollups.as_ref().filter(|_| t.present()) {
+                entry["rollups"] = json!(rollups);
+            }
+            entry
         })
         .collect();
     // Megabytes of books to hash: on every core.
@@ -684,7 +692,7 @@ pub struct Validation {
 /// `cs-report validate`: loads and checks, as `run` would, and says why a
 /// run would refuse.
 pub fn validate(config: &Config, period: Period) -> Result<Validation> {
-    let checked = load_and_check(config, &Window::new(period, config.trend_months), &mut Timings::default())?;
+    let checked = load_and_check(config, &Window::new(period, config.trend_months), rollups::Use::ReadOnly, &mut Timings::default())?;
     let mut lines = validate::summary(&checked.db.conn, &checked.tables)?;
     for (line, table) in lines.iter_mut().zip(&checked.tables) {
         let n = checked.problems.iter().filter(|p| p.table == table.table).count();

@@ -1,81 +1,57 @@
 -- The usage building blocks. The events themselves are never stored: the
--- loader reads them once (src/load/events.rs) into
---   usage_user_month   (customer_id, month_key, user_id, n, day_mask,
---                       feature_set, value_day_mask, seconds, first_at,
---                       last_at, the rule counts): per customer, month and
---                       user, the days with events (a 31-bit mask), the set
---                       of features used (a bit string, one bit per feature
---                       of the ENUM usage_feature), the days with a value
---                       event and the seconds spent; month_key is
---                       12 × year + month - 1 of the UTC date;
---   usage_feature_rows (customer_id, month_key, idx): with more than 256
---                       features the sets are not built and the features of
---                       each customer and month are these rows instead.
+-- loader rolls each events file up (queries/_rollup/, src/load/events.rs)
+-- into
+--   usage_events_month (customer_id, month_key, n, users, day_mask,
+--                       seconds, first_at, last_at, the rule counts,
+--                       feature_days): per customer and month, the events,
+--                       the distinct users, the days with events (a 31-bit
+--                       mask), the seconds spent and, per feature used, the
+--                       days it was used (a list of {feature, day_mask} in
+--                       feature order); month_key is 12 × year + month - 1 of
+--                       the UTC date.
 -- The features of the events kept: a feature seen only in events that were
 -- left out (their customer is unknown, `on_unmatched: warn`) is none.
 create or replace table usage_features as
-with features as (
-    select cast(unnest(enum_range(null::usage_feature)) as varchar) as feature
-),
-used as (
-    select bit_or(feature_set) as bits from usage_user_month
+with used as (
+    select unnest(feature_days) as fd
+    from usage_events_month
 ),
 final as (
-    select f.feature, enum_code(cast(f.feature as usage_feature)) as idx
-    from features as f, used as u
-    where (u.bits is not null and get_bit(u.bits, enum_code(cast(f.feature as usage_feature))) = 1)
-        or exists (select 1 from usage_feature_rows as r where r.idx = enum_code(cast(f.feature as usage_feature)))
+    select distinct fd.feature as feature
+    from used
 )
-select * from final;
+select * from final
+order by feature;
 
--- Per customer and month (every month with events, active or not); the
--- rows above are one per user, so users = count(*).
+-- Per customer and month (every month with events, active or not). The
+-- value-event days are the days of the features named in `value_events`.
 create or replace table usage_activity as
-with per_month as (
-    select
-        customer_id,
-        month_key,
-        count(*) as users,
-        bit_count(bit_or(day_mask)) as active_days,
-        bit_or(day_mask) as day_mask,
-        bit_or(feature_set) as feature_set,
-        -- With many features, the count comes from usage_feature_rows below.
-        cast(bit_count(bit_or(feature_set)) as bigint) as features,
-        sum(seconds) as duration_seconds,
-        bit_or(value_day_mask) as value_day_mask
-    from usage_user_month
-    group by all
+with value_features as (
+    select list(feature) as features from value_events
 ),
 final as (
     select
-        customer_id,
+        e.customer_id,
         -- Floor arithmetic, so even a year before 0 gives a valid date.
-        make_date((month_key - (month_key % 12 + 12) % 12) // 12, (month_key % 12 + 12) % 12 + 1, 1) as month,
-        users,
-        active_days,
-        day_mask,
-        feature_set,
-        features,
-        duration_seconds,
-        value_day_mask
-    from per_month
+        make_date((e.month_key - (e.month_key % 12 + 12) % 12) // 12, (e.month_key % 12 + 12) % 12 + 1, 1) as month,
+        e.users,
+        bit_count(e.day_mask) as active_days,
+        e.day_mask,
+        e.feature_days,
+        cast(len(e.feature_days) as bigint) as features,
+        e.seconds as duration_seconds,
+        coalesce(
+            list_aggregate(
+                list_transform(list_filter(e.feature_days, x -> list_contains(v.features, x.feature)), x -> x.day_mask),
+                'bit_or'
+            ),
+            0
+        ) as value_day_mask
+    from usage_events_month as e
+    cross join value_features as v
 )
 select * from final;
 
--- With many features the count comes from the rows (an empty update
--- otherwise).
-update usage_activity as a
-set features = r.features
-from (
-    select
-        customer_id,
-        make_date((month_key - (month_key % 12 + 12) % 12) // 12, (month_key % 12 + 12) % 12 + 1, 1) as month,
-        count(*) as features
-    from usage_feature_rows
-    group by all
-) as r
-where a.customer_id = r.customer_id and a.month = r.month;
-
-drop table usage_user_month;
+drop table usage_events_month;
 -- Only an empty one when the export is missing.
 drop table if exists usage_events;

@@ -14,7 +14,7 @@ with final as (
         coalesce(a.features, 0) as features,
         coalesce(a.users, 0) as users,
         coalesce(a.duration_seconds, 0) as duration_seconds,
-        a.feature_set,
+        a.feature_days,
         100 * (
             p.weight_days * least(1, coalesce(a.active_days, 0) / p.target_active_days)
             + p.weight_features * least(1, coalesce(a.features, 0) / p.target_features)
@@ -26,33 +26,18 @@ with final as (
 )
 select * from final;
 
--- Active customers per month and feature they used (feature adoption):
--- from the feature bit sets, or, with too many features for bit sets, from
--- the rows of (customer, month, feature) grouped in 00_usage_events.sql.
+-- Active customers per month and feature they used (feature adoption).
 create or replace table usage_feature_month as
-with from_bits as (
-    select u.month, f.feature, count(*) as customers
-    from usage_customer_month as u
-    join usage_features as f on get_bit(u.feature_set, f.idx) = 1
-    where u.feature_set is not null
-    group by all
-),
-from_rows as (
-    select u.month, f.feature, count(*) as customers
-    from usage_feature_rows as r
-    join usage_features as f using (idx)
-    join usage_customer_month as u
-        on u.customer_id = r.customer_id
-        and u.month = make_date((r.month_key - (r.month_key % 12 + 12) % 12) // 12, (r.month_key % 12 + 12) % 12 + 1, 1)
-    group by all
+with used as (
+    select month, unnest(feature_days) as fd
+    from usage_customer_month
 ),
 final as (
-    select * from from_bits
-    union all
-    select * from from_rows
+    select month, fd.feature as feature, count(*) as customers
+    from used
+    group by all
 )
 select * from final;
-drop table usage_feature_rows;
 
 -- first_paid(c): earliest start of a priced subscription; first_value(c):
 -- earliest event date on or after it whose feature is a value event. From

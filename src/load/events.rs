@@ -1,104 +1,202 @@
-//! The usage events, read once. Events are the one export that grows without
-//! bound, so they are never stored row by row: one pass over the files
-//! groups them by customer, month and user into `usage_user_month` (the
-//! grain every usage metric starts from) and counts, in the same pass, the
-//! rows that break each rule of the input contract. Only when a rule is
-//! broken is the export read again, with line numbers, to show the first
-//! offending rows (see [`super::LoadedTable::create_lined`]).
+//! The usage events, rolled up file by file. Events are the one export that
+//! grows without bound, so they are never stored row by row. Each events
+//! file goes through the rollup of `queries/_rollup/usage_events.sql`
+//! (plain SQL that also runs on Spark, BigQuery or Snowflake), one row per
+//! customer, month, user and feature with the input rules counted; then
+//! `queries/_rollup/usage_summary.sql` turns those rows into one row per
+//! customer and month. The rollup store ([`super::rollups`]) keeps both per
+//! file, so a file that has not changed is never read again.
 //!
-//! Before it, a narrow read of the `feature` column alone numbers the
-//! features (the `usage_feature` ENUM), so a user-month's features are a
-//! bit string with one bit per feature. Past [`MAX_FEATURE_BITS`] features
-//! the bit strings would outgrow memory; the features of each customer and
-//! month are then grouped as rows instead, in a second narrow read.
+//! [`combine`] stacks the summaries of every file into [`AGGREGATE`]. Where
+//! two files hold events of the same customer and month (a late event, a
+//! file split mid-month), their summaries cannot simply add up (a user may
+//! be in both), so that customer and month is summarised again from the
+//! files' rollup rows. The result is the same whichever way the events are
+//! split into files and whichever files were read this run.
+
+use std::path::{Path, PathBuf};
 
 use duckdb::Connection;
 
-use crate::error::{Error, Result};
 use crate::db::literal;
+use crate::error::{Error, Result};
 
-/// The table the pass writes: one row per customer, month and user.
-pub const AGGREGATE: &str = "usage_user_month";
+/// The table the load leaves: one row per customer and month with events.
+pub const AGGREGATE: &str = "usage_events_month";
 
-/// The most features kept as bit strings (see the module's note).
-const MAX_FEATURE_BITS: usize = 256;
+/// The rollup's columns and their types in DuckDB: a rollup made here and
+/// one an engine wrote are both read through these casts.
+const ROLLUP_COLUMNS: &[(&str, &str)] = &[
+    ("customer_id", "VARCHAR"),
+    ("month_key", "BIGINT"),
+    ("user_id", "VARCHAR"),
+    ("feature", "VARCHAR"),
+    ("events", "BIGINT"),
+    ("day_mask", "BIGINT"),
+    ("seconds", "DECIMAL(38,6)"),
+    ("first_at", "TIMESTAMP"),
+    ("last_at", "TIMESTAMP"),
+    ("rows_bad_occurred_at", "BIGINT"),
+    ("rows_no_occurred_at", "BIGINT"),
+    ("rows_no_user_id", "BIGINT"),
+    ("rows_no_feature", "BIGINT"),
+    ("rows_bad_duration_seconds", "BIGINT"),
+    ("rows_negative_duration_seconds", "BIGINT"),
+];
 
-/// What the pass reads: the typed rows (`typed`, a SELECT with the contract's
-/// columns and `_bad_` flags), the same rows for narrow reads (`narrow`,
-/// which must not record rejected CSV lines a second time), and `params`,
-/// the files, one per `?` of each (either reads every file once).
-pub struct Source<'a> {
-    pub typed: &'a str,
-    pub narrow: &'a str,
-    pub params: &'a [String],
+/// A rollup's files in the store: its rows and its summary.
+#[derive(Debug, Clone)]
+pub struct Rolled {
+    pub detail: PathBuf,
+    pub summary: PathBuf,
 }
 
-/// Runs the pass. `rules` are the predicates of the contract's rules counted
-/// per row, in order: column `_rule_<i>` of the aggregate counts the rows
-/// breaking rule `i`. Returns how many events were read.
-pub fn aggregate(conn: &Connection, source: &Source<'_>, value_events: &[String], rules: &[&str]) -> Result<u64> {
-    let run = |what: &str, sql: &str| -> Result<usize> {
-        conn.execute(sql, duckdb::params_from_iter(source.params.iter()))
-            .map_err(|e| Error::Input(format!("cannot read the usage events ({what}): {e}")))
+/// The text of a file of `queries/_rollup/`.
+pub fn rollup_sql(name: &str) -> &'static str {
+    let path = format!("_rollup/{name}");
+    crate::embedded::QUERIES.iter().find(|(p, _)| *p == path).map(|(_, text)| *text).expect("queries/_rollup/ is compiled in")
+}
+
+/// The rule columns of the rollup, by the column whose rule they count.
+pub fn rule_column(column: &str, rule: &str, predicate: &str) -> Option<&'static str> {
+    let name = match (column, rule) {
+        (_, _) if predicate.starts_with("\"_bad_") => format!("rows_bad_{column}"),
+        (_, "must not be empty") => format!("rows_no_{column}"),
+        ("duration_seconds", "must be 0 or more") => "rows_negative_duration_seconds".to_string(),
+        _ => return None,
     };
-    run(
-        "their features",
-        &format!(
-            "CREATE OR REPLACE TEMP TABLE usage_features_seen AS SELECT DISTINCT feature FROM ({}) WHERE feature IS NOT NULL",
-            source.narrow
-        ),
-    )?;
-    conn.execute_batch("CREATE OR REPLACE TYPE usage_feature AS ENUM (SELECT feature FROM usage_features_seen ORDER BY feature)")
-        .map_err(Error::db("numbering the usage features"))?;
-    let features: i64 =
-        conn.query_row("SELECT count(*) FROM usage_features_seen", [], |r| r.get(0)).map_err(Error::db("counting the usage features"))?;
-    let as_bits = features > 0 && features as usize <= MAX_FEATURE_BITS;
-    let feature_bit = if as_bits {
-        format!("set_bit(bitstring('0', {features}), enum_code(CAST(feature AS usage_feature)), 1)")
-    } else {
-        "CAST(NULL AS BIT)".to_string()
+    ROLLUP_COLUMNS.iter().map(|(c, _)| *c).find(|c| *c == name)
+}
+
+fn casts(source: &str) -> String {
+    let columns: Vec<String> = ROLLUP_COLUMNS.iter().map(|(c, t)| format!("CAST({c} AS {t}) AS {c}")).collect();
+    format!("SELECT {} FROM {source}", columns.join(", "))
+}
+
+/// Rolls up one events file: `typed` is the SELECT of its typed rows (with
+/// `_bad_` flags; `flagged` names the columns that have one), reading the
+/// file bound as `param`. Writes the rollup rows and summary to `out` and
+/// returns how many events the file holds.
+pub fn roll_up(conn: &Connection, typed: &str, flagged: &[&str], param: &str, out: &Rolled) -> Result<u64> {
+    let flag = |c: &str| if flagged.contains(&c) { format!("\"_bad_{c}\"") } else { "false".to_string() };
+    let sql = format!(
+        "CREATE OR REPLACE TEMP TABLE usage_rollup AS {}",
+        casts(&format!(
+            "(WITH usage_events_typed AS (SELECT customer_id, user_id, occurred_at, feature, duration_seconds, \
+                    {} AS bad_occurred_at, {} AS bad_duration_seconds FROM ({typed}) AS t)\n{}) AS r",
+            flag("occurred_at"),
+            flag("duration_seconds"),
+            rollup_sql("usage_events.sql")
+        ))
+    );
+    conn.execute(&sql, [param]).map_err(|e| Error::Input(format!("cannot read the usage events: {e}")))?;
+    write(conn, out)
+}
+
+/// Takes in a rollup an engine wrote (a Parquet file of the columns of
+/// `usage_events.sql`), read as `param`; like [`roll_up`].
+pub fn take_in(conn: &Connection, param: &str, shown: &Path, out: &Rolled) -> Result<u64> {
+    let sql = format!("CREATE OR REPLACE TEMP TABLE usage_rollup AS {}", casts("read_parquet(?)"));
+    conn.execute(&sql, [param]).map_err(|e| {
+        Error::Input(format!(
+            "{} is not a usage rollup as queries/_rollup/usage_events.sql makes it (columns {}): {e}",
+            shown.display(),
+            ROLLUP_COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    write(conn, out)
+}
+
+/// Writes `usage_rollup` and its summary as Parquet (through a temporary
+/// name, so a file in the store is always whole).
+fn write(conn: &Connection, out: &Rolled) -> Result<u64> {
+    let copy = |what: &str, to: &Path| -> Result<()> {
+        let part = to.with_extension("parquet.part");
+        conn.execute_batch(&format!("COPY ({what}) TO {} (FORMAT parquet)", literal(&part.display().to_string())))
+            .map_err(Error::db(format!("writing {}", to.display())))?;
+        std::fs::rename(&part, to).map_err(Error::io("writing", to))
     };
-    let is_value = if value_events.is_empty() {
-        "false".to_string()
-    } else {
-        format!("feature IN ({})", value_events.iter().map(|f| literal(f)).collect::<Vec<_>>().join(", "))
-    };
-    let counted: String = rules.iter().enumerate().map(|(i, p)| format!(", count(*) FILTER (WHERE {p}) AS _rule_{i}")).collect();
-    // Events are dated by their UTC date; 12 × year + month - 1 is an
-    // integer month key (faster to group than a date); a day is one bit of a
-    // 31-bit mask.
-    run(
-        "grouping them",
-        &format!(
-            "CREATE OR REPLACE TABLE {AGGREGATE} AS \
-             SELECT customer_id, month_key, user_id, count(*) AS n, \
-                    bit_or(day_bit) AS day_mask, bit_or(feature_bit) AS feature_set, \
-                    bit_or(CASE WHEN {is_value} THEN day_bit ELSE 0 END) AS value_day_mask, \
-                    sum(duration_seconds) AS seconds, min(occurred_at) AS first_at, max(occurred_at) AS last_at{counted} \
-             FROM (SELECT *, year(occurred_at) * 12 + month(occurred_at) - 1 AS month_key, \
-                          CAST(1 AS BIGINT) << (dayofmonth(occurred_at) - 1) AS day_bit, {feature_bit} AS feature_bit \
-                   FROM ({}) AS t) AS t \
-             GROUP BY customer_id, month_key, user_id",
-            source.typed
-        ),
-    )?;
-    if as_bits || features == 0 {
-        conn.execute_batch("CREATE OR REPLACE TABLE usage_feature_rows (customer_id VARCHAR, month_key BIGINT, idx INTEGER)")
-            .map_err(Error::db("creating usage_feature_rows"))?;
-    } else {
-        run(
-            "grouping their features",
-            &format!(
-                "CREATE OR REPLACE TABLE usage_feature_rows AS \
-                 SELECT DISTINCT customer_id, year(occurred_at) * 12 + month(occurred_at) - 1 AS month_key, \
-                        enum_code(CAST(feature AS usage_feature)) AS idx \
-                 FROM ({}) WHERE feature IS NOT NULL",
-                source.narrow
-            ),
-        )?;
+    copy("SELECT * FROM usage_rollup", &out.detail)?;
+    copy(rollup_sql("usage_summary.sql"), &out.summary)?;
+    let rows: i64 = conn
+        .query_row("SELECT CAST(coalesce(sum(events), 0) AS BIGINT) FROM usage_rollup", [], |r| r.get(0))
+        .map_err(Error::db("counting the usage events"))?;
+    conn.execute_batch("DROP TABLE usage_rollup").map_err(Error::db("dropping usage_rollup"))?;
+    Ok(rows as u64)
+}
+
+/// Builds [`AGGREGATE`] from the summaries of every events file (none: an
+/// empty table of its shape) and returns how many events it counts.
+pub fn combine(conn: &Connection, parts: &[Rolled]) -> Result<u64> {
+    let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
+    if parts.is_empty() {
+        let columns: Vec<String> = ROLLUP_COLUMNS.iter().map(|(c, t)| format!("{c} {t}")).collect();
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE usage_rollup ({}); CREATE OR REPLACE TABLE {AGGREGATE} AS {}; DROP TABLE usage_rollup;",
+            columns.join(", "),
+            rollup_sql("usage_summary.sql")
+        ))
+        .map_err(step("creating"))?;
+        return Ok(0);
     }
+    let summaries: Vec<String> = parts.iter().map(|p| p.summary.display().to_string()).collect();
+    let list = vec!["?"; summaries.len()].join(", ");
+    conn.execute(
+        &format!("CREATE OR REPLACE TABLE {AGGREGATE} AS SELECT * EXCLUDE (filename), filename AS _part FROM read_parquet([{list}], filename = true)"),
+        duckdb::params_from_iter(summaries.iter()),
+    )
+    .map_err(step("reading the summaries"))?;
+    merge_shared(conn, parts)?;
+    conn.execute_batch(&format!("ALTER TABLE {AGGREGATE} DROP COLUMN _part")).map_err(step("tidying"))?;
     let rows: i64 = conn
         .query_row(&format!("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM {AGGREGATE}"), [], |r| r.get(0))
-        .map_err(Error::db("counting the usage events"))?;
+        .map_err(step("counting"))?;
     Ok(rows as u64)
+}
+
+/// Summarises again, from the rollup rows, every customer and month that
+/// more than one file holds events of.
+fn merge_shared(conn: &Connection, parts: &[Rolled]) -> Result<()> {
+    let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
+    let same = |a: &str, b: &str| format!("{a}.customer_id IS NOT DISTINCT FROM {b}.customer_id AND {a}.month_key IS NOT DISTINCT FROM {b}.month_key");
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
+    ))
+    .map_err(step("finding shared months"))?;
+    let files: Vec<String> = crate::db::query_all(
+        conn,
+        "finding the files of shared months",
+        &format!(
+            "SELECT DISTINCT _part FROM {AGGREGATE} AS a WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1",
+            same("s", "a")
+        ),
+        [],
+        |r| r.get::<_, String>(0),
+    )?;
+    if files.is_empty() {
+        return conn.execute_batch("DROP TABLE usage_shared").map_err(step("tidying"));
+    }
+    let details: Vec<String> = parts
+        .iter()
+        .filter(|p| files.iter().any(|f| Path::new(f) == p.summary))
+        .map(|p| p.detail.display().to_string())
+        .collect();
+    let list = vec!["?"; details.len()].join(", ");
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE usage_rollup AS SELECT * FROM read_parquet([{list}]) AS d \
+             WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {})",
+            same("s", "d")
+        ),
+        duckdb::params_from_iter(details.iter()),
+    )
+    .map_err(step("reading the rollup rows"))?;
+    conn.execute_batch(&format!(
+        "DELETE FROM {AGGREGATE} WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}); \
+         INSERT INTO {AGGREGATE} SELECT *, NULL AS _part FROM ({}); \
+         DROP TABLE usage_rollup; DROP TABLE usage_shared;",
+        same("s", AGGREGATE),
+        rollup_sql("usage_summary.sql")
+    ))
+    .map_err(step("summarising shared months"))
 }

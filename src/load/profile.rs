@@ -7,7 +7,7 @@
 //! A row counts in every month one of its dates falls in (a subscription in
 //! the month it starts and the month it ends), so a back-dated cancellation
 //! shows as a row new to the month it now ends in. Usage events are profiled
-//! from their aggregate (`usage_user_month`), the only form they are kept in.
+//! from their aggregate (`usage_events_month`), the only form they are kept in.
 
 use duckdb::Connection;
 
@@ -40,11 +40,11 @@ pub fn months(conn: &Connection, tables: &[LoadedTable]) -> Result<Vec<InputMont
 fn profile_sql(t: &LoadedTable) -> Option<String> {
     let spec = table_spec(t.table).expect("loaded tables are contract tables");
     if spec.aggregated {
-        // The user-month grain of the events: counts and contents, no amount.
+        // The customer-month grain of the events: counts and contents, no amount.
         return Some(format!(
             "SELECT strftime(make_date(month_key // 12, month_key % 12 + 1, 1), '%Y-%m') AS month, \
                     CAST(sum(n) AS BIGINT), CAST(NULL AS DOUBLE), \
-                    CAST(sum(hash(customer_id, user_id, n, day_mask, feature_set, value_day_mask, seconds, first_at, last_at)) AS VARCHAR) \
+                    CAST(sum(hash(customer_id, n, users, day_mask, seconds, first_at, last_at, feature_days)) AS VARCHAR) \
              FROM {} GROUP BY month_key ORDER BY month_key",
             events::AGGREGATE
         ));

@@ -183,7 +183,9 @@ pub fn stage(config: &Config, data: &Path, scratch: &Path) -> Result<Option<Stag
     for spec in unstaged {
         let mapping = config.tables.get(spec.name).cloned().unwrap_or_default();
         let found = locate(data, mapping.file.as_deref().unwrap_or(spec.name))?;
-        load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &config.parameters.value_events)?;
+        // Never the events (see `declare_unstaged`): no rollup is kept.
+        let mut store = super::rollups::Store::open(scratch.join("staging-rollups"), super::rollups::Use::ReadOnly, scratch);
+        load_table(&conn, spec, found, &mapping, &scratch.join("staging-inputs"), &mut store)?;
     }
     let read = read_raws(&conn, raws)?;
     let tables = run_staging(&conn, &staging, queries, &output, config.limits.statement_seconds)?;

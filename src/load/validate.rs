@@ -91,13 +91,6 @@ fn rule(table: &'static str, column: &'static str, rule: impl Into<String>, pred
     }
 }
 
-/// The rules of an aggregated table counted row by row while its export is
-/// read (see [`crate::load::events`]): their predicates, in the order
-/// [`check`] reads back as `_rule_<i>`.
-pub fn counted_rules(table: &LoadedTable) -> Vec<String> {
-    rules(std::slice::from_ref(table)).into_iter().filter(|r| r.table == table.table && !r.on_key).map(|r| r.predicate).collect()
-}
-
 /// A row whose customer_id names no customer (an anti-join, not NOT IN).
 const NO_SUCH_CUSTOMER: &str =
     "t.customer_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM customers AS c WHERE c.customer_id = t.customer_id)";
@@ -289,17 +282,17 @@ pub fn check(conn: &Connection, tables: &mut [LoadedTable], period: Month, first
         // One scan counts every rule of the table; examples are fetched
         // only for the rules that fail.
         let sql = if loaded.aggregated {
-            // Counted while the events were read; rules on the customer
-            // judged on the aggregate, weighted by its events.
-            let mut counted = 0;
+            // Counted by the rollup as the events were read; rules on the
+            // customer judged on the aggregate, weighted by its events.
             let counts: Vec<String> = table_rules
                 .iter()
                 .map(|r| {
                     let sum = if r.on_key {
                         format!("sum(n) FILTER (WHERE {})", r.predicate)
                     } else {
-                        counted += 1;
-                        format!("sum(_rule_{})", counted - 1)
+                        let column = events::rule_column(r.column, &r.rule, &r.predicate)
+                            .unwrap_or_else(|| panic!("the usage rollup counts no column for the rule {} {}", r.column, r.rule));
+                        format!("sum({column})")
                     };
                     format!("CAST(coalesce({sum}, 0) AS BIGINT)")
                 })
@@ -387,7 +380,7 @@ fn broken_line_problems(tables: &[LoadedTable]) -> Vec<Problem> {
 /// the contract wants one (a trial may have none: a lead). For the usage
 /// events, their aggregates: the events are never stored.
 fn leave_out_unmatched(conn: &Connection, table: &str) -> Result<()> {
-    let stored: &[&str] = if table == "usage_events" { &[events::AGGREGATE, "usage_feature_rows"] } else { &[table] };
+    let stored: &[&str] = if table == "usage_events" { &[events::AGGREGATE] } else { &[table] };
     let nullable = table_spec(table).is_some_and(|s| s.columns.iter().any(|c| c.name == "customer_id" && c.nullable));
     let none = if nullable { "false" } else { "customer_id IS NULL OR customer_id = ''" };
     for name in stored {
@@ -403,6 +396,9 @@ fn leave_out_unmatched(conn: &Connection, table: &str) -> Result<()> {
 /// The first offending rows of a failing rule, in words, with where they
 /// are in the export (the export is re-read with positions for this).
 fn examples(conn: &Connection, loaded: &LoadedTable, r: &Rule, lined: &mut BTreeMap<&'static str, String>) -> Result<Vec<String>> {
+    if loaded.format == Some(crate::load::Format::Rollup) {
+        return Ok(vec!["counted by the engine that rolled the events up; look for them there".to_string()]);
+    }
     let table = match lined.get(loaded.table) {
         Some(name) => name.clone(),
         None => {
@@ -688,3 +684,19 @@ const SINGLETON_MIN_ROWS: usize = 20;
 const JUMP_MIN_STARTS: usize = 3;
 /// A month-to-month change of the median amount this large is a unit change.
 const JUMP: usize = 100;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_usage_rollup_counts_every_rule_of_the_events() {
+        let mut events = crate::load::empty_table(table_spec("usage_events").unwrap());
+        events.files = vec![crate::load::InputFile::new("usage_events.csv".into())];
+        let counted: Vec<Rule> = rules(&[events]).into_iter().filter(|r| r.table == "usage_events" && !r.on_key).collect();
+        assert_eq!(counted.len(), 6);
+        for r in counted {
+            assert!(events::rule_column(r.column, &r.rule, &r.predicate).is_some(), "{} {}", r.column, r.rule);
+        }
+    }
+}

@@ -36,7 +36,7 @@ pub fn check_added_sql(catalog: &Catalog, config: &Config, window: &Window) -> R
     conn.execute_batch("SET enable_external_access = false").map_err(Error::db("locking the SQL check"))?;
     let bodies: Vec<&str> =
         added.iter().map(|(metric, version)| one_select(&conn, version.sql).map_err(|why| refuse(metric, version, why))).collect::<Result<_>>()?;
-    let tables = crate::load::empty_tables(&conn, &config.parameters.value_events)?;
+    let tables = crate::load::empty_tables(&conn)?;
     write_params(&conn, config, window, &present_inputs_all(&tables))?;
     for shared in &catalog.shared {
         conn.execute_batch(shared.sql)

@@ -1,0 +1,194 @@
+//! The rollup store: each usage events file's rollup (see [`super::events`])
+//! kept between runs in `<output>/.rollups/usage_events/`, so a monthly run
+//! reads only the events files that are new or changed.
+//!
+//! `files.json` remembers, per events file (by absolute path), its size,
+//! modification time and inode when it was rolled up, the SHA-256 of its
+//! contents, how many events it holds, the SQL it was rolled up with (its
+//! `shape`: the rollup and summary SQL and how its columns were typed) and
+//! the name of its rollup. A run reuses a rollup when all of these still
+//! match, and reads the file otherwise; `run --full` reads every file.
+//! A file rewritten with the same size and time to the nanosecond, on the
+//! same inode, would go unnoticed: `--full` is the answer to a doubt.
+//!
+//! Only `run` writes the store (it holds the output root's lock);
+//! `validate` reuses what is there and rolls up anything else in its scratch
+//! folder. Rollups of files no run reads any more are deleted.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::events::Rolled;
+use crate::error::{Error, Result};
+use crate::model::text::hex;
+
+const INDEX: &str = "files.json";
+
+/// The store's folder under the output root.
+pub const DIR: &str = ".rollups/usage_events";
+
+/// How the store is used by this run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Use {
+    /// Reuse and keep rollups (`run`).
+    Keep,
+    /// Read every file again and keep the new rollups (`run --full`).
+    Rebuild,
+    /// Reuse what is there, keep nothing (`validate`).
+    ReadOnly,
+}
+
+/// What is known of one events file and its rollup.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Known {
+    pub bytes: u64,
+    modified_ns: i128,
+    inode: u64,
+    shape: String,
+    pub sha256: String,
+    pub events: u64,
+    rollup: String,
+}
+
+pub struct Store {
+    dir: PathBuf,
+    /// Where this run's new rollups go: `dir`, or scratch when read-only.
+    out: PathBuf,
+    usage: Use,
+    known: BTreeMap<String, Known>,
+    /// The files of this run, made or reused: the next `files.json`.
+    kept: BTreeMap<String, Known>,
+    /// Rollups made this run, kept once their file's checksum is known.
+    made: Vec<(PathBuf, Known)>,
+}
+
+/// The shape of a rollup: what else than the file's contents it depends on.
+pub fn shape(typed: &str) -> String {
+    let mut hasher = Sha256::new();
+    for text in [super::events::rollup_sql("usage_events.sql"), super::events::rollup_sql("usage_summary.sql"), typed] {
+        hasher.update(text.as_bytes());
+        hasher.update([0]);
+    }
+    hex(&hasher.finalize())[..16].to_string()
+}
+
+fn key(path: &Path) -> String {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()).display().to_string()
+}
+
+/// Size, modification time and inode of a file, as `Known` keeps them.
+fn stat(path: &Path) -> Option<(u64, i128, u64)> {
+    let meta = fs::metadata(path).ok()?;
+    Some((meta.len(), meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128, meta.ino()))
+}
+
+impl Store {
+    /// Opens the store in `dir` (created on first use). An unreadable
+    /// `files.json` is a store started afresh, with a warning.
+    pub fn open(dir: PathBuf, usage: Use, scratch: &Path) -> Store {
+        let index = dir.join(INDEX);
+        let known = match fs::read(&index) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                crate::log::warn(&format!("{} is unreadable ({e}); every events file is read again", index.display()));
+                BTreeMap::new()
+            }),
+            Err(_) => BTreeMap::new(),
+        };
+        let out = if usage == Use::ReadOnly { scratch.join("rollups") } else { dir.clone() };
+        Store { dir, out, usage, known, kept: BTreeMap::new(), made: Vec::new() }
+    }
+
+    /// The stored rollup of `path`, if the file has not changed since it
+    /// was made with the same `shape` (and the run may reuse it).
+    pub fn reuse(&mut self, path: &Path, shape: &str) -> Option<(Rolled, Known)> {
+        if self.usage == Use::Rebuild {
+            return None;
+        }
+        let key = key(path);
+        let known = self.known.get(&key)?;
+        let (bytes, modified_ns, inode) = stat(path)?;
+        if (known.bytes, known.modified_ns, known.inode) != (bytes, modified_ns, inode) || known.shape != shape {
+            return None;
+        }
+        let rolled = rolled(&self.dir, &known.rollup);
+        if !rolled.detail.is_file() || !rolled.summary.is_file() {
+            return None;
+        }
+        let known = known.clone();
+        self.kept.insert(key, known.clone());
+        Some((rolled, known))
+    }
+
+    /// Where to write the rollup of `path` this run.
+    pub fn target(&self, path: &Path, shape: &str) -> Result<Rolled> {
+        fs::create_dir_all(&self.out).map_err(Error::io("creating folder", &self.out))?;
+        let mut hasher = Sha256::new();
+        hasher.update(key(path).as_bytes());
+        hasher.update(format!("{:?}{shape}", stat(path)).as_bytes());
+        Ok(rolled(&self.out, &hex(&hasher.finalize())[..24]))
+    }
+
+    /// What is known of `path` if it has not changed since its rollup was
+    /// made (so its checksum need not be computed again).
+    pub fn unchanged(&self, path: &Path) -> Option<&Known> {
+        let known = self.known.get(&key(path))?;
+        (self.usage != Use::Rebuild && stat(path)? == (known.bytes, known.modified_ns, known.inode)).then_some(known)
+    }
+
+    /// What is known of `path` if this run reuses its stored rollup.
+    pub fn reused(&self, path: &Path) -> Option<&Known> {
+        self.kept.get(&key(path))
+    }
+
+    /// Notes the rollup made at `rolled` for `path` this run.
+    pub fn made(&mut self, path: &Path, shape: &str, rolled: &Rolled, events: u64) {
+        let Some((bytes, modified_ns, inode)) = stat(path) else { return };
+        let name = rolled.summary.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".summary.parquet"));
+        let Some(rollup) = name.map(str::to_string) else { return };
+        let known = Known { bytes, modified_ns, inode, shape: shape.to_string(), sha256: String::new(), events, rollup };
+        self.made.push((path.to_path_buf(), known));
+    }
+
+    /// Keeps the rollups made this run for the next, with their files'
+    /// checksums (`sha256_of`); `keep: false` (the files had lines the CSV
+    /// reader rejected, which a reused rollup could not report) drops them.
+    pub fn confirm(&mut self, keep: bool, sha256_of: impl Fn(&Path) -> Option<String>) {
+        for (path, mut known) in std::mem::take(&mut self.made) {
+            if let (true, Some(sha256)) = (keep, sha256_of(&path)) {
+                known.sha256 = sha256;
+                self.kept.insert(key(&path), known);
+            }
+        }
+    }
+
+    /// Writes `files.json` and deletes the rollups no file of this run
+    /// uses (nothing when read-only).
+    pub fn save(&self) -> Result<()> {
+        if self.usage == Use::ReadOnly || !self.dir.is_dir() {
+            return Ok(());
+        }
+        let index = self.dir.join(INDEX);
+        let part = self.dir.join(format!("{INDEX}.part"));
+        let text = serde_json::to_vec_pretty(&self.kept).expect("the index serialises");
+        fs::write(&part, text).map_err(Error::io("writing", &part))?;
+        fs::rename(&part, &index).map_err(Error::io("writing", &index))?;
+        let used: Vec<&str> = self.kept.values().map(|k| k.rollup.as_str()).collect();
+        for entry in fs::read_dir(&self.dir).map_err(Error::io("listing", &self.dir))?.flatten() {
+            let name = entry.file_name().to_string_lossy().to_string();
+            let stem = name.split('.').next().unwrap_or_default();
+            if name != INDEX && !used.contains(&stem) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn rolled(dir: &Path, name: &str) -> Rolled {
+    Rolled { detail: dir.join(format!("{name}.detail.parquet")), summary: dir.join(format!("{name}.summary.parquet")) }
+}
