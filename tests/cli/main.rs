@@ -5,6 +5,7 @@ mod browser;
 mod charts;
 mod email;
 mod hostile;
+mod incremental;
 mod inputs;
 mod outputs;
 mod owners;
