@@ -14,15 +14,17 @@ CARGO_TARGET_DIR ?= $(CACHE)/target
 SAMPLE_END       := 2027-01
 PERIOD           ?= $(SAMPLE_END)
 BIN              := $(CARGO_TARGET_DIR)/release/cs-report
+PYSPARK_VERSION  := 3.5.3
+CS_REPORT_PYSPARK ?= $(CACHE)/pyspark-$(PYSPARK_VERSION)
 
-export DUCKDB_LIB_DIR CARGO_TARGET_DIR
+export DUCKDB_LIB_DIR CARGO_TARGET_DIR CS_REPORT_PYSPARK
 
-.PHONY: report test build duckdb browser smtp sample bench clean screenshots
+.PHONY: report test build duckdb browser smtp spark sample bench clean screenshots
 
 report: build
 	$(BIN) run --config config/cs-report.yaml --period $(PERIOD)
 
-test: duckdb browser smtp
+test: duckdb browser smtp spark
 	cargo test --release --locked
 
 build: duckdb
@@ -55,6 +57,21 @@ smtp:
 	  echo "installing python3-aiosmtpd for the SMTP test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-aiosmtpd >/dev/null; \
 	} || echo "could not install python3-aiosmtpd (apt-get failed): the SMTP test will fail"
+
+# The event rollup is also run on Spark SQL in the tests (PySpark in local
+# mode, from PyPI, into the cache folder; Spark needs Java 17). As above, a
+# failed install fails the Spark test with why.
+spark:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Java 17 for the Spark test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	} || echo "could not install Java 17 (apt-get failed): the Spark test will fail"
+	@test -d $(CS_REPORT_PYSPARK)/pyspark || { \
+	  echo "installing PySpark $(PYSPARK_VERSION) into $(CS_REPORT_PYSPARK) for the Spark test"; \
+	  { python3 -m pip --version >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pip >/dev/null; }; } \
+	  && python3 -m pip install --quiet --disable-pip-version-check --target $(CS_REPORT_PYSPARK).part pyspark==$(PYSPARK_VERSION) \
+	  && mv $(CS_REPORT_PYSPARK).part $(CS_REPORT_PYSPARK); \
+	} || echo "could not install PySpark (pip failed): the Spark test will fail"
 
 # Regenerate the shipped sample (deterministic: same seed, same files).
 sample: build

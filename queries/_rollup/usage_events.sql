@@ -4,6 +4,9 @@
 -- cluster or in the warehouse"), so a company whose events live in a lake
 -- can roll them up there and give cs-report the result instead of the events.
 --
+-- Only standard SQL: EXTRACT, POWER, CAST, COUNT(CASE ...), and the BIT_OR
+-- aggregate (Snowflake spells it BITOR_AGG: the one word to change there).
+--
 -- It reads one relation, usage_events_typed, with the contract's columns:
 --   customer_id, user_id, feature   text
 --   occurred_at                     timestamp in UTC
@@ -20,11 +23,11 @@
 -- refuse bad events without storing them.
 select
     customer_id,
-    year(occurred_at) * 12 + month(occurred_at) - 1 as month_key,
+    extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1 as month_key,
     user_id,
     feature,
     count(*) as events,
-    bit_or(cast(power(2, dayofmonth(occurred_at) - 1) as bigint)) as day_mask,
+    bit_or(cast(power(2, extract(day from occurred_at) - 1) as bigint)) as day_mask,
     sum(duration_seconds) as seconds,
     min(occurred_at) as first_at,
     max(occurred_at) as last_at,
@@ -35,4 +38,4 @@ select
     count(case when bad_duration_seconds then 1 end) as rows_bad_duration_seconds,
     count(case when duration_seconds < 0 then 1 end) as rows_negative_duration_seconds
 from usage_events_typed
-group by customer_id, year(occurred_at) * 12 + month(occurred_at) - 1, user_id, feature
+group by customer_id, extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1, user_id, feature

@@ -15,6 +15,7 @@ mod recipes;
 mod restated;
 mod revenue;
 mod signals;
+mod spark;
 mod staging;
 mod stripe_history;
 mod support;
