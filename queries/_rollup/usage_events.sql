@@ -15,13 +15,20 @@
 -- (a typed table in a warehouse has none: select false for both):
 --   bad_occurred_at, bad_duration_seconds   boolean
 --
--- One row per customer, month (month_key = 12 × year + month - 1, from the
--- UTC date), user and feature, so rollups of different files add up exactly:
--- events and seconds sum, day masks (bit d - 1 for day d of the month) or
--- together, distinct users and features stay countable. The rows_* columns
--- count the rows that break each input rule of the contract, so the run can
--- refuse bad events without storing them.
+-- Two kinds of rows, in one pass (GROUPING SETS), so rollups of different
+-- files add up exactly:
+--   grain 'user':    one per customer, month and user: events, the days with
+--                    events (bit d - 1 for day d of the month), seconds,
+--                    first and last event, and the rows_* columns, which
+--                    count the rows that break each input rule of the
+--                    contract, so the run can refuse bad events without
+--                    storing them;
+--   grain 'feature': one per customer, month and feature: the days it was
+--                    used (its other columns repeat the same counts and are
+--                    not read).
+-- month_key is 12 × year + month - 1 of the UTC date.
 select
+    case when grouping(feature) = 1 then 'user' else 'feature' end as grain,
     customer_id,
     extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1 as month_key,
     user_id,
@@ -38,4 +45,7 @@ select
     count(case when bad_duration_seconds then 1 end) as rows_bad_duration_seconds,
     count(case when duration_seconds < 0 then 1 end) as rows_negative_duration_seconds
 from usage_events_typed
-group by customer_id, extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1, user_id, feature
+group by grouping sets (
+    (customer_id, extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1, user_id),
+    (customer_id, extract(year from occurred_at) * 12 + extract(month from occurred_at) - 1, feature)
+)

@@ -1,6 +1,7 @@
--- From the rollup rows of usage_events.sql (relation usage_rollup) to one
--- row per customer and month, the grain every usage metric starts from and
--- the one the rollup store keeps per events file (src/load/rollups.rs):
+-- From the rollup rows of usage_events.sql (relation usage_rollup, both
+-- grains) to one row per customer and month, the grain every usage metric
+-- starts from and the one the rollup store keeps per events file
+-- (src/load/rollups.rs):
 -- events (n), distinct users (a missing user_id counts as one user, as a
 -- group of its own), the days with events, seconds, first and last event,
 -- the rule counts, and per feature the days it was used (feature_days, a
@@ -8,7 +9,7 @@
 with per_feature as (
     select customer_id, month_key, feature, bit_or(day_mask) as day_mask
     from usage_rollup
-    where feature is not null
+    where grain = 'feature' and feature is not null
     group by all
 ),
 features as (
@@ -36,6 +37,7 @@ totals as (
         cast(sum(rows_bad_duration_seconds) as bigint) as rows_bad_duration_seconds,
         cast(sum(rows_negative_duration_seconds) as bigint) as rows_negative_duration_seconds
     from usage_rollup
+    where grain = 'user'
     group by all
 ),
 final as (

@@ -1,18 +1,21 @@
 //! The usage events, rolled up file by file. Events are the one export that
 //! grows without bound, so they are never stored row by row. Each events
 //! file goes through the rollup of `queries/_rollup/usage_events.sql`
-//! (plain SQL that also runs on Spark, BigQuery or Snowflake), one row per
-//! customer, month, user and feature with the input rules counted; then
-//! `queries/_rollup/usage_summary.sql` turns those rows into one row per
-//! customer and month. The rollup store ([`super::rollups`]) keeps both per
-//! file, so a file that has not changed is never read again.
+//! (plain SQL that also runs on Spark, BigQuery or Snowflake): rows per
+//! customer, month and user and per customer, month and feature, with the
+//! input rules counted. `queries/_rollup/usage_summary.sql` turns those
+//! into one row per customer and month, the file's summary, which the
+//! rollup store ([`super::rollups`]) keeps, so a file that has not changed
+//! is never read again.
 //!
 //! [`combine`] stacks the summaries of every file into [`AGGREGATE`]. Where
 //! two files hold events of the same customer and month (a late event, a
 //! file split mid-month), their summaries cannot simply add up (a user may
-//! be in both), so that customer and month is summarised again from the
-//! files' rollup rows. The result is the same whichever way the events are
-//! split into files and whichever files were read this run.
+//! be in both): those files are rolled up again, keeping the rollup rows
+//! ([`roll_up`] with [`Keep::Rows`]), and [`merge`] summarises that customer
+//! and month from them. The result is the same whichever way the events are
+//! split into files and whichever files were read this run; the second read
+//! is only paid where files share a customer's month.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +30,7 @@ pub const AGGREGATE: &str = "usage_events_month";
 /// The rollup's columns and their types in DuckDB: a rollup made here and
 /// one an engine wrote are both read through these casts.
 const ROLLUP_COLUMNS: &[(&str, &str)] = &[
+    ("grain", "VARCHAR"),
     ("customer_id", "VARCHAR"),
     ("month_key", "BIGINT"),
     ("user_id", "VARCHAR"),
@@ -44,11 +48,13 @@ const ROLLUP_COLUMNS: &[(&str, &str)] = &[
     ("rows_negative_duration_seconds", "BIGINT"),
 ];
 
-/// A rollup's files in the store: its rows and its summary.
+/// What to write of a file's rollup, and where.
 #[derive(Debug, Clone)]
-pub struct Rolled {
-    pub detail: PathBuf,
-    pub summary: PathBuf,
+pub enum Keep {
+    /// Its summary (the rollup store's file).
+    Summary(PathBuf),
+    /// Its rollup rows, for [`merge`].
+    Rows(PathBuf),
 }
 
 /// The text of a file of `queries/_rollup/`.
@@ -75,9 +81,9 @@ fn casts(source: &str) -> String {
 
 /// Rolls up one events file: `typed` is the SELECT of its typed rows (with
 /// `_bad_` flags; `flagged` names the columns that have one), reading the
-/// file bound as `param`. Writes the rollup rows and summary to `out` and
-/// returns how many events the file holds.
-pub fn roll_up(conn: &Connection, typed: &str, flagged: &[&str], param: &str, out: &Rolled) -> Result<u64> {
+/// file bound as `param`. Writes what `keep` says and returns how many
+/// events the file holds.
+pub fn roll_up(conn: &Connection, typed: &str, flagged: &[&str], param: &str, keep: &Keep) -> Result<u64> {
     let flag = |c: &str| if flagged.contains(&c) { format!("\"_bad_{c}\"") } else { "false".to_string() };
     let sql = format!(
         "CREATE OR REPLACE TEMP TABLE usage_rollup AS {}",
@@ -90,12 +96,12 @@ pub fn roll_up(conn: &Connection, typed: &str, flagged: &[&str], param: &str, ou
         ))
     );
     conn.execute(&sql, [param]).map_err(|e| Error::Input(format!("cannot read the usage events: {e}")))?;
-    write(conn, out)
+    write(conn, keep)
 }
 
 /// Takes in a rollup an engine wrote (a Parquet file of the columns of
 /// `usage_events.sql`), read as `param`; like [`roll_up`].
-pub fn take_in(conn: &Connection, param: &str, shown: &Path, out: &Rolled) -> Result<u64> {
+pub fn take_in(conn: &Connection, param: &str, shown: &Path, keep: &Keep) -> Result<u64> {
     let sql = format!("CREATE OR REPLACE TEMP TABLE usage_rollup AS {}", casts("read_parquet(?)"));
     conn.execute(&sql, [param]).map_err(|e| {
         Error::Input(format!(
@@ -104,32 +110,33 @@ pub fn take_in(conn: &Connection, param: &str, shown: &Path, out: &Rolled) -> Re
             ROLLUP_COLUMNS.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
         ))
     })?;
-    write(conn, out)
+    write(conn, keep)
 }
 
-/// Writes `usage_rollup` and its summary as Parquet (through a temporary
+/// Writes `usage_rollup` or its summary as Parquet (through a temporary
 /// name, so a file in the store is always whole).
-fn write(conn: &Connection, out: &Rolled) -> Result<u64> {
-    let copy = |what: &str, to: &Path| -> Result<()> {
-        let part = to.with_extension("parquet.part");
-        conn.execute_batch(&format!("COPY ({what}) TO {} (FORMAT parquet)", literal(&part.display().to_string())))
-            .map_err(Error::db(format!("writing {}", to.display())))?;
-        std::fs::rename(&part, to).map_err(Error::io("writing", to))
+fn write(conn: &Connection, keep: &Keep) -> Result<u64> {
+    let (what, to) = match keep {
+        Keep::Summary(to) => (rollup_sql("usage_summary.sql"), to),
+        Keep::Rows(to) => ("SELECT * FROM usage_rollup", to),
     };
-    copy("SELECT * FROM usage_rollup", &out.detail)?;
-    copy(rollup_sql("usage_summary.sql"), &out.summary)?;
+    let part = to.with_extension("parquet.part");
+    conn.execute_batch(&format!("COPY ({what}) TO {} (FORMAT parquet)", literal(&part.display().to_string())))
+        .map_err(Error::db(format!("writing {}", to.display())))?;
+    std::fs::rename(&part, to).map_err(Error::io("writing", to))?;
     let rows: i64 = conn
-        .query_row("SELECT CAST(coalesce(sum(events), 0) AS BIGINT) FROM usage_rollup", [], |r| r.get(0))
+        .query_row("SELECT CAST(coalesce(sum(events), 0) AS BIGINT) FROM usage_rollup WHERE grain = 'user'", [], |r| r.get(0))
         .map_err(Error::db("counting the usage events"))?;
     conn.execute_batch("DROP TABLE usage_rollup").map_err(Error::db("dropping usage_rollup"))?;
     Ok(rows as u64)
 }
 
 /// Builds [`AGGREGATE`] from the summaries of every events file (none: an
-/// empty table of its shape) and returns how many events it counts.
-pub fn combine(conn: &Connection, parts: &[Rolled]) -> Result<u64> {
+/// empty table of its shape). Returns the indexes (into `summaries`) of the
+/// files that share a customer's month with another, to [`merge`].
+pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
     let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
-    if parts.is_empty() {
+    if summaries.is_empty() {
         let columns: Vec<String> = ROLLUP_COLUMNS.iter().map(|(c, t)| format!("{c} {t}")).collect();
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE usage_rollup ({}); CREATE OR REPLACE TABLE {AGGREGATE} AS {}; DROP TABLE usage_rollup;",
@@ -137,66 +144,61 @@ pub fn combine(conn: &Connection, parts: &[Rolled]) -> Result<u64> {
             rollup_sql("usage_summary.sql")
         ))
         .map_err(step("creating"))?;
-        return Ok(0);
+        return Ok(Vec::new());
     }
-    let summaries: Vec<String> = parts.iter().map(|p| p.summary.display().to_string()).collect();
-    let list = vec!["?"; summaries.len()].join(", ");
+    let files: Vec<String> = summaries.iter().map(|p| p.display().to_string()).collect();
+    let list = vec!["?"; files.len()].join(", ");
     conn.execute(
-        &format!("CREATE OR REPLACE TABLE {AGGREGATE} AS SELECT * EXCLUDE (filename), filename AS _part FROM read_parquet([{list}], filename = true)"),
-        duckdb::params_from_iter(summaries.iter()),
+        &format!(
+            "CREATE OR REPLACE TABLE {AGGREGATE} AS \
+             SELECT * EXCLUDE (filename), filename AS _part FROM read_parquet([{list}], filename = true)"
+        ),
+        duckdb::params_from_iter(files.iter()),
     )
     .map_err(step("reading the summaries"))?;
-    merge_shared(conn, parts)?;
-    conn.execute_batch(&format!("ALTER TABLE {AGGREGATE} DROP COLUMN _part")).map_err(step("tidying"))?;
-    let rows: i64 = conn
-        .query_row(&format!("SELECT CAST(coalesce(sum(n), 0) AS BIGINT) FROM {AGGREGATE}"), [], |r| r.get(0))
-        .map_err(step("counting"))?;
-    Ok(rows as u64)
-}
-
-/// Summarises again, from the rollup rows, every customer and month that
-/// more than one file holds events of.
-fn merge_shared(conn: &Connection, parts: &[Rolled]) -> Result<()> {
-    let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
-    let same = |a: &str, b: &str| format!("{a}.customer_id IS NOT DISTINCT FROM {b}.customer_id AND {a}.month_key IS NOT DISTINCT FROM {b}.month_key");
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
     ))
     .map_err(step("finding shared months"))?;
-    let files: Vec<String> = crate::db::query_all(
+    let shared: Vec<String> = crate::db::query_all(
         conn,
         "finding the files of shared months",
-        &format!(
-            "SELECT DISTINCT _part FROM {AGGREGATE} AS a WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1",
-            same("s", "a")
-        ),
+        &format!("SELECT DISTINCT _part FROM {AGGREGATE} AS a WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1", same("s", "a")),
         [],
-        |r| r.get::<_, String>(0),
+        |r| r.get(0),
     )?;
-    if files.is_empty() {
-        return conn.execute_batch("DROP TABLE usage_shared").map_err(step("tidying"));
+    if shared.is_empty() {
+        conn.execute_batch(&format!("DROP TABLE usage_shared; ALTER TABLE {AGGREGATE} DROP COLUMN _part")).map_err(step("tidying"))?;
     }
-    let details: Vec<String> = parts
-        .iter()
-        .filter(|p| files.iter().any(|f| Path::new(f) == p.summary))
-        .map(|p| p.detail.display().to_string())
-        .collect();
-    let list = vec!["?"; details.len()].join(", ");
+    Ok(shared.iter().filter_map(|name| files.iter().position(|f| f == name)).collect())
+}
+
+/// Summarises again, from the rollup rows of the files [`combine`] named
+/// (`rows`), every customer and month that more than one file holds.
+pub fn merge(conn: &Connection, rows: &[PathBuf]) -> Result<()> {
+    let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
+    let files: Vec<String> = rows.iter().map(|p| p.display().to_string()).collect();
+    let list = vec!["?"; files.len()].join(", ");
     conn.execute(
         &format!(
             "CREATE OR REPLACE TEMP TABLE usage_rollup AS SELECT * FROM read_parquet([{list}]) AS d \
              WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {})",
             same("s", "d")
         ),
-        duckdb::params_from_iter(details.iter()),
+        duckdb::params_from_iter(files.iter()),
     )
     .map_err(step("reading the rollup rows"))?;
     conn.execute_batch(&format!(
         "DELETE FROM {AGGREGATE} WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}); \
          INSERT INTO {AGGREGATE} SELECT *, NULL AS _part FROM ({}); \
-         DROP TABLE usage_rollup; DROP TABLE usage_shared;",
+         DROP TABLE usage_rollup; DROP TABLE usage_shared; ALTER TABLE {AGGREGATE} DROP COLUMN _part;",
         same("s", AGGREGATE),
         rollup_sql("usage_summary.sql")
     ))
     .map_err(step("summarising shared months"))
+}
+
+/// The same customer and month in tables `a` and `b` (nulls alike).
+fn same(a: &str, b: &str) -> String {
+    format!("{a}.customer_id IS NOT DISTINCT FROM {b}.customer_id AND {a}.month_key IS NOT DISTINCT FROM {b}.month_key")
 }

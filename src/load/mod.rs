@@ -869,9 +869,10 @@ fn load_table(
     Ok(table)
 }
 
-/// The usage events, file by file: each file's rollup is reused from the
+/// The usage events, file by file: each file's summary is reused from the
 /// store when the file has not changed, made otherwise (see [`events`] and
-/// [`rollups`]); then all are combined. Returns how many events there are.
+/// [`rollups`]); then all are combined, and files that share a customer's
+/// month are rolled up again to merge it. Returns how many events there are.
 fn load_events(
     conn: &Connection,
     spec: &'static TableSpec,
@@ -881,34 +882,72 @@ fn load_events(
     store: &mut rollups::Store,
 ) -> Result<u64> {
     let format = table.format.expect("a present table has a format");
-    let mut parts = Vec::with_capacity(table.files.len());
+    let mut summaries = Vec::with_capacity(table.files.len());
     let mut used = RollupUse::default();
+    let mut events = 0;
     for (file, link) in table.files.iter().zip(&table.links) {
+        let source = EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?;
+        let shape = rollups::shape(source.typed.as_ref().map_or("engine rollup", |(sql, _)| sql.as_str()));
+        if let Some((summary, known)) = store.reuse(&file.path, &shape) {
+            (used.files_reused, used.events_reused, events) = (used.files_reused + 1, used.events_reused + known.events, events + known.events);
+            summaries.push(summary);
+            continue;
+        }
+        let summary = store.target(&file.path, &shape)?;
+        let read = source.roll_up(conn, &events::Keep::Summary(summary.clone()))?;
+        if format != Format::Staged {
+            store.made(&file.path, &shape, &summary, read);
+        }
+        (used.files_read, events) = (used.files_read + 1, events + read);
+        summaries.push(summary);
+    }
+    table.rollups = Some(used);
+    let shared = events::combine(conn, &summaries)?;
+    if !shared.is_empty() {
+        let mut rows = Vec::with_capacity(shared.len());
+        for i in shared {
+            let (file, link) = (&table.files[i], &table.links[i]);
+            let target = store.rows_target(i)?;
+            EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?.roll_up(conn, &events::Keep::Rows(target.clone()))?;
+            rows.push(target);
+        }
+        events::merge(conn, &rows)?;
+    }
+    Ok(events)
+}
+
+/// One events file as the rollup reads it: its typed SELECT (none for a
+/// rollup an engine wrote) and its link, bound as the one `?`.
+struct EventSource<'a> {
+    typed: Option<(String, Vec<&'static str>)>,
+    path: &'a Path,
+    link: String,
+}
+
+impl<'a> EventSource<'a> {
+    fn of(
+        conn: &Connection,
+        spec: &'static TableSpec,
+        mapping: &TableMapping,
+        format: Format,
+        path: &'a Path,
+        link: &Path,
+        hive: bool,
+    ) -> Result<EventSource<'a>> {
         let link = link.display().to_string();
         let typed = match format {
             Format::Rollup => None,
-            _ => Some(part_select(conn, spec, mapping, format, &file.path, &link, hive)?),
+            _ => Some(part_select(conn, spec, mapping, format, path, &link, hive)?),
         };
-        let shape = rollups::shape(typed.as_ref().map_or("engine rollup", |(sql, _)| sql.as_str()));
-        if let Some((rolled, known)) = store.reuse(&file.path, &shape) {
-            used.files_reused += 1;
-            used.events_reused += known.events;
-            parts.push(rolled);
-            continue;
-        }
-        let target = store.target(&file.path, &shape)?;
-        let events = match &typed {
-            Some((sql, flagged)) => events::roll_up(conn, sql, flagged, &link, &target)?,
-            None => events::take_in(conn, &link, &file.path, &target)?,
-        };
-        if format != Format::Staged {
-            store.made(&file.path, &shape, &target, events);
-        }
-        used.files_read += 1;
-        parts.push(target);
+        Ok(EventSource { typed, path, link })
     }
-    table.rollups = Some(used);
-    events::combine(conn, &parts)
+
+    fn roll_up(&self, conn: &Connection, keep: &events::Keep) -> Result<u64> {
+        match &self.typed {
+            Some((sql, flagged)) => events::roll_up(conn, sql, flagged, &self.link, keep),
+            None => events::take_in(conn, &self.link, self.path, keep),
+        }
+    }
 }
 
 /// The typed SELECT of one events file (one `?`: its link) and the columns
@@ -1048,9 +1087,9 @@ fn broken_lines(conn: &Connection, table: &str, paths: &[PathBuf], links: &[Path
     let step = || Error::db(format!("reading the rejected lines of {table}"));
     let mut stmt = conn
         .prepare(&format!(
-            "SELECT CAST(error_type AS VARCHAR), string_agg(DISTINCT column_name, ', ' ORDER BY column_name), \
-                    count(DISTINCT (scan_id, file_id, line)) \
-             FROM {errors} GROUP BY 1 ORDER BY 1"
+            "SELECT CAST(e.error_type AS VARCHAR), string_agg(DISTINCT e.column_name, ', ' ORDER BY e.column_name), \
+                    count(DISTINCT (s.file_path, e.line)) \
+             FROM {errors} AS e JOIN {scans} AS s USING (scan_id, file_id) GROUP BY 1 ORDER BY 1"
         ))
         .map_err(step())?;
     let kinds: Vec<(String, Option<String>, i64)> = stmt
@@ -1091,7 +1130,8 @@ fn broken_lines(conn: &Connection, table: &str, paths: &[PathBuf], links: &[Path
         });
     }
     let rejected: i64 = conn
-        .query_row(&format!("SELECT count(DISTINCT (scan_id, file_id, line)) FROM {errors}"), [], |r| r.get(0))
+        // A file read twice (see `load_events`) has its lines rejected twice.
+        .query_row(&format!("SELECT count(DISTINCT (s.file_path, e.line)) FROM {errors} AS e JOIN {scans} AS s USING (scan_id, file_id)"), [], |r| r.get(0))
         .map_err(step())?;
     Ok((out, rejected as u64))
 }

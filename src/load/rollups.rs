@@ -1,4 +1,4 @@
-//! The rollup store: each usage events file's rollup (see [`super::events`])
+//! The rollup store: each usage events file's summary (see [`super::events`])
 //! kept between runs in `<output>/.rollups/usage_events/`, so a monthly run
 //! reads only the events files that are new or changed.
 //!
@@ -23,7 +23,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::events::Rolled;
 use crate::error::{Error, Result};
 use crate::model::text::hex;
 
@@ -57,8 +56,10 @@ pub struct Known {
 
 pub struct Store {
     dir: PathBuf,
-    /// Where this run's new rollups go: `dir`, or scratch when read-only.
+    /// Where this run's new summaries go: `dir`, or scratch when read-only.
     out: PathBuf,
+    /// Where rollup rows made for a merge go (never kept).
+    rows: PathBuf,
     usage: Use,
     known: BTreeMap<String, Known>,
     /// The files of this run, made or reused: the next `files.json`.
@@ -100,12 +101,12 @@ impl Store {
             Err(_) => BTreeMap::new(),
         };
         let out = if usage == Use::ReadOnly { scratch.join("rollups") } else { dir.clone() };
-        Store { dir, out, usage, known, kept: BTreeMap::new(), made: Vec::new() }
+        Store { dir, out, rows: scratch.join("rollup-rows"), usage, known, kept: BTreeMap::new(), made: Vec::new() }
     }
 
     /// The stored rollup of `path`, if the file has not changed since it
     /// was made with the same `shape` (and the run may reuse it).
-    pub fn reuse(&mut self, path: &Path, shape: &str) -> Option<(Rolled, Known)> {
+    pub fn reuse(&mut self, path: &Path, shape: &str) -> Option<(PathBuf, Known)> {
         if self.usage == Use::Rebuild {
             return None;
         }
@@ -115,8 +116,8 @@ impl Store {
         if (known.bytes, known.modified_ns, known.inode) != (bytes, modified_ns, inode) || known.shape != shape {
             return None;
         }
-        let rolled = rolled(&self.dir, &known.rollup);
-        if !rolled.detail.is_file() || !rolled.summary.is_file() {
+        let rolled = summary(&self.dir, &known.rollup);
+        if !rolled.is_file() {
             return None;
         }
         let known = known.clone();
@@ -124,13 +125,13 @@ impl Store {
         Some((rolled, known))
     }
 
-    /// Where to write the rollup of `path` this run.
-    pub fn target(&self, path: &Path, shape: &str) -> Result<Rolled> {
+    /// Where to write the summary of `path` this run.
+    pub fn target(&self, path: &Path, shape: &str) -> Result<PathBuf> {
         fs::create_dir_all(&self.out).map_err(Error::io("creating folder", &self.out))?;
         let mut hasher = Sha256::new();
         hasher.update(key(path).as_bytes());
         hasher.update(format!("{:?}{shape}", stat(path)).as_bytes());
-        Ok(rolled(&self.out, &hex(&hasher.finalize())[..24]))
+        Ok(summary(&self.out, &hex(&hasher.finalize())[..24]))
     }
 
     /// What is known of `path` if it has not changed since its rollup was
@@ -145,10 +146,16 @@ impl Store {
         self.kept.get(&key(path))
     }
 
-    /// Notes the rollup made at `rolled` for `path` this run.
-    pub fn made(&mut self, path: &Path, shape: &str, rolled: &Rolled, events: u64) {
+    /// Where to write the rollup rows of the `index`th file for a merge.
+    pub fn rows_target(&self, index: usize) -> Result<PathBuf> {
+        fs::create_dir_all(&self.rows).map_err(Error::io("creating folder", &self.rows))?;
+        Ok(self.rows.join(format!("{index}.parquet")))
+    }
+
+    /// Notes the summary made at `rolled` for `path` this run.
+    pub fn made(&mut self, path: &Path, shape: &str, rolled: &Path, events: u64) {
         let Some((bytes, modified_ns, inode)) = stat(path) else { return };
-        let name = rolled.summary.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".summary.parquet"));
+        let name = rolled.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".summary.parquet"));
         let Some(rollup) = name.map(str::to_string) else { return };
         let known = Known { bytes, modified_ns, inode, shape: shape.to_string(), sha256: String::new(), events, rollup };
         self.made.push((path.to_path_buf(), known));
@@ -189,6 +196,6 @@ impl Store {
     }
 }
 
-fn rolled(dir: &Path, name: &str) -> Rolled {
-    Rolled { detail: dir.join(format!("{name}.detail.parquet")), summary: dir.join(format!("{name}.summary.parquet")) }
+fn summary(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!("{name}.summary.parquet"))
 }

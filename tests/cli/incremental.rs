@@ -88,7 +88,8 @@ fn events_split_by_month_and_across_files_count_as_one_file_does() {
 
     // The same events by month, plus a late file in March's folder that
     // holds more March events of A's U1 and U2: a user in two files is one
-    // user, a day in two files one day.
+    // user, a day in two files one day (both files are read again to merge
+    // A's March).
     let split = Scenario::fixture("cx");
     by_month(&split, &["2024-01", "2024-02", "2024-03"], &[]);
     split.write(
@@ -126,7 +127,7 @@ fn the_next_month_reads_only_its_own_events_and_matches_a_full_run() {
     run_into(&s, &s.out(), "2024-03", &[]);
     assert_eq!(manifest_rollups(&s.out(), "2024-03"), (0, 3));
     let stored = fs::read_dir(s.out().join(".rollups/usage_events")).unwrap().count();
-    assert_eq!(stored, 3 * 2 + 1, "a rollup and a summary per file, and files.json");
+    assert_eq!(stored, 3 + 1, "a summary per file, and files.json");
 }
 
 #[test]
@@ -158,7 +159,7 @@ fn a_changed_closed_month_is_read_again_and_its_changed_figures_are_restated() {
     // March's own figures did not move.
     let march = Metrics::read(&s.out().join("2024-03/metrics.csv"));
     assert_eq!(usage_figures(&march), [Some(75.0), Some(5.0), Some(6.2), Some(28.75)]);
-    // The old rollup of February's file is gone from the store.
+    // The old summary of February's file is gone from the store.
     let stored = fs::read_dir(s.out().join(".rollups/usage_events")).unwrap().count();
-    assert_eq!(stored, 3 * 2 + 1);
+    assert_eq!(stored, 3 + 1);
 }
