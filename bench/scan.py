@@ -11,9 +11,13 @@ import duckdb
 data = sys.argv[1]
 conn = duckdb.connect()
 conn.execute("SET threads = 2")
-name = next(n for n in os.listdir(data) if n.startswith("usage_events."))
-path = os.path.join(data, name)
-reader = "read_parquet(?)" if name.endswith(".parquet") else "read_csv(?)"
+if os.path.isdir(data):
+    # A data folder (its usage_events.* file), or a folder of event parts.
+    name = next((n for n in os.listdir(data) if n.startswith("usage_events.")), None)
+    path = os.path.join(data, name) if name else os.path.join(data, "*.parquet")
+else:
+    path = data
+reader = "read_parquet(?)" if path.endswith(".parquet") else "read_csv(?)"
 started = time.perf_counter()
 conn.execute(
     f"""CREATE TABLE scan AS

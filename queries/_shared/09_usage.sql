@@ -14,7 +14,6 @@ with final as (
         coalesce(a.features, 0) as features,
         coalesce(a.users, 0) as users,
         coalesce(a.duration_seconds, 0) as duration_seconds,
-        a.feature_days,
         100 * (
             p.weight_days * least(1, coalesce(a.active_days, 0) / p.target_active_days)
             + p.weight_features * least(1, coalesce(a.features, 0) / p.target_features)
@@ -26,14 +25,17 @@ with final as (
 )
 select * from final;
 
--- Active customers per month and feature they used (feature adoption).
+-- Active customers per month and feature they used (feature adoption); the
+-- feature lists stay in usage_activity, so only the window's active
+-- customer-months unnest theirs.
 create or replace table usage_feature_month as
 with used as (
-    select month, unnest(feature_days) as fd
-    from usage_customer_month
+    select a.month, unnest(list_transform(a.feature_days, x -> x.feature)) as feature
+    from usage_activity as a
+    semi join usage_customer_month as u using (customer_id, month)
 ),
 final as (
-    select month, fd.feature as feature, count(*) as customers
+    select month, feature, count(*) as customers
     from used
     group by all
 )

@@ -148,28 +148,29 @@ pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
     }
     let files: Vec<String> = summaries.iter().map(|p| p.display().to_string()).collect();
     let list = vec!["?"; files.len()].join(", ");
-    conn.execute(
-        &format!(
-            "CREATE OR REPLACE TABLE {AGGREGATE} AS \
-             SELECT * EXCLUDE (filename), filename AS _part FROM read_parquet([{list}], filename = true)"
-        ),
-        duckdb::params_from_iter(files.iter()),
-    )
-    .map_err(step("reading the summaries"))?;
+    conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS SELECT * FROM read_parquet([{list}])"), duckdb::params_from_iter(files.iter()))
+        .map_err(step("reading the summaries"))?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
     ))
     .map_err(step("finding shared months"))?;
+    let any: i64 = conn.query_row("SELECT count(*) FROM usage_shared", [], |r| r.get(0)).map_err(step("finding shared months"))?;
+    if any == 0 {
+        conn.execute_batch("DROP TABLE usage_shared").map_err(step("tidying"))?;
+        return Ok(Vec::new());
+    }
+    // Rare (a late event, a month split in two files): which files, by name.
     let shared: Vec<String> = crate::db::query_all(
         conn,
         "finding the files of shared months",
-        &format!("SELECT DISTINCT _part FROM {AGGREGATE} AS a WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1", same("s", "a")),
-        [],
+        &format!(
+            "SELECT DISTINCT filename FROM read_parquet([{list}], filename = true) AS a \
+             WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1",
+            same("s", "a")
+        ),
+        duckdb::params_from_iter(files.iter()),
         |r| r.get(0),
     )?;
-    if shared.is_empty() {
-        conn.execute_batch(&format!("DROP TABLE usage_shared; ALTER TABLE {AGGREGATE} DROP COLUMN _part")).map_err(step("tidying"))?;
-    }
     Ok(shared.iter().filter_map(|name| files.iter().position(|f| f == name)).collect())
 }
 
@@ -190,8 +191,8 @@ pub fn merge(conn: &Connection, rows: &[PathBuf]) -> Result<()> {
     .map_err(step("reading the rollup rows"))?;
     conn.execute_batch(&format!(
         "DELETE FROM {AGGREGATE} WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}); \
-         INSERT INTO {AGGREGATE} SELECT *, NULL AS _part FROM ({}); \
-         DROP TABLE usage_rollup; DROP TABLE usage_shared; ALTER TABLE {AGGREGATE} DROP COLUMN _part;",
+         INSERT INTO {AGGREGATE} SELECT * FROM ({}); \
+         DROP TABLE usage_rollup; DROP TABLE usage_shared;",
         same("s", AGGREGATE),
         rollup_sql("usage_summary.sql")
     ))

@@ -175,6 +175,9 @@ pub struct RollupUse {
     pub files_read: usize,
     pub files_reused: usize,
     pub events_reused: u64,
+    /// Time spent reading and rolling up files, then combining summaries.
+    pub read_ms: u64,
+    pub combine_ms: u64,
 }
 
 /// One kind of unparsable CSV line (too many fields, bad quoting...).
@@ -885,15 +888,18 @@ fn load_events(
     let mut summaries = Vec::with_capacity(table.files.len());
     let mut used = RollupUse::default();
     let mut events = 0;
+    // What a summary depends on besides its file: the SQL, and how the
+    // table's columns are typed (from every file's schema, read once).
+    let shape = rollups::shape(&format!("{format:?}\n{}\n{}", table.typed, table.raw));
+    let started = std::time::Instant::now();
     for (file, link) in table.files.iter().zip(&table.links) {
-        let source = EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?;
-        let shape = rollups::shape(source.typed.as_ref().map_or("engine rollup", |(sql, _)| sql.as_str()));
         if let Some((summary, known)) = store.reuse(&file.path, &shape) {
             (used.files_reused, used.events_reused, events) = (used.files_reused + 1, used.events_reused + known.events, events + known.events);
             summaries.push(summary);
             continue;
         }
         let summary = store.target(&file.path, &shape)?;
+        let source = EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?;
         let read = source.roll_up(conn, &events::Keep::Summary(summary.clone()))?;
         if format != Format::Staged {
             store.made(&file.path, &shape, &summary, read);
@@ -901,7 +907,8 @@ fn load_events(
         (used.files_read, events) = (used.files_read + 1, events + read);
         summaries.push(summary);
     }
-    table.rollups = Some(used);
+    used.read_ms = started.elapsed().as_millis() as u64;
+    let started = std::time::Instant::now();
     let shared = events::combine(conn, &summaries)?;
     if !shared.is_empty() {
         let mut rows = Vec::with_capacity(shared.len());
@@ -913,6 +920,8 @@ fn load_events(
         }
         events::merge(conn, &rows)?;
     }
+    used.combine_ms = started.elapsed().as_millis() as u64;
+    table.rollups = Some(used);
     Ok(events)
 }
 
