@@ -149,7 +149,7 @@ pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
     let files: Vec<String> = summaries.iter().map(|p| p.display().to_string()).collect();
     let list = vec!["?"; files.len()].join(", ");
     conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS SELECT * FROM read_parquet([{list}])"), duckdb::params_from_iter(files.iter()))
-        .map_err(step("reading the summaries"))?;
+        .map_err(|e| Error::Input(format!("cannot read the stored usage summaries ({e}); `run --full` rebuilds them from the events")))?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
     ))

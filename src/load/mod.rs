@@ -174,6 +174,7 @@ pub struct LoadedTable {
 pub struct RollupUse {
     pub files_read: usize,
     pub files_reused: usize,
+    pub events_read: u64,
     pub events_reused: u64,
     /// Time spent reading and rolling up files, then combining summaries.
     pub read_ms: u64,
@@ -885,44 +886,47 @@ fn load_events(
     store: &mut rollups::Store,
 ) -> Result<u64> {
     let format = table.format.expect("a present table has a format");
-    let mut summaries = Vec::with_capacity(table.files.len());
-    let mut used = RollupUse::default();
-    let mut events = 0;
+    let source = |i: usize| EventSource::of(conn, spec, mapping, format, &table.files[i].path, &table.links[i], hive);
     // What a summary depends on besides its file: the SQL, and how the
     // table's columns are typed (from every file's schema, read once).
     let shape = rollups::shape(&format!("{format:?}\n{}\n{}", table.typed, table.raw));
+    let mut used = RollupUse::default();
+    let mut summaries = Vec::with_capacity(table.files.len());
     let started = std::time::Instant::now();
-    for (file, link) in table.files.iter().zip(&table.links) {
-        if let Some((summary, known)) = store.reuse(&file.path, &shape) {
-            (used.files_reused, used.events_reused, events) = (used.files_reused + 1, used.events_reused + known.events, events + known.events);
-            summaries.push(summary);
-            continue;
-        }
-        let summary = store.target(&file.path, &shape)?;
-        let source = EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?;
-        let read = source.roll_up(conn, &events::Keep::Summary(summary.clone()))?;
-        if format != Format::Staged {
-            store.made(&file.path, &shape, &summary, read);
-        }
-        (used.files_read, events) = (used.files_read + 1, events + read);
+    for (i, file) in table.files.iter().enumerate() {
+        let summary = match store.reuse(&file.path, &shape) {
+            Some((summary, known)) => {
+                (used.files_reused, used.events_reused) = (used.files_reused + 1, used.events_reused + known.events);
+                summary
+            }
+            None => {
+                let summary = store.target(&file.path, &shape)?;
+                let read = source(i)?.roll_up(conn, &events::Keep::Summary(summary.clone()))?;
+                if format != Format::Staged {
+                    store.made(&file.path, &shape, &summary, read);
+                }
+                (used.files_read, used.events_read) = (used.files_read + 1, used.events_read + read);
+                summary
+            }
+        };
         summaries.push(summary);
     }
     used.read_ms = started.elapsed().as_millis() as u64;
     let started = std::time::Instant::now();
-    let shared = events::combine(conn, &summaries)?;
-    if !shared.is_empty() {
-        let mut rows = Vec::with_capacity(shared.len());
-        for i in shared {
-            let (file, link) = (&table.files[i], &table.links[i]);
-            let target = store.rows_target(i)?;
-            EventSource::of(conn, spec, mapping, format, &file.path, link, hive)?.roll_up(conn, &events::Keep::Rows(target.clone()))?;
-            rows.push(target);
-        }
+    // Files sharing a customer's month: rolled up again, rows kept, merged.
+    let mut rows = Vec::new();
+    for i in events::combine(conn, &summaries)? {
+        let target = store.rows_target(i)?;
+        source(i)?.roll_up(conn, &events::Keep::Rows(target.clone()))?;
+        rows.push(target);
+    }
+    if !rows.is_empty() {
         events::merge(conn, &rows)?;
     }
     used.combine_ms = started.elapsed().as_millis() as u64;
+    let total = used.events_read + used.events_reused;
     table.rollups = Some(used);
-    Ok(events)
+    Ok(total)
 }
 
 /// One events file as the rollup reads it: its typed SELECT (none for a
