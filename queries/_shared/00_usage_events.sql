@@ -23,8 +23,9 @@ final as (
 select * from final
 order by feature;
 
--- Per customer and month (every month with events, active or not). The
--- value-event days are the days of the features named in `value_events`.
+-- Per customer and month (every month with events, active or not): the
+-- number of features used, and the value-event days (the days of the
+-- features named in `value_events`).
 create or replace table usage_activity as
 with value_features as (
     select list(feature) as features from value_events
@@ -37,7 +38,6 @@ final as (
         e.users,
         bit_count(e.day_mask) as active_days,
         e.day_mask,
-        e.feature_days,
         cast(len(e.feature_days) as bigint) as features,
         e.seconds as duration_seconds,
         coalesce(
@@ -52,6 +52,7 @@ final as (
 )
 select * from final;
 
-drop table usage_events_month;
+-- usage_events_month stays for the adoption per feature (09_usage.sql),
+-- which drops it: its feature lists are not copied.
 -- Only an empty one when the export is missing.
 drop table if exists usage_events;

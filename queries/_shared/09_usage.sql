@@ -25,13 +25,19 @@ with final as (
 )
 select * from final;
 
--- Active customers per month and feature they used (feature adoption); the
--- feature lists stay in usage_activity, so only the window's active
--- customer-months unnest theirs.
+-- Active customers per month and feature they used (feature adoption): only
+-- the window's active customer-months unnest their feature lists.
 create or replace table usage_feature_month as
-with used as (
-    select a.month, unnest(list_transform(a.feature_days, x -> x.feature)) as feature
-    from usage_activity as a
+with lists as (
+    select
+        customer_id,
+        make_date((month_key - (month_key % 12 + 12) % 12) // 12, (month_key % 12 + 12) % 12 + 1, 1) as month,
+        feature_days
+    from usage_events_month
+),
+used as (
+    select l.month, unnest(list_transform(l.feature_days, x -> x.feature)) as feature
+    from lists as l
     semi join usage_customer_month as u using (customer_id, month)
 ),
 final as (
@@ -40,6 +46,7 @@ final as (
     group by all
 )
 select * from final;
+drop table usage_events_month;
 
 -- first_paid(c): earliest start of a priced subscription; first_value(c):
 -- earliest event date on or after it whose feature is a value event. From
