@@ -57,6 +57,24 @@ pub enum Keep {
     Rows(PathBuf),
 }
 
+/// Where a reused summary is.
+#[derive(Debug, Clone)]
+pub enum Stored {
+    /// A file of its own.
+    Loose(PathBuf),
+    /// Rows of the pack with this `_rollup` name.
+    Packed(String),
+}
+
+impl Stored {
+    pub fn exists(self) -> Option<Stored> {
+        match &self {
+            Stored::Loose(path) if !path.is_file() => None,
+            _ => Some(self),
+        }
+    }
+}
+
 /// The text of a file of `queries/_rollup/`.
 pub fn rollup_sql(name: &str) -> &'static str {
     let path = format!("_rollup/{name}");
@@ -131,12 +149,13 @@ fn write(conn: &Connection, keep: &Keep) -> Result<u64> {
     Ok(rows as u64)
 }
 
-/// Builds [`AGGREGATE`] from the summaries of every events file (none: an
-/// empty table of its shape). Returns the indexes (into `summaries`) of the
-/// files that share a customer's month with another, to [`merge`].
-pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
+/// Builds [`AGGREGATE`] from the summary of every events file (none: an
+/// empty table of its shape), in the pack at `pack` or in files of their
+/// own. Returns the indexes (into `parts`) of the files that share a
+/// customer's month with another, to [`merge`].
+pub fn combine(conn: &Connection, pack: Option<&Path>, parts: &[Stored]) -> Result<Vec<usize>> {
     let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
-    if summaries.is_empty() {
+    if parts.is_empty() {
         let columns: Vec<String> = ROLLUP_COLUMNS.iter().map(|(c, t)| format!("{c} {t}")).collect();
         conn.execute_batch(&format!(
             "CREATE OR REPLACE TEMP TABLE usage_rollup ({}); CREATE OR REPLACE TABLE {AGGREGATE} AS {}; DROP TABLE usage_rollup;",
@@ -146,9 +165,8 @@ pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
         .map_err(step("creating"))?;
         return Ok(Vec::new());
     }
-    let files: Vec<String> = summaries.iter().map(|p| p.display().to_string()).collect();
-    let list = vec!["?"; files.len()].join(", ");
-    conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS SELECT * FROM read_parquet([{list}])"), duckdb::params_from_iter(files.iter()))
+    let sources = Sources::of(pack, parts);
+    conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS {}", sources.select("*", "")), duckdb::params_from_iter(sources.params.iter()))
         .map_err(|e| Error::Input(format!("cannot read the stored usage summaries ({e}); `run --full` rebuilds them from the events")))?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
@@ -159,19 +177,66 @@ pub fn combine(conn: &Connection, summaries: &[PathBuf]) -> Result<Vec<usize>> {
         conn.execute_batch("DROP TABLE usage_shared").map_err(step("tidying"))?;
         return Ok(Vec::new());
     }
-    // Rare (a late event, a month split in two files): which files, by name.
+    // Rare (a late event, a month split in two files): which files.
+    let filter = format!("WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {})", same("s", "a"));
     let shared: Vec<String> = crate::db::query_all(
         conn,
         "finding the files of shared months",
-        &format!(
-            "SELECT DISTINCT filename FROM read_parquet([{list}], filename = true) AS a \
-             WHERE EXISTS (SELECT 1 FROM usage_shared AS s WHERE {}) ORDER BY 1",
-            same("s", "a")
-        ),
-        duckdb::params_from_iter(files.iter()),
+        &format!("SELECT DISTINCT _source FROM ({}) AS a {filter}", sources.select("customer_id, month_key", "_source")),
+        duckdb::params_from_iter(sources.params.iter()),
         |r| r.get(0),
     )?;
-    Ok(shared.iter().filter_map(|name| files.iter().position(|f| f == name)).collect())
+    Ok(shared.iter().filter_map(|name| sources.names.iter().position(|n| n == name)).collect())
+}
+
+/// The summaries of [`combine`] as one SELECT: the pack's rows of the
+/// summaries used (by `_rollup`), then the files of their own.
+struct Sources {
+    parts: Vec<String>,
+    packed: Vec<String>,
+    /// Per part, what `_source` says of its rows: its `_rollup` name, or
+    /// its file's path.
+    names: Vec<String>,
+    params: Vec<String>,
+}
+
+impl Sources {
+    fn of(pack: Option<&Path>, parts: &[Stored]) -> Sources {
+        let mut sources = Sources { parts: Vec::new(), packed: Vec::new(), names: Vec::new(), params: Vec::new() };
+        for part in parts {
+            match part {
+                Stored::Packed(name) => sources.packed.push(name.clone()),
+                Stored::Loose(path) => sources.parts.push(path.display().to_string()),
+            }
+            sources.names.push(match part {
+                Stored::Packed(name) => name.clone(),
+                Stored::Loose(path) => path.display().to_string(),
+            });
+        }
+        if let (Some(pack), false) = (pack, sources.packed.is_empty()) {
+            sources.params.push(pack.display().to_string());
+        }
+        sources.params.extend(sources.parts.iter().cloned());
+        sources
+    }
+
+    /// `columns` of every summary row, and `_source` when `source` names it.
+    fn select(&self, columns: &str, source: &str) -> String {
+        let mut selects = Vec::new();
+        if !self.packed.is_empty() {
+            let names: Vec<String> = self.packed.iter().map(|n| literal(n)).collect();
+            let tag = if source.is_empty() { String::new() } else { ", _rollup AS _source".to_string() };
+            let columns = if columns == "*" { "* EXCLUDE (_rollup)".to_string() } else { columns.to_string() };
+            selects.push(format!("SELECT {columns}{tag} FROM read_parquet(?) WHERE _rollup IN ({})", names.join(", ")));
+        }
+        if !self.parts.is_empty() {
+            let list = vec!["?"; self.parts.len()].join(", ");
+            let (tag, named) = if source.is_empty() { ("", "") } else { (", filename AS _source", ", filename = true") };
+            let columns = if columns == "*" && !source.is_empty() { "* EXCLUDE (filename)" } else { columns };
+            selects.push(format!("SELECT {columns}{tag} FROM read_parquet([{list}]{named})"));
+        }
+        selects.join(" UNION ALL BY NAME ")
+    }
 }
 
 /// Summarises again, from the rollup rows of the files [`combine`] named

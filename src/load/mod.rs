@@ -475,7 +475,7 @@ pub fn load_all(conn: &Connection, config: &Config, data: &Path, scratch: &Path,
         }
         account_for_files(table, &mut scans, store)?;
     }
-    store.save()?;
+    store.save(conn)?;
     Ok(Loaded { tables: loaded, raw: staged.raw.to_vec() })
 }
 
@@ -906,7 +906,7 @@ fn load_events(
                     store.made(&file.path, &shape, &summary, read);
                 }
                 (used.files_read, used.events_read) = (used.files_read + 1, used.events_read + read);
-                summary
+                events::Stored::Loose(summary)
             }
         };
         summaries.push(summary);
@@ -915,7 +915,7 @@ fn load_events(
     let started = std::time::Instant::now();
     // Files sharing a customer's month: rolled up again, rows kept, merged.
     let mut rows = Vec::new();
-    for i in events::combine(conn, &summaries)? {
+    for i in events::combine(conn, store.pack_path().as_deref(), &summaries)? {
         let target = store.rows_target(i)?;
         source(i)?.roll_up(conn, &events::Keep::Rows(target.clone()))?;
         rows.push(target);
@@ -1063,7 +1063,7 @@ fn load_empty(conn: &Connection, spec: &'static TableSpec) -> Result<LoadedTable
     let sql = format!("CREATE OR REPLACE TABLE {} ({})", spec.name, column_defs(spec));
     conn.execute_batch(&sql).map_err(Error::db(format!("creating empty table {}", spec.name)))?;
     if spec.aggregated {
-        events::combine(conn, &[])?;
+        events::combine(conn, None, &[])?;
     }
     Ok(empty_table(spec))
 }

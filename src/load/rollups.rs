@@ -20,9 +20,12 @@ use std::fs;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use duckdb::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::events::Stored;
+use crate::db::literal;
 use crate::error::{Error, Result};
 use crate::model::text::hex;
 
@@ -52,7 +55,22 @@ pub struct Known {
     pub sha256: String,
     pub events: u64,
     rollup: String,
+    /// In the pack rather than a file of its own.
+    #[serde(default)]
+    packed: bool,
 }
+
+/// `files.json`: every events file kept, and the pack of their summaries.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Index {
+    files: BTreeMap<String, Known>,
+    pack: Option<String>,
+}
+
+/// Loose summaries that make the next save pack them: a file costs a few
+/// milliseconds to open, so a year of months read as one file is cheaper
+/// than twelve; packing costs one rewrite every few months.
+const PACK_AFTER: usize = 4;
 
 pub struct Store {
     dir: PathBuf,
@@ -62,6 +80,8 @@ pub struct Store {
     rows: PathBuf,
     usage: Use,
     known: BTreeMap<String, Known>,
+    /// The pack file (`pack-<id>.parquet`), if there is one.
+    pack: Option<String>,
     /// The files of this run, made or reused: the next `files.json`.
     kept: BTreeMap<String, Known>,
     /// Rollups made this run, kept once their file's checksum is known.
@@ -93,20 +113,20 @@ impl Store {
     /// `files.json` is a store started afresh, with a warning.
     pub fn open(dir: PathBuf, usage: Use, scratch: &Path) -> Store {
         let index = dir.join(INDEX);
-        let known = match fs::read(&index) {
+        let Index { files: known, pack } = match fs::read(&index) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
                 crate::log::warn(&format!("{} is unreadable ({e}); every events file is read again", index.display()));
-                BTreeMap::new()
+                Index::default()
             }),
-            Err(_) => BTreeMap::new(),
+            Err(_) => Index::default(),
         };
         let out = if usage == Use::ReadOnly { scratch.join("rollups") } else { dir.clone() };
-        Store { dir, out, rows: scratch.join("rollup-rows"), usage, known, kept: BTreeMap::new(), made: Vec::new() }
+        Store { dir, out, rows: scratch.join("rollup-rows"), usage, known, pack, kept: BTreeMap::new(), made: Vec::new() }
     }
 
     /// The stored rollup of `path`, if the file has not changed since it
     /// was made with the same `shape` (and the run may reuse it).
-    pub fn reuse(&mut self, path: &Path, shape: &str) -> Option<(PathBuf, Known)> {
+    pub fn reuse(&mut self, path: &Path, shape: &str) -> Option<(Stored, Known)> {
         if self.usage == Use::Rebuild {
             return None;
         }
@@ -116,13 +136,20 @@ impl Store {
         if (known.bytes, known.modified_ns, known.inode) != (bytes, modified_ns, inode) || known.shape != shape {
             return None;
         }
-        let rolled = summary(&self.dir, &known.rollup);
-        if !rolled.is_file() {
-            return None;
-        }
+        let rolled = if known.packed {
+            self.pack_path().filter(|p| p.is_file())?;
+            Stored::Packed(known.rollup.clone())
+        } else {
+            Stored::Loose(summary(&self.dir, &known.rollup)).exists()?
+        };
         let known = known.clone();
         self.kept.insert(key, known.clone());
         Some((rolled, known))
+    }
+
+    /// The pack of summaries, if there is one.
+    pub fn pack_path(&self) -> Option<PathBuf> {
+        self.pack.as_ref().map(|name| self.dir.join(name))
     }
 
     /// Where to write the summary of `path` this run.
@@ -157,7 +184,7 @@ impl Store {
         let Some((bytes, modified_ns, inode)) = stat(path) else { return };
         let name = rolled.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".summary.parquet"));
         let Some(rollup) = name.map(str::to_string) else { return };
-        let known = Known { bytes, modified_ns, inode, shape: shape.to_string(), sha256: String::new(), events, rollup };
+        let known = Known { bytes, modified_ns, inode, shape: shape.to_string(), sha256: String::new(), events, rollup, packed: false };
         self.made.push((path.to_path_buf(), known));
     }
 
@@ -173,25 +200,58 @@ impl Store {
         }
     }
 
-    /// Writes `files.json` and deletes the rollups no file of this run
-    /// uses (nothing when read-only).
-    pub fn save(&self) -> Result<()> {
+    /// Packs the loose summaries when there are enough of them, writes
+    /// `files.json` and deletes what no file of this run uses (nothing when
+    /// read-only).
+    pub fn save(&mut self, conn: &Connection) -> Result<()> {
         if self.usage == Use::ReadOnly || !self.dir.is_dir() {
             return Ok(());
         }
+        if self.kept.values().filter(|k| !k.packed).count() >= PACK_AFTER {
+            self.write_pack(conn)?;
+        }
         let index = self.dir.join(INDEX);
         let part = self.dir.join(format!("{INDEX}.part"));
-        let text = serde_json::to_vec_pretty(&self.kept).expect("the index serialises");
+        let text = serde_json::to_vec_pretty(&Index { files: self.kept.clone(), pack: self.pack.clone() }).expect("the index serialises");
         fs::write(&part, text).map_err(Error::io("writing", &part))?;
         fs::rename(&part, &index).map_err(Error::io("writing", &index))?;
-        let used: Vec<&str> = self.kept.values().map(|k| k.rollup.as_str()).collect();
+        let mut used: Vec<String> = self.kept.values().filter(|k| !k.packed).map(|k| format!("{}.summary.parquet", k.rollup)).collect();
+        used.extend(self.pack.clone());
+        used.push(INDEX.to_string());
         for entry in fs::read_dir(&self.dir).map_err(Error::io("listing", &self.dir))?.flatten() {
-            let name = entry.file_name().to_string_lossy().to_string();
-            let stem = name.split('.').next().unwrap_or_default();
-            if name != INDEX && !used.contains(&stem) {
+            if !used.contains(&entry.file_name().to_string_lossy().to_string()) {
                 let _ = fs::remove_file(entry.path());
             }
         }
+        Ok(())
+    }
+
+    /// One new pack of every kept summary: the old pack's rows still used,
+    /// and the loose files, each row with its summary's name (`_rollup`).
+    fn write_pack(&mut self, conn: &Connection) -> Result<()> {
+        let mut selects = Vec::new();
+        let mut params: Vec<String> = Vec::new();
+        let packed: Vec<String> = self.kept.values().filter(|k| k.packed).map(|k| literal(&k.rollup)).collect();
+        if let (Some(pack), false) = (self.pack_path(), packed.is_empty()) {
+            selects.push(format!("SELECT * FROM read_parquet(?) WHERE _rollup IN ({})", packed.join(", ")));
+            params.push(pack.display().to_string());
+        }
+        for known in self.kept.values().filter(|k| !k.packed) {
+            selects.push(format!("SELECT {} AS _rollup, * FROM read_parquet(?)", literal(&known.rollup)));
+            params.push(summary(&self.dir, &known.rollup).display().to_string());
+        }
+        let mut hasher = Sha256::new();
+        for known in self.kept.values() {
+            hasher.update(known.rollup.as_bytes());
+        }
+        let name = format!("pack-{}.parquet", &hex(&hasher.finalize())[..24]);
+        let (target, part) = (self.dir.join(&name), self.dir.join(format!("{name}.part")));
+        let sql = format!("COPY ({}) TO {} (FORMAT parquet)", selects.join(" UNION ALL BY NAME "), literal(&part.display().to_string()));
+        let mut stmt = conn.prepare(&sql).map_err(Error::db("packing the usage summaries"))?;
+        stmt.execute(duckdb::params_from_iter(params.iter())).map_err(Error::db("packing the usage summaries"))?;
+        fs::rename(&part, &target).map_err(Error::io("writing", &target))?;
+        self.pack = Some(name);
+        self.kept.values_mut().for_each(|k| k.packed = true);
         Ok(())
     }
 }

@@ -163,3 +163,35 @@ fn a_changed_closed_month_is_read_again_and_its_changed_figures_are_restated() {
     let stored = fs::read_dir(s.out().join(".rollups/usage_events")).unwrap().count();
     assert_eq!(stored, 3 + 1);
 }
+
+#[test]
+fn summaries_are_packed_into_one_file_and_read_from_it_as_from_their_own() {
+    let s = Scenario::fixture("cx");
+    by_month(&s, &["2024-01", "2024-02", "2024-03"], &[]);
+    s.write(
+        "data/usage_events/month=2024-03/late.csv",
+        "customer_id,user_id,occurred_at,feature,duration_seconds\nA,U1,2024-03-01 12:00:00,dashboard_view,0\n",
+    );
+    run_into(&s, &s.out(), "2024-03", &[]);
+    // Four summaries: packed into one file at the end of the run.
+    let store = s.out().join(".rollups/usage_events");
+    let mut names: Vec<String> = fs::read_dir(&store).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(names[1].starts_with("pack-") && names[0] == "files.json", "{names:?}");
+
+    // Nothing new: every summary comes from the pack, the figures are the same.
+    incremental_and_full(&s, "2024-03", &[]);
+    assert_eq!(manifest_rollups(&s.out(), "2024-03"), (0, 4));
+    let march = Metrics::read(&s.out().join("2024-03/metrics.csv"));
+    assert_eq!(usage_figures(&march), [Some(75.0), Some(5.0), Some(6.2), Some(28.75)]);
+
+    // One packed file changes: its new summary is a file of its own, the
+    // pack's old rows of it are left out.
+    by_month(&s, &["2024-02"], &[("2024-02", "A,U7,2024-02-20 09:00:00,dashboard_view,30")]);
+    incremental_and_full(&s, "2024-03", &[]);
+    assert_eq!(manifest_rollups(&s.out(), "2024-03"), (1, 3));
+    // February now has A's U7 besides B's U1.
+    let series = fs::read_to_string(s.out().join("2024-03/series.csv")).unwrap();
+    assert!(series.lines().any(|l| l.starts_with("2024-02,active_users,v1,all,all,2,")), "{series}");
+}
