@@ -11,6 +11,12 @@
 //! A file rewritten with the same size and time to the nanosecond, on the
 //! same inode, would go unnoticed: `--full` is the answer to a doubt.
 //!
+//! Summaries start as files of their own; once [`PACK_AFTER`] are, the
+//! save packs every summary into one Parquet file with a `_rollup` column
+//! naming each row's summary, and a run reads the ones it reuses from there
+//! by name (a changed file's old rows stay in the pack, unread, until the
+//! next pack leaves them out).
+//!
 //! Only `run` writes the store (it holds the output root's lock);
 //! `validate` reuses what is there and rolls up anything else in its scratch
 //! folder. Rollups of files no run reads any more are deleted.
