@@ -6,8 +6,10 @@
 //!
 //! `cargo run --release --example incremental_plot [CSV] [PNG]`
 
-use std::collections::BTreeMap;
 use std::error::Error;
+
+#[path = "shared/bench_csv.rs"]
+mod bench_csv;
 
 use cs_report::report::charts::{self, Chart, Kind, Series, BLUE, GREY, ORANGE, SKY, VERMILLION};
 
@@ -15,16 +17,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let csv = args.next().unwrap_or_else(|| "bench/incremental.csv".into());
     let png = args.next().unwrap_or_else(|| "bench/incremental.png".into());
-    let text = std::fs::read_to_string(&csv).map_err(|e| format!("{csv}: {e}"))?;
-    // (scale, measure) → history → seconds
-    let mut seconds: BTreeMap<(String, String), BTreeMap<u32, f64>> = BTreeMap::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let [scale, history, measure, secs, _rss] = fields[..] else {
-            return Err(format!("{csv}:{}: expected scale,history,measure,seconds,peak_rss_mib", n + 1).into());
-        };
-        seconds.entry((scale.into(), measure.into())).or_default().insert(history.parse()?, secs.parse()?);
-    }
+    // (scale, measure) → months of history → seconds
+    let (seconds, _) = bench_csv::read(&csv, 1)?;
     let scale = if seconds.keys().any(|(s, _)| s == "10") { "10" } else { "1" };
     let histories: Vec<u32> = seconds.get(&(scale.into(), "next".into())).map(|m| m.keys().copied().collect()).unwrap_or_default();
     if histories.is_empty() {

@@ -4,8 +4,10 @@
 //!
 //! `cargo run --release --example scale_plot [CSV] [PNG]`
 
-use std::collections::BTreeMap;
 use std::error::Error;
+
+#[path = "shared/bench_csv.rs"]
+mod bench_csv;
 
 use cs_report::report::charts::{self, Chart, Kind, Series, BLUE, ORANGE, SKY, VERMILLION};
 
@@ -16,25 +18,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let csv = args.next().unwrap_or_else(|| "bench/scale.csv".into());
     let png = args.next().unwrap_or_else(|| "bench/scale.png".into());
-    let text = std::fs::read_to_string(&csv).map_err(|e| format!("{csv}: {e}"))?;
     // (format, measure) → size → seconds
-    let mut seconds: BTreeMap<(String, String), BTreeMap<u32, f64>> = BTreeMap::new();
-    for (n, line) in text.lines().enumerate().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        let [size, format, measure, secs, _rss] = fields[..] else {
-            return Err(format!("{csv}:{}: expected size,format,measure,seconds,peak_rss_mib", n + 1).into());
-        };
-        seconds.entry((format.into(), measure.into())).or_default().insert(size.parse()?, secs.parse()?);
-    }
-    let sizes: Vec<u32> = {
-        let mut all: Vec<u32> = seconds.values().flat_map(|m| m.keys().copied()).collect();
-        all.sort_unstable();
-        all.dedup();
-        all
-    };
-    if sizes.is_empty() {
-        return Err(format!("{csv} holds no measurements").into());
-    }
+    let (seconds, sizes) = bench_csv::read(&csv, 0)?;
     let line = |format: &str, measure: &str, name: &str, color: &'static str, dashed: bool| Series {
         name: name.into(),
         color,
