@@ -8,17 +8,17 @@
 
 use std::error::Error;
 
-#[path = "shared/bench_csv.rs"]
-mod bench_csv;
+#[path = "shared/bench_plot.rs"]
+mod bench_plot;
 
-use cs_report::report::charts::{self, Chart, Kind, Series, BLUE, GREY, ORANGE, SKY, VERMILLION};
+use cs_report::report::charts::{Chart, Kind, Series, BLUE, GREY, ORANGE, SKY, VERMILLION};
 
 fn main() -> Result<(), Box<dyn Error>> {
     let mut args = std::env::args().skip(1);
     let csv = args.next().unwrap_or_else(|| "bench/incremental.csv".into());
     let png = args.next().unwrap_or_else(|| "bench/incremental.png".into());
     // (scale, measure) → months of history → seconds
-    let (seconds, _) = bench_csv::read(&csv, 1)?;
+    let (seconds, _) = bench_plot::read(&csv, 1)?;
     let scale = if seconds.keys().any(|(s, _)| s == "10") { "10" } else { "1" };
     let histories: Vec<u32> = seconds.get(&(scale.into(), "next".into())).map(|m| m.keys().copied().collect()).unwrap_or_default();
     if histories.is_empty() {
@@ -54,7 +54,5 @@ fn main() -> Result<(), Box<dyn Error>> {
         band: None,
         note: None,
     };
-    std::fs::write(&png, charts::png(&chart.svg())?).map_err(|e| format!("{png}: {e}"))?;
-    println!("wrote {png}");
-    Ok(())
+    bench_plot::write_png(&chart, &png)
 }

@@ -6,10 +6,10 @@
 
 use std::error::Error;
 
-#[path = "shared/bench_csv.rs"]
-mod bench_csv;
+#[path = "shared/bench_plot.rs"]
+mod bench_plot;
 
-use cs_report::report::charts::{self, Chart, Kind, Series, BLUE, ORANGE, SKY, VERMILLION};
+use cs_report::report::charts::{Chart, Kind, Series, BLUE, ORANGE, SKY, VERMILLION};
 
 /// Usage events at 1× (bench/scale_data.py's base sample).
 const EVENTS_1X: f64 = 5_872_858.0;
@@ -19,7 +19,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let csv = args.next().unwrap_or_else(|| "bench/scale.csv".into());
     let png = args.next().unwrap_or_else(|| "bench/scale.png".into());
     // (format, measure) → size → seconds
-    let (seconds, sizes) = bench_csv::read(&csv, 0)?;
+    let (seconds, sizes) = bench_plot::read(&csv, 0)?;
     let line = |format: &str, measure: &str, name: &str, color: &'static str, dashed: bool| Series {
         name: name.into(),
         color,
@@ -42,7 +42,5 @@ fn main() -> Result<(), Box<dyn Error>> {
         band: None,
         note: None,
     };
-    std::fs::write(&png, charts::png(&chart.svg())?).map_err(|e| format!("{png}: {e}"))?;
-    println!("wrote {png}");
-    Ok(())
+    bench_plot::write_png(&chart, &png)
 }

@@ -66,15 +66,6 @@ pub enum Stored {
     Packed(String),
 }
 
-impl Stored {
-    pub fn exists(self) -> Option<Stored> {
-        match &self {
-            Stored::Loose(path) if !path.is_file() => None,
-            _ => Some(self),
-        }
-    }
-}
-
 /// The text of a file of `queries/_rollup/`.
 pub fn rollup_sql(name: &str) -> &'static str {
     let path = format!("_rollup/{name}");
@@ -83,11 +74,14 @@ pub fn rollup_sql(name: &str) -> &'static str {
 
 /// The rule columns of the rollup, by the column whose rule they count.
 pub fn rule_column(column: &str, rule: &str, predicate: &str) -> Option<&'static str> {
-    let name = match (column, rule) {
-        (_, _) if predicate.starts_with("\"_bad_") => format!("rows_bad_{column}"),
-        (_, "must not be empty") => format!("rows_no_{column}"),
-        ("duration_seconds", "must be 0 or more") => "rows_negative_duration_seconds".to_string(),
-        _ => return None,
+    let name = if predicate.starts_with("\"_bad_") {
+        format!("rows_bad_{column}")
+    } else if rule == "must not be empty" {
+        format!("rows_no_{column}")
+    } else if (column, rule) == ("duration_seconds", "must be 0 or more") {
+        "rows_negative_duration_seconds".to_string()
+    } else {
+        return None;
     };
     ROLLUP_COLUMNS.iter().map(|(c, _)| *c).find(|c| *c == name)
 }
@@ -166,7 +160,7 @@ pub fn combine(conn: &Connection, pack: Option<&Path>, parts: &[Stored]) -> Resu
         return Ok(Vec::new());
     }
     let sources = Sources::of(pack, parts);
-    conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS {}", sources.select("*", "")), duckdb::params_from_iter(sources.params.iter()))
+    conn.execute(&format!("CREATE OR REPLACE TABLE {AGGREGATE} AS {}", sources.select("*", false)), duckdb::params_from_iter(sources.params.iter()))
         .map_err(|e| Error::Input(format!("cannot read the stored usage summaries ({e}); `run --full` rebuilds them from the events")))?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE usage_shared AS SELECT customer_id, month_key FROM {AGGREGATE} GROUP BY ALL HAVING count(*) > 1"
@@ -182,7 +176,7 @@ pub fn combine(conn: &Connection, pack: Option<&Path>, parts: &[Stored]) -> Resu
     let shared: Vec<String> = crate::db::query_all(
         conn,
         "finding the files of shared months",
-        &format!("SELECT DISTINCT _source FROM ({}) AS a {filter}", sources.select("customer_id, month_key", "_source")),
+        &format!("SELECT DISTINCT _source FROM ({}) AS a {filter}", sources.select("customer_id, month_key", true)),
         duckdb::params_from_iter(sources.params.iter()),
         |r| r.get(0),
     )?;
@@ -220,19 +214,20 @@ impl Sources {
         sources
     }
 
-    /// `columns` of every summary row, and `_source` when `source` names it.
-    fn select(&self, columns: &str, source: &str) -> String {
+    /// `columns` of every summary row (`*`: all of the summary's), and with
+    /// `tagged` also `_source`, which part each row comes from.
+    fn select(&self, columns: &str, tagged: bool) -> String {
         let mut selects = Vec::new();
         if !self.packed.is_empty() {
             let names: Vec<String> = self.packed.iter().map(|n| literal(n)).collect();
-            let tag = if source.is_empty() { String::new() } else { ", _rollup AS _source".to_string() };
-            let columns = if columns == "*" { "* EXCLUDE (_rollup)".to_string() } else { columns.to_string() };
+            let tag = if tagged { ", _rollup AS _source" } else { "" };
+            let columns = if columns == "*" { "* EXCLUDE (_rollup)" } else { columns };
             selects.push(format!("SELECT {columns}{tag} FROM read_parquet(?) WHERE _rollup IN ({})", names.join(", ")));
         }
         if !self.parts.is_empty() {
             let list = vec!["?"; self.parts.len()].join(", ");
-            let (tag, named) = if source.is_empty() { ("", "") } else { (", filename AS _source", ", filename = true") };
-            let columns = if columns == "*" && !source.is_empty() { "* EXCLUDE (filename)" } else { columns };
+            let (tag, named) = if tagged { (", filename AS _source", ", filename = true") } else { ("", "") };
+            let columns = if columns == "*" && tagged { "* EXCLUDE (filename)" } else { columns };
             selects.push(format!("SELECT {columns}{tag} FROM read_parquet([{list}]{named})"));
         }
         selects.join(" UNION ALL BY NAME ")

@@ -146,7 +146,7 @@ impl Store {
             self.pack_path().filter(|p| p.is_file())?;
             Stored::Packed(known.rollup.clone())
         } else {
-            Stored::Loose(summary(&self.dir, &known.rollup)).exists()?
+            Some(summary(&self.dir, &known.rollup)).filter(|p| p.is_file()).map(Stored::Loose)?
         };
         let known = known.clone();
         self.kept.insert(key, known.clone());

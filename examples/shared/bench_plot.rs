@@ -1,8 +1,11 @@
-//! Reads a benchmark's CSV (`a,b,measure,seconds,peak_rss_mib`, as
-//! bench/scale.sh and bench/incremental.sh write it) for the plot examples.
+//! What the plot examples share: reading a benchmark's CSV
+//! (`a,b,measure,seconds,peak_rss_mib`, as bench/scale.sh and
+//! bench/incremental.sh write it) and writing the chart as PNG.
 
 use std::collections::BTreeMap;
 use std::error::Error;
+
+use cs_report::report::charts::{self, Chart};
 
 /// Seconds by (group, measure) then x, where x is the number in column
 /// `x_column` (0 or 1) and the group the other of the first two columns.
@@ -27,4 +30,11 @@ pub fn read(csv: &str, x_column: usize) -> Result<(Seconds, Vec<u32>), Box<dyn E
         return Err(format!("{csv} holds no measurements").into());
     }
     Ok((seconds, xs))
+}
+
+/// Draws `chart` into the PNG file `png`, with the report's chart code.
+pub fn write_png(chart: &Chart, png: &str) -> Result<(), Box<dyn Error>> {
+    std::fs::write(png, charts::png(&chart.svg())?).map_err(|e| format!("{png}: {e}"))?;
+    println!("wrote {png}");
+    Ok(())
 }
