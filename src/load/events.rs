@@ -66,6 +66,14 @@ pub enum Stored {
     Packed(String),
 }
 
+/// The pack of stored summaries a run reads.
+pub struct Pack {
+    pub path: PathBuf,
+    /// Every summary it holds is used: read whole, without the filter by
+    /// name (a third of the time of reading it).
+    pub whole: bool,
+}
+
 /// The text of a file of `queries/_rollup/`.
 pub fn rollup_sql(name: &str) -> &'static str {
     let path = format!("_rollup/{name}");
@@ -147,7 +155,7 @@ fn write(conn: &Connection, keep: &Keep) -> Result<u64> {
 /// empty table of its shape), in the pack at `pack` or in files of their
 /// own. Returns the indexes (into `parts`) of the files that share a
 /// customer's month with another, to [`merge`].
-pub fn combine(conn: &Connection, pack: Option<&Path>, parts: &[Stored]) -> Result<Vec<usize>> {
+pub fn combine(conn: &Connection, pack: Option<Pack>, parts: &[Stored]) -> Result<Vec<usize>> {
     let step = |what: &'static str| Error::db(format!("combining the usage rollups ({what})"));
     if parts.is_empty() {
         let columns: Vec<String> = ROLLUP_COLUMNS.iter().map(|(c, t)| format!("{c} {t}")).collect();
@@ -188,6 +196,8 @@ pub fn combine(conn: &Connection, pack: Option<&Path>, parts: &[Stored]) -> Resu
 struct Sources {
     parts: Vec<String>,
     packed: Vec<String>,
+    /// The pack is read whole (no filter by `_rollup`).
+    whole: bool,
     /// Per part, what `_source` says of its rows: its `_rollup` name, or
     /// its file's path.
     names: Vec<String>,
@@ -195,8 +205,9 @@ struct Sources {
 }
 
 impl Sources {
-    fn of(pack: Option<&Path>, parts: &[Stored]) -> Sources {
-        let mut sources = Sources { parts: Vec::new(), packed: Vec::new(), names: Vec::new(), params: Vec::new() };
+    fn of(pack: Option<Pack>, parts: &[Stored]) -> Sources {
+        let whole = pack.as_ref().is_some_and(|p| p.whole);
+        let mut sources = Sources { parts: Vec::new(), packed: Vec::new(), whole, names: Vec::new(), params: Vec::new() };
         for part in parts {
             match part {
                 Stored::Packed(name) => sources.packed.push(name.clone()),
@@ -208,7 +219,7 @@ impl Sources {
             });
         }
         if let (Some(pack), false) = (pack, sources.packed.is_empty()) {
-            sources.params.push(pack.display().to_string());
+            sources.params.push(pack.path.display().to_string());
         }
         sources.params.extend(sources.parts.iter().cloned());
         sources
@@ -222,7 +233,8 @@ impl Sources {
             let names: Vec<String> = self.packed.iter().map(|n| literal(n)).collect();
             let tag = if tagged { ", _rollup AS _source" } else { "" };
             let columns = if columns == "*" { "* EXCLUDE (_rollup)" } else { columns };
-            selects.push(format!("SELECT {columns}{tag} FROM read_parquet(?) WHERE _rollup IN ({})", names.join(", ")));
+            let filter = if self.whole { String::new() } else { format!(" WHERE _rollup IN ({})", names.join(", ")) };
+            selects.push(format!("SELECT {columns}{tag} FROM read_parquet(?){filter}"));
         }
         if !self.parts.is_empty() {
             let list = vec!["?"; self.parts.len()].join(", ");

@@ -915,7 +915,7 @@ fn load_events(
     let started = std::time::Instant::now();
     // Files sharing a customer's month: rolled up again, rows kept, merged.
     let mut rows = Vec::new();
-    for i in events::combine(conn, store.pack_path().as_deref(), &summaries)? {
+    for i in events::combine(conn, store.pack_for(&summaries), &summaries)? {
         let target = store.rows_target(i)?;
         source(i)?.roll_up(conn, &events::Keep::Rows(target.clone()))?;
         rows.push(target);

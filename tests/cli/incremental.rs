@@ -186,12 +186,15 @@ fn summaries_are_packed_into_one_file_and_read_from_it_as_from_their_own() {
     let march = Metrics::read(&s.out().join("2024-03/metrics.csv"));
     assert_eq!(usage_figures(&march), [Some(75.0), Some(5.0), Some(6.2), Some(28.75)]);
 
-    // One packed file changes: its new summary is a file of its own, the
-    // pack's old rows of it are left out.
-    by_month(&s, &["2024-02"], &[("2024-02", "A,U7,2024-02-20 09:00:00,dashboard_view,30")]);
+    // One packed file changes: B's event of February is gone, A has one.
+    // Its new summary is a file of its own; the pack's old rows of it (B's
+    // February) are left out, so B no longer counts.
+    s.write(
+        "data/usage_events/month=2024-02/events.csv",
+        "customer_id,user_id,occurred_at,feature,duration_seconds\nA,U7,2024-02-20 09:00:00,dashboard_view,30\n",
+    );
     incremental_and_full(&s, "2024-03", &[]);
     assert_eq!(manifest_rollups(&s.out(), "2024-03"), (1, 3));
-    // February now has A's U7 besides B's U1.
     let series = fs::read_to_string(s.out().join("2024-03/series.csv")).unwrap();
-    assert!(series.lines().any(|l| l.starts_with("2024-02,active_users,v1,all,all,2,")), "{series}");
+    assert!(series.lines().any(|l| l.starts_with("2024-02,active_users,v1,all,all,1,")), "{series}");
 }
