@@ -759,25 +759,31 @@ mod tests {
         Config::resolve(parse(text)?, None, Path::new("/base"))
     }
 
+    /// Each config text is refused with an error that holds its words.
+    fn refuses(cases: &[(&str, &str)]) {
+        for (text, words) in cases {
+            let err = resolve(text).unwrap_err();
+            assert!(err.contains(words), "{text}: {err}");
+        }
+    }
+
     #[test]
     fn unknown_keys_and_wrong_types_name_the_key() {
         let err = resolve("parameters:\n  health:\n    weigths: {usage: 1}\n").unwrap_err();
         assert!(err.contains("parameters.health") && err.contains("weigths"), "{err}");
-        let err = resolve("parameters:\n  gross_margin: high\n").unwrap_err();
-        assert!(err.contains("key `parameters.gross_margin`"), "{err}");
-        let err = resolve("tables:\n  customers:\n    columns: {custmer_id: id}\n").unwrap_err();
-        assert!(err.contains("tables.customers.columns.custmer_id"), "{err}");
+        refuses(&[
+            ("parameters:\n  gross_margin: high\n", "key `parameters.gross_margin`"),
+            ("tables:\n  customers:\n    columns: {custmer_id: id}\n", "tables.customers.columns.custmer_id"),
+        ]);
     }
 
     #[test]
     fn impossible_values_are_refused() {
-        let err = resolve("parameters:\n  health:\n    weights: {usage: -1}\n").unwrap_err();
-        assert!(err.contains("parameters.health.weights.usage"), "{err}");
-        let err = resolve("parameters:\n  health:\n    weights: {usage: 0, sentiment: 0, support: 0, revenue: 0}\n")
-            .unwrap_err();
-        assert!(err.contains("must not all be 0"), "{err}");
-        let err = resolve("parameters:\n  health: {healthy_min: 30, at_risk_below: 40}\n").unwrap_err();
-        assert!(err.contains("parameters.health.healthy_min"), "{err}");
+        refuses(&[
+            ("parameters:\n  health:\n    weights: {usage: -1}\n", "parameters.health.weights.usage"),
+            ("parameters:\n  health:\n    weights: {usage: 0, sentiment: 0, support: 0, revenue: 0}\n", "must not all be 0"),
+            ("parameters:\n  health: {healthy_min: 30, at_risk_below: 40}\n", "parameters.health.healthy_min"),
+        ]);
     }
 
     #[test]
@@ -788,16 +794,13 @@ mod tests {
         assert_eq!(c.freshness["trials"], Freshness::Days(14));
         assert_eq!(c.freshness["tickets"], Freshness::Days(2), "defaults stay");
         assert_eq!(c.freshness["fx_rates"], Freshness::Month);
-        for (text, key) in [
+        refuses(&[
             ("freshness: {marketing_spend: 3}\n", "freshness.marketing_spend"),
             ("freshness: {customers: 3}\n", "freshness.customers"),
             ("freshness: {tickets: -1}\n", "freshness.tickets"),
             ("freshness: {tickets: soon}\n", "freshness.tickets"),
             ("freshness: {tikets: 2}\n", "freshness.tikets"),
-        ] {
-            let err = resolve(text).unwrap_err();
-            assert!(err.contains(key), "{text}: {err}");
-        }
+        ]);
     }
 
     #[test]
@@ -820,7 +823,7 @@ mod tests {
         assert_eq!(c.from, "Reports <r@example.com>");
         let c = resolve("email:\n  smtp: {host: 127.0.0.1, tls: none}\n  from: r@example.com\n  to: [a@example.com]\n  send_on: [success, stale]\n").unwrap();
         assert_eq!((c.email.as_ref().unwrap().port, c.email.unwrap().send_on.len()), (25, 2));
-        for (text, key) in [
+        refuses(&[
             ("email:\n  smtp: {host: smtp.example.com, tls: none}\n  from: r@example.com\n  to: [a@example.com]\n", "email.smtp.tls"),
             ("email:\n  smtp: {host: smtp.example.com, tls: ssl}\n  from: r@example.com\n  to: [a@example.com]\n", "email.smtp.tls"),
             ("email:\n  smtp: {host: smtp.example.com}\n  from: r@example.com\n  to: [a@example.com, not an address]\n", "email.to[1]"),
@@ -830,10 +833,7 @@ mod tests {
             ("email:\n  smtp: {host: smtp.example.com}\n  user: u\n  from: r@example.com\n  to: [a@example.com]\n", "email.password_env"),
             ("email:\n  smtp: {host: smtp.example.com}\n  password: x\n  from: r@example.com\n  to: [a@example.com]\n", "password"),
             ("email:\n  smtp: {host: smtp.example.com}\n  from: r@example.com\n  to: [a@example.com]\n  send_on: [always]\n", "email.send_on"),
-        ] {
-            let err = resolve(text).unwrap_err();
-            assert!(err.contains(key), "{text}: {err}");
-        }
+        ]);
     }
 
     #[test]

@@ -197,6 +197,20 @@ impl Drop for SmtpServer {
     }
 }
 
+/// A relay speaking `mode` (`starttls` or `tls`), the sample scenario and
+/// a config that sends through the relay.
+fn relay(mode: &str) -> (SmtpServer, Scenario, PathBuf) {
+    let server = SmtpServer::start(mode);
+    let s = sample_scenario();
+    let cfg = config(&s, &format!("port: {}, tls: {mode}", server.port));
+    (server, s, cfg)
+}
+
+/// `run --send` of 2025-06 with `env`.
+fn run_send(s: &Scenario, cfg: &Path, env: &[(&str, &str)]) -> std::process::Output {
+    s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], env)
+}
+
 fn send(s: &Scenario, cfg: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec!["send", "--config", cfg.to_str().unwrap(), "--period", "2025-06"];
     args.extend_from_slice(extra);
@@ -205,10 +219,8 @@ fn send(s: &Scenario, cfg: &Path, extra: &[&str]) -> std::process::Output {
 
 #[test]
 fn run_send_delivers_over_starttls_with_login_once_and_resend_sends_again() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
-    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    let (server, s, cfg) = relay("starttls");
+    let out = run_send(&s, &cfg, &[(PASSWORD_ENV, PASSWORD)]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("sent <cs-report.2025-06."), "{stdout}");
@@ -240,7 +252,7 @@ fn run_send_delivers_over_starttls_with_login_once_and_resend_sends_again() {
     let again = send(&s, &cfg, &[]);
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("not sent again"), "{}", String::from_utf8_lossy(&again.stdout));
-    let rerun = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    let rerun = run_send(&s, &cfg, &[(PASSWORD_ENV, PASSWORD)]);
     assert!(rerun.status.success());
     assert!(String::from_utf8_lossy(&rerun.stdout).contains("not sent again"));
     assert_eq!(server.received().len(), 1);
@@ -263,9 +275,7 @@ fn run_send_delivers_over_starttls_with_login_once_and_resend_sends_again() {
 
 #[test]
 fn send_delivers_over_implicit_tls() {
-    let server = SmtpServer::start("tls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: tls", server.port));
+    let (server, s, cfg) = relay("tls");
     let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
     assert!(out.status.success());
     assert!(server.received().is_empty(), "run without --send sends nothing");
@@ -279,11 +289,9 @@ fn send_delivers_over_implicit_tls() {
 
 #[test]
 fn smtp_failures_exit_3_and_leave_the_report_published() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let (server, s, cfg) = relay("starttls");
     // A wrong password: the server refuses the login.
-    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, "wrong")]);
+    let out = run_send(&s, &cfg, &[(PASSWORD_ENV, "wrong")]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains(&format!("127.0.0.1:{}", server.port)) && err.contains("stays published"), "{err}");
@@ -312,9 +320,7 @@ fn smtp_failures_exit_3_and_leave_the_report_published() {
 
 #[test]
 fn nothing_is_sent_for_a_stale_report_or_without_the_password() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let (server, s, cfg) = relay("starttls");
     // The password is checked before the run: nothing is published.
     let out = s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"]);
     let err = String::from_utf8_lossy(&out.stderr);
@@ -370,10 +376,8 @@ fn files_holding(dir: &Path, needle: &str) -> Vec<PathBuf> {
 /// connection that is not encrypted is refused unless the config allows it.
 #[test]
 fn secrets_reach_no_output_or_log_and_no_login_goes_unencrypted() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
-    let sent = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    let (server, s, cfg) = relay("starttls");
+    let sent = run_send(&s, &cfg, &[(PASSWORD_ENV, PASSWORD)]);
     assert!(sent.status.success(), "{}", String::from_utf8_lossy(&sent.stderr));
     assert_eq!(server.received().len(), 1);
     let logs = format!("{}{}", String::from_utf8_lossy(&sent.stdout), String::from_utf8_lossy(&sent.stderr));
@@ -415,16 +419,14 @@ fn secrets_reach_no_output_or_log_and_no_login_goes_unencrypted() {
 /// retry sends only what is missing.
 #[test]
 fn each_owner_gets_their_book_once_and_a_retry_sends_only_what_failed() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let (server, s, cfg) = relay("starttls");
     let text = fs::read_to_string(&cfg).unwrap() + "  owners: true\n";
     fs::write(&cfg, text).unwrap();
     let owners = fs::read_to_string(s.data().join("owners.csv")).unwrap();
     assert!(owners.contains("ben.okafor@example.com"), "{owners}");
     // Ben's mailbox refuses mail at first.
     fs::write(server.spool.path().join("reject"), "ben.okafor@example.com\n").unwrap();
-    let run = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &[(PASSWORD_ENV, PASSWORD)]);
+    let run = run_send(&s, &cfg, &[(PASSWORD_ENV, PASSWORD)]);
     assert_eq!(run.status.code(), Some(3), "{}", String::from_utf8_lossy(&run.stderr));
     let received = server.received();
     let rcpts: Vec<String> = received.iter().map(|(_, e)| e["rcpt_tos"][0].as_str().unwrap().to_string()).collect();
@@ -534,9 +536,7 @@ fn a_report_url_without_its_path_is_refused() {
 /// is a new message with a new id.
 #[test]
 fn a_send_retried_after_a_crash_reuses_its_message_id() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let (server, s, cfg) = relay("starttls");
     s.cs_report(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06"]);
     let env = [(PASSWORD_ENV, PASSWORD), ("CS_REPORT_FAULT", "kill:send.sent")];
     let crashed = s.cs_report_env(&["send", "--config", cfg.to_str().unwrap(), "--period", "2025-06"], &env);
@@ -563,11 +563,9 @@ fn a_send_retried_after_a_crash_reuses_its_message_id() {
 /// later, nothing done" (75).
 #[test]
 fn run_send_that_published_and_then_finds_the_lock_taken_exits_3() {
-    let server = SmtpServer::start("starttls");
-    let s = sample_scenario();
-    let cfg = config(&s, &format!("port: {}, tls: starttls", server.port));
+    let (server, s, cfg) = relay("starttls");
     let env = [(PASSWORD_ENV, PASSWORD), ("CS_REPORT_FAULT", "busy:send.lock")];
-    let out = s.cs_report_env(&["run", "--config", cfg.to_str().unwrap(), "--period", "2025-06", "--send"], &env);
+    let out = run_send(&s, &cfg, &env);
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("is published in") && err.contains("not sent") && err.contains("cs-report send"), "{err}");

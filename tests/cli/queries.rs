@@ -40,11 +40,21 @@ fn succeed(s: &Scenario) {
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
 }
 
+/// A run that must be refused (exit 2); its stderr.
+fn refused(s: &Scenario) -> String {
+    s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2)
+}
+
+/// Adds the metric `mrr_thousands` with `sql` as its v1; the SQL file's path.
+fn add_metric(s: &Scenario, sql: &str) -> std::path::PathBuf {
+    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
+    s.write("config/queries/mrr_thousands/v1.sql", sql)
+}
+
 #[test]
 fn an_added_metric_appears_in_every_output_with_its_checksum() {
     let s = scenario("");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    let sql = s.write("config/queries/mrr_thousands/v1.sql", MRR_THOUSANDS_SQL);
+    let sql = add_metric(&s, MRR_THOUSANDS_SQL);
     succeed(&s);
     let dir = s.out().join("2024-03");
     let m = Metrics::read(&dir.join("metrics.csv"));
@@ -104,9 +114,7 @@ fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
     let s = scenario("");
     s.write("config/queries/arpa/metric.yml", "versions:\n  v1: {}\n");
     s.write("config/queries/arpa/v1.sql", "select month, dimension, segment, 0 as value from mrr_month");
-    let done = run(&s);
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = refused(&s);
     assert!(err.contains("v1 is a released built-in version and cannot be replaced; add your SQL as v2"), "{err}");
 
     let s = scenario("");
@@ -122,8 +130,7 @@ fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
     let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
     assert!(err.contains("unknown field `colour`"), "{err}");
     let s = scenario("");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    s.write("config/queries/mrr_thousands/v1.sql", "drop table mrr_month");
+    add_metric(&s, "drop table mrr_month");
     let err = String::from_utf8_lossy(&run(&s).stderr).to_string();
     assert!(err.contains("mrr_thousands/v1.sql: it must be one SELECT"), "{err}");
 
@@ -134,12 +141,9 @@ fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
         ("select month, dimension, mrr as value from mrr_month", "missing segment"),
     ] {
         let s = scenario("");
-        s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-        s.write("config/queries/mrr_thousands/v1.sql", sql);
+        add_metric(&s, sql);
         fs::remove_dir_all(s.data()).unwrap();
-        let done = run(&s);
-        let err = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(done.status.code(), Some(2), "{err}");
+        let err = refused(&s);
         assert!(err.contains("mrr_thousands/v1.sql: ") && err.contains(why), "{why}: {err}");
         assert!(!err.contains("data directory"), "{err}");
     }
@@ -149,14 +153,8 @@ fn a_released_version_cannot_be_replaced_nor_a_built_in_metric_retitled() {
 fn an_added_metrics_sql_cannot_read_a_file() {
     let s = scenario("");
     let secret = s.write("secret.csv", "month,value\n2024-03-01,42\n");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    s.write(
-        "config/queries/mrr_thousands/v1.sql",
-        &format!("select month, 'all' as dimension, 'all' as segment, value from read_csv('{}')", secret.display()),
-    );
-    let done = run(&s);
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    add_metric(&s, &format!("select month, 'all' as dimension, 'all' as segment, value from read_csv('{}')", secret.display()));
+    let err = refused(&s);
     assert!(err.contains("mrr_thousands/v1.sql: it does not run against the shared tables"), "{err}");
     assert!(err.contains("disabled by configuration"), "{err}");
     assert!(!err.contains("2024-03-01"), "{err}");
@@ -190,15 +188,9 @@ fn the_built_in_templates_can_be_exported_and_used() {
 #[test]
 fn a_runaway_query_is_stopped_with_its_file_named_and_releases_the_lock() {
     let s = scenario("limits: {statement_seconds: 2}\n");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    let sql = s.write(
-        "config/queries/mrr_thousands/v1.sql",
-        "select month, dimension, segment, (select sum(a.range * b.range) from range(200000) a, range(200000) b) as value from mrr_month\n",
-    );
+    let sql = add_metric(&s, "select month, dimension, segment, (select sum(a.range * b.range) from range(200000) a, range(200000) b) as value from mrr_month\n");
     let started = std::time::Instant::now();
-    let out = run(&s);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let err = refused(&s);
     assert!(err.contains(&sql.display().to_string()) && err.contains("limits.statement_seconds"), "{err}");
     assert!(started.elapsed().as_secs() < 30, "stopped after {:?}", started.elapsed());
     assert!(!s.out().join("2024-03").exists());
@@ -213,14 +205,8 @@ fn a_runaway_query_is_stopped_with_its_file_named_and_releases_the_lock() {
 #[test]
 fn a_query_that_outgrows_memory_is_stopped_with_its_file_named() {
     let s = scenario("limits: {process_memory: 1500MB}\n");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    let sql = s.write(
-        "config/queries/mrr_thousands/v1.sql",
-        "select month, dimension, segment, (select max(length(repeat('x', 100000000) || range)) from range(40)) as value from mrr_month\n",
-    );
-    let out = run(&s);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let sql = add_metric(&s, "select month, dimension, segment, (select max(length(repeat('x', 100000000) || range)) from range(40)) as value from mrr_month\n");
+    let err = refused(&s);
     assert!(err.contains(&sql.display().to_string()) && err.contains("Out of Memory"), "{err}");
     assert!(!s.out().join("2024-03").exists());
 }
@@ -231,11 +217,7 @@ fn a_query_that_outgrows_memory_is_stopped_with_its_file_named() {
 #[test]
 fn the_spill_cap_is_the_databases_setting() {
     let s = scenario("limits: {spill: 5MB}\n");
-    s.write("config/queries/mrr_thousands/metric.yml", MRR_THOUSANDS_YML);
-    s.write(
-        "config/queries/mrr_thousands/v1.sql",
-        "select month, dimension, segment, cast(current_setting('max_temp_directory_size') = '4.7 MiB' as double) as value from mrr_month\n",
-    );
+    add_metric(&s, "select month, dimension, segment, cast(current_setting('max_temp_directory_size') = '4.7 MiB' as double) as value from mrr_month\n");
     succeed(&s);
     Metrics::read(&s.out().join("2024-03/metrics.csv")).assert("mrr_thousands", Some(1.0));
     let bad = scenario("limits: {spill: lots}\n");

@@ -109,9 +109,7 @@ fn a_bad_raw_row_names_the_staged_column_the_raw_file_and_line_and_the_staging_f
     // s3's quantity is negative: its amount breaks "must be 0 or more".
     let raw = STRIPE_SUBSCRIPTIONS.replace("s3,B,basic,2024-01-20,2024-03-01,month,1,6000,1,", "s3,B,basic,2024-01-20,2024-03-01,month,1,6000,-1,");
     let s = stripe_scenario(&raw, SUBSCRIPTIONS_SQL);
-    let done = run_with_config(&s, "2024-03");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
     assert!(err.contains("subscriptions ("), "{err}");
     assert!(err.contains("staging/subscriptions.sql"), "{err}");
     assert!(err.contains("column `amount`: must be 0 or more"), "{err}");
@@ -122,9 +120,7 @@ fn a_bad_raw_row_names_the_staged_column_the_raw_file_and_line_and_the_staging_f
     let raw = STRIPE_SUBSCRIPTIONS.replace("s7,E,pro,2024-03-20", "s7,E,pro,2024-03-xx");
     let sql = SUBSCRIPTIONS_SQL.replace("CAST(start_date AS DATE)", "TRY_CAST(start_date AS DATE)");
     let s = stripe_scenario(&raw, &sql);
-    let done = run_with_config(&s, "2024-03");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
     assert!(err.contains("column `start_date`: must not be empty"), "{err}");
     assert!(err.contains("exports/stripe_subscriptions.csv line 8: subscription_id \"s7\""), "{err}");
 }
@@ -135,9 +131,7 @@ fn a_staging_file_without_the_tables_columns_is_refused_before_any_data_is_read(
     let raw = format!("{STRIPE_SUBSCRIPTIONS}s12,\"unclosed,quote\n");
     let sql = SUBSCRIPTIONS_SQL.replace("END AS billing_period,", "END AS period,").replace("_row\n", "status, _row\n");
     let s = stripe_scenario(&raw, &sql);
-    let done = run_with_config(&s, "2024-03");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
     assert!(err.contains("staging file(s) do not make their table; nothing was read"), "{err}");
     assert!(err.contains("missing column(s) billing_period"), "{err}");
     assert!(err.contains("extra column(s) period, status"), "{err}");
@@ -149,9 +143,7 @@ fn a_staging_file_without_the_tables_columns_is_refused_before_any_data_is_read(
         ("DELETE FROM raw.stripe_subscriptions".to_string(), "one SELECT"),
     ] {
         let s = stripe_scenario(STRIPE_SUBSCRIPTIONS, &sql);
-        let done = run_with_config(&s, "2024-03");
-        let err = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(done.status.code(), Some(2), "{err}");
+        let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
         assert!(err.contains(why), "{why}: {err}");
     }
 }
@@ -160,9 +152,7 @@ fn a_staging_file_without_the_tables_columns_is_refused_before_any_data_is_read(
 fn a_raw_line_that_is_not_csv_is_refused_with_its_line() {
     let raw = STRIPE_SUBSCRIPTIONS.replace("s5,D,team,2024-02-05,2024-03-15,month,3,30000,1,usd,canceled", "s5,D,team,2024-02-05,2024-03-15,month,3,30000,1,usd,canceled,extra");
     let s = stripe_scenario(&raw, SUBSCRIPTIONS_SQL);
-    let done = run_with_config(&s, "2024-03");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
     assert!(err.contains("raw export `stripe_subscriptions`"), "{err}");
     assert!(err.contains("1 line(s) do not parse as CSV with the header's columns"), "{err}");
     assert!(err.contains("line 6: \"s5,D,team"), "{err}");
@@ -178,9 +168,7 @@ fn staging_sql_cannot_read_any_file() {
         secret.display()
     );
     s.write("config/staging/subscriptions.sql", &sql);
-    let done = run_with_config(&s, "2024-03");
-    let err = String::from_utf8_lossy(&done.stderr);
-    assert_eq!(done.status.code(), Some(2), "{err}");
+    let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
     assert!(err.contains("staging/subscriptions.sql"), "{err}");
     assert!(err.contains("disabled by configuration"), "{err}");
     assert!(!err.contains("leak"), "{err}");
@@ -208,9 +196,7 @@ fn staging_config_mistakes_are_named() {
     ] {
         let s = stripe_scenario(STRIPE_SUBSCRIPTIONS, SUBSCRIPTIONS_SQL);
         s.write("config/cs-report.yaml", config);
-        let done = run_with_config(&s, "2024-03");
-        let err = String::from_utf8_lossy(&done.stderr);
-        assert_eq!(done.status.code(), Some(2), "{err}");
+        let err = s.run_fails("2024-03", &["--config", "config/cs-report.yaml"], 2);
         assert!(err.contains(why), "{why}: {err}");
     }
 }
