@@ -82,146 +82,74 @@ const fn col(name: &'static str, kind: ColumnKind, nullable: bool) -> ColumnSpec
     ColumnSpec { name, kind, nullable, may_be_absent: nullable }
 }
 
+/// An optional table of events or state (`date_column`: see [`TableSpec`]).
+const fn table(name: &'static str, date_column: Option<&'static str>, columns: &'static [ColumnSpec]) -> TableSpec {
+    TableSpec { name, required: false, columns, date_column, monthly: false, aggregated: false }
+}
+
+/// A table every run needs.
+const fn required(name: &'static str, date_column: Option<&'static str>, columns: &'static [ColumnSpec]) -> TableSpec {
+    TableSpec { required: true, ..table(name, date_column, columns) }
+}
+
+impl TableSpec {
+    const fn monthly(self) -> TableSpec {
+        TableSpec { monthly: true, ..self }
+    }
+
+    const fn aggregated(self) -> TableSpec {
+        TableSpec { aggregated: true, ..self }
+    }
+}
+
 use ColumnKind::*;
 
 /// Every table of the input contract, in load order.
 pub static TABLES: &[TableSpec] = &[
-    TableSpec {
-        name: "customers",
-        required: true,
-        columns: &[
-            col("customer_id", Text, false),
-            col("name", Text, true),
-            col("signup_date", Date, false),
-            col("segment", Text, true),
-            col("region", Text, true),
-            col("acquisition_channel", Code, true),
-            col("owner", Text, true),
-        ],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "subscriptions",
-        required: true,
-        columns: &[
-            col("subscription_id", Text, false),
-            col("customer_id", Text, false),
-            col("plan", Text, true),
-            col("start_date", Date, false),
-            // Empty cells mean "still running", but an export without the
-            // column would show no churn at all: the column must be there.
-            ColumnSpec { name: "end_date", kind: Date, nullable: true, may_be_absent: false },
-            col("billing_period", Code, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-        ],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "invoices",
-        required: false,
-        columns: &[
-            col("invoice_id", Text, false),
-            col("customer_id", Text, false),
-            col("invoice_date", Date, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-            col("status", Code, false),
-            col("kind", Code, false),
-        ],
-        date_column: Some("invoice_date"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "marketing_spend",
-        required: false,
-        columns: &[
-            col("month", Date, false),
-            col("channel", Code, false),
-            col("amount", Decimal, false),
-            col("currency", Currency, true),
-        ],
-        date_column: Some("month"),
-        monthly: true,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "survey_responses",
-        required: false,
-        columns: &[
-            col("response_id", Text, false),
-            col("customer_id", Text, false),
-            col("survey", Code, false),
-            col("score", Integer, false),
-            col("responded_at", Timestamp, false),
-        ],
-        date_column: Some("responded_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "tickets",
-        required: false,
-        columns: &[
-            col("ticket_id", Text, false),
-            col("customer_id", Text, false),
-            col("created_at", Timestamp, false),
-            col("resolved_at", Timestamp, true),
-            col("contacts", Integer, false),
-        ],
-        date_column: Some("created_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "usage_events",
-        required: false,
-        columns: &[
-            col("customer_id", Text, false),
-            col("user_id", Text, false),
-            col("occurred_at", Timestamp, false),
-            col("feature", Text, false),
-            col("duration_seconds", Decimal, true),
-        ],
-        date_column: Some("occurred_at"),
-        monthly: false,
-        aggregated: true,
-    },
-    TableSpec {
-        name: "trials",
-        required: false,
-        columns: &[
-            col("trial_id", Text, false),
-            col("customer_id", Text, true),
-            col("started_at", Date, false),
-            col("ended_at", Date, false),
-            col("converted_at", Date, true),
-        ],
-        date_column: Some("started_at"),
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "owners",
-        required: false,
-        columns: &[col("owner", Text, false), col("name", Text, true), col("email", Text, false)],
-        date_column: None,
-        monthly: false,
-        aggregated: false,
-    },
-    TableSpec {
-        name: "fx_rates",
-        required: false,
-        columns: &[col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false)],
-        date_column: Some("month"),
-        monthly: true,
-        aggregated: false,
-    },
+    required("customers", None, &[
+        col("customer_id", Text, false), col("name", Text, true), col("signup_date", Date, false),
+        col("segment", Text, true), col("region", Text, true), col("acquisition_channel", Code, true),
+        col("owner", Text, true),
+    ]),
+    required("subscriptions", None, &[
+        col("subscription_id", Text, false), col("customer_id", Text, false), col("plan", Text, true),
+        col("start_date", Date, false),
+        // Empty cells mean "still running", but an export without the
+        // column would show no churn at all: the column must be there.
+        ColumnSpec { name: "end_date", kind: Date, nullable: true, may_be_absent: false },
+        col("billing_period", Code, false), col("amount", Decimal, false), col("currency", Currency, true),
+    ]),
+    table("invoices", Some("invoice_date"), &[
+        col("invoice_id", Text, false), col("customer_id", Text, false), col("invoice_date", Date, false),
+        col("amount", Decimal, false), col("currency", Currency, true), col("status", Code, false),
+        col("kind", Code, false),
+    ]),
+    table("marketing_spend", Some("month"), &[
+        col("month", Date, false), col("channel", Code, false), col("amount", Decimal, false),
+        col("currency", Currency, true),
+    ]).monthly(),
+    table("survey_responses", Some("responded_at"), &[
+        col("response_id", Text, false), col("customer_id", Text, false), col("survey", Code, false),
+        col("score", Integer, false), col("responded_at", Timestamp, false),
+    ]),
+    table("tickets", Some("created_at"), &[
+        col("ticket_id", Text, false), col("customer_id", Text, false), col("created_at", Timestamp, false),
+        col("resolved_at", Timestamp, true), col("contacts", Integer, false),
+    ]),
+    table("usage_events", Some("occurred_at"), &[
+        col("customer_id", Text, false), col("user_id", Text, false), col("occurred_at", Timestamp, false),
+        col("feature", Text, false), col("duration_seconds", Decimal, true),
+    ]).aggregated(),
+    table("trials", Some("started_at"), &[
+        col("trial_id", Text, false), col("customer_id", Text, true), col("started_at", Date, false),
+        col("ended_at", Date, false), col("converted_at", Date, true),
+    ]),
+    table("owners", None, &[
+        col("owner", Text, false), col("name", Text, true), col("email", Text, false),
+    ]),
+    table("fx_rates", Some("month"), &[
+        col("currency", Currency, false), col("month", Date, false), col("rate", Rate, false),
+    ]).monthly(),
 ];
 
 pub fn table_spec(name: &str) -> Option<&'static TableSpec> {
