@@ -5,15 +5,16 @@
 -- month (m1, mk) and the month before it (m0); `history_months`
 -- reach back to the first subscription, because "new" and "reactivated" need
 -- the whole history. Bounds come from the `params` row, never from SQL text.
+-- Every month from `first_month` to `last_month`, with its last day.
+create or replace macro month_range(first_month, last_month) as table
+select
+    cast(m as date) as month,
+    cast(m + interval 1 month - interval 1 day as date) as month_end
+from generate_series(first_month, last_month, interval 1 month) as t(m);
+
 create or replace table months as
-with bounds as (
-    select first_month, report_month from params
-),
-final as (
-    select
-        cast(m as date) as month,
-        cast(m + interval 1 month - interval 1 day as date) as month_end
-    from bounds, generate_series(bounds.first_month, bounds.report_month, interval 1 month) as t(m)
+with final as (
+    select * from month_range((select first_month from params), (select report_month from params))
 )
 select * from final;
 
@@ -44,9 +45,6 @@ with bounds as (
         (select report_month from params) as report_month
 ),
 final as (
-    select
-        cast(m as date) as month,
-        cast(m + interval 1 month - interval 1 day as date) as month_end
-    from bounds, generate_series(bounds.history_start, bounds.report_month, interval 1 month) as t(m)
+    select * from month_range((select history_start from bounds), (select report_month from bounds))
 )
 select * from final;
