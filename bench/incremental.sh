@@ -20,10 +20,7 @@
 # metrics.csv, series.csv and cohorts.csv, and so must `changed`.
 # Writes bench/incremental.csv; `cargo run --release --example
 # incremental_plot` draws bench/incremental.png from it.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-CACHE=${CACHE:-$HOME/.cache/cs-report}
-BIN=${BIN:-${CARGO_TARGET_DIR:-$CACHE/target}/release/cs-report}
+source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-2}
 SCALES=${SCALES:-"1 10"}
 HISTORY=${HISTORY:-"12 24 36"}
@@ -31,7 +28,6 @@ BASE=$CACHE/incr-base
 DATA=$CACHE/incr
 NEXT=2026-10
 CLOSED=2026-07
-python3 -c 'import duckdb' 2>/dev/null || python3 -m pip install --quiet --disable-pip-version-check duckdb==1.5.6
 if [ ! -f "$BASE/usage_events.csv" ]; then
   "$BIN" sample --out "$BASE" --customers 20000 --seed 1 --end "$NEXT" --months 37 --usage-scale 3.5 >/dev/null
 fi

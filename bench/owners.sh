@@ -6,10 +6,7 @@
 # `owners.csv`, alternating, RUNS times each (default 5), and prints each
 # run and the medians of wall time and of CPU time (user + system, which
 # varies less on a shared VM). BIN may name another build to compare.
-set -euo pipefail
-cd "$(dirname "$0")/.."
-CACHE=${CACHE:-$HOME/.cache/cs-report}
-BIN=${BIN:-${CARGO_TARGET_DIR:-$CACHE/target}/release/cs-report}
+source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-5}
 OWNERS=$CACHE/bench-50k-owners
 PLAIN=$CACHE/bench-50k-noowner

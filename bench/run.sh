@@ -3,9 +3,7 @@
 # 5 million usage events. Measures, in one session, DuckDB alone loading the
 # same CSV files into tables and the whole `cs-report run`, three times each,
 # and prints the medians of wall time and peak memory (max RSS).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-BIN=${BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/cs-report/target}/release/cs-report}
+source "$(dirname "$0")/common.sh"
 DATA=${BENCH_DATA:-$HOME/.cache/cs-report/bench-50k}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
@@ -13,8 +11,6 @@ trap 'rm -rf "$OUT"' EXIT
 if [ ! -f "$DATA/usage_events.csv" ]; then
   "$BIN" sample --out "$DATA" --customers 50000 --seed 1 --end 2026-10 --months 24 --usage-scale 1.4
 fi
-python3 -c 'import duckdb, sys; sys.exit(duckdb.__version__ != "1.5.6")' 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check duckdb==1.5.6
 
 events=$(($(wc -l < "$DATA/usage_events.csv") - 1))
 echo "data: $DATA ($(du -sh "$DATA" | cut -f1), $events usage events), $(nproc) cores"

@@ -7,16 +7,11 @@
 # RSS. Writes bench/scale.csv and prints a table; bench/README.md has the
 # figures and bench/scale.png the plot (`cargo run --release --example
 # scale_plot` draws it from scale.csv with the report's own chart code).
-set -euo pipefail
-cd "$(dirname "$0")/.."
-CACHE=${CACHE:-$HOME/.cache/cs-report}
-BIN=${BIN:-${CARGO_TARGET_DIR:-$CACHE/target}/release/cs-report}
+source "$(dirname "$0")/common.sh"
 RUNS=${RUNS:-2}
 SIZES=${SIZES:-"1 3 10"}
 BASE=$CACHE/scale-base
 LADDER=$CACHE/scale
-python3 -c 'import duckdb, sys; sys.exit(duckdb.__version__ != "1.5.6")' 2>/dev/null \
-  || python3 -m pip install --quiet --disable-pip-version-check duckdb==1.5.6
 if [ ! -f "$BASE/usage_events.csv" ]; then
   "$BIN" sample --out "$BASE" --customers 20000 --seed 1 --end 2026-10 --months 24 --usage-scale 3.5
 fi
