@@ -853,13 +853,14 @@ fn load_table(
     // File paths are bound as parameters, one per file, never pasted into SQL.
     let path_list: Vec<String> = table.links.iter().map(|p| p.display().to_string()).collect();
     let Reader { header, reader, types } = reader_for(conn, spec.name, &source_label, format, &paths, &path_list, hive)?;
-    let ColumnPlan { inner, outer, raw_columns, missing, source_columns } = column_plan(spec, mapping, &header, &types, &source_label)?;
+    let plan = column_plan(spec, mapping, &header, &types, &source_label)?;
+    let typed = plan.select(&reader);
+    let ColumnPlan { inner, outer, raw_columns, missing, source_columns } = plan;
     (table.missing_columns, table.source_columns, table.raw_columns) = (missing, source_columns, raw_columns);
     (table.reader, table.typed, table.raw) = (reader, outer.join(", "), inner.join(", "));
     table.rows = if spec.aggregated {
         load_events(conn, spec, mapping, &mut table, hive, store)?
     } else {
-        let typed = format!("SELECT {} FROM (SELECT {} FROM {})", table.typed, table.raw, table.reader);
         conn.execute(&format!("CREATE OR REPLACE TABLE {} AS {typed}", spec.name), duckdb::params_from_iter(path_list.iter())).map_err(|e| {
             Error::Input(format!("cannot load table `{}` from {source_label}: {}", spec.name, in_user_terms(&e.to_string(), &path_list, &paths)))
         })?;
@@ -979,7 +980,7 @@ fn part_select(
         reader_for(conn, spec.name, &label, format, std::slice::from_ref(&path.to_path_buf()), &[link.to_string()], hive)?;
     let plan = column_plan(spec, mapping, &header, &types, &label)?;
     let flagged = spec.columns.iter().filter(|c| c.kind.can_fail() && !plan.missing.contains(&c.name)).map(|c| c.name).collect();
-    Ok((format!("SELECT {} FROM (SELECT {} FROM {})", plan.outer.join(", "), plan.inner.join(", "), reader), flagged))
+    Ok((plan.select(&reader), flagged))
 }
 
 /// How each contract column is read from an export's columns: the typed
@@ -993,6 +994,13 @@ struct ColumnPlan {
     raw_columns: Vec<String>,
     missing: Vec<&'static str>,
     source_columns: BTreeMap<&'static str, String>,
+}
+
+impl ColumnPlan {
+    /// The typed SELECT over `reader`: the raw columns inside, typed outside.
+    fn select(&self, reader: &str) -> String {
+        format!("SELECT {} FROM (SELECT {} FROM {reader})", self.outer.join(", "), self.inner.join(", "))
+    }
 }
 
 fn column_plan(
