@@ -126,60 +126,44 @@ fn subscriptions(rows: &str) -> String {
     format!("subscription_id,customer_id,plan,start_date,end_date,billing_period,amount,currency\n{rows}")
 }
 
-/// Runs `rows` of subscriptions for the two customers above and returns
-/// (MRR, active customers, new, churned) of each month asked for.
-fn mrr_by_month(rows: &str, months: &[&str]) -> Vec<(Option<f64>, Option<f64>, Option<f64>, Option<f64>)> {
+/// Runs `rows` of subscriptions for the two customers above and checks
+/// [MRR, active customers, new, churned] of each month listed.
+fn assert_months(rows: &str, expected: &[(&str, [f64; 4])]) {
     let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions(rows))]);
-    months
-        .iter()
-        .map(|m| {
-            let metrics = s.run(m, &[]);
-            (
-                metrics.get("mrr", "all", "all"),
-                metrics.get("active_customers", "all", "all"),
-                metrics.get("new_customers", "all", "all"),
-                metrics.get("churned_customers", "all", "all"),
-            )
-        })
-        .collect()
+    for (month, want) in expected {
+        let m = s.run(month, &[]);
+        let got = ["mrr", "active_customers", "new_customers", "churned_customers"].map(|metric| m.get(metric, "all", "all"));
+        assert_eq!(got, want.map(Some), "{month}: [MRR, active, new, churned]");
+    }
 }
 
 #[test]
 fn an_end_date_on_the_first_is_exclusive() {
     // Service ends at the start of 2024-03-01: active at the end of February, churned in March.
-    let got = mrr_by_month("s1,a,p,2024-01-15,2024-03-01,month,100,\n", &["2024-02", "2024-03"]);
-    assert_eq!(got[0], (Some(100.0), Some(1.0), Some(0.0), Some(0.0)));
-    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(1.0)));
+    assert_months("s1,a,p,2024-01-15,2024-03-01,month,100,\n", &[("2024-02", [100.0, 1.0, 0.0, 0.0]), ("2024-03", [0.0, 0.0, 0.0, 1.0])]);
 }
 
 #[test]
 fn an_end_date_on_the_last_day_ends_that_month() {
     // end_date 2024-02-29 > m_end is false for February (29 > 29 fails): churned in February.
-    let got = mrr_by_month("s1,a,p,2024-01-15,2024-02-29,month,100,\n", &["2024-01", "2024-02"]);
-    assert_eq!(got[0], (Some(100.0), Some(1.0), Some(1.0), Some(0.0)));
-    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(1.0)));
+    assert_months("s1,a,p,2024-01-15,2024-02-29,month,100,\n", &[("2024-01", [100.0, 1.0, 1.0, 0.0]), ("2024-02", [0.0, 0.0, 0.0, 1.0])]);
 }
 
 #[test]
 fn a_subscription_inside_one_month_never_counts() {
-    let got = mrr_by_month("s1,a,p,2024-02-03,2024-02-20,month,100,\n", &["2024-02", "2024-03"]);
-    assert_eq!(got[0], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
-    assert_eq!(got[1], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+    assert_months("s1,a,p,2024-02-03,2024-02-20,month,100,\n", &[("2024-02", [0.0, 0.0, 0.0, 0.0]), ("2024-03", [0.0, 0.0, 0.0, 0.0])]);
 }
 
 #[test]
 fn overlapping_subscriptions_add_up_and_billing_periods_divide() {
     // Annual 1200 (= 100) + quarterly 90 (= 30) + monthly 5, all active at the end of March.
     let rows = "s1,a,p,2024-01-10,,year,1200,\ns2,a,p,2024-03-31,,quarter,90,\ns3,a,p,2024-02-01,,month,5,\n";
-    let got = mrr_by_month(rows, &["2024-02", "2024-03"]);
-    assert_eq!(got[0], (Some(105.0), Some(1.0), Some(0.0), Some(0.0)));
-    assert_eq!(got[1], (Some(135.0), Some(1.0), Some(0.0), Some(0.0)));
+    assert_months(rows, &[("2024-02", [105.0, 1.0, 0.0, 0.0]), ("2024-03", [135.0, 1.0, 0.0, 0.0])]);
 }
 
 #[test]
 fn free_plans_do_not_make_a_customer() {
-    let got = mrr_by_month("s1,a,free,2024-01-01,,month,0,\ns2,b,p,2024-01-01,,month,10,\n", &["2024-01"]);
-    assert_eq!(got[0], (Some(10.0), Some(1.0), Some(1.0), Some(0.0)));
+    assert_months("s1,a,free,2024-01-01,,month,0,\ns2,b,p,2024-01-01,,month,10,\n", &[("2024-01", [10.0, 1.0, 1.0, 0.0])]);
 }
 
 #[test]
@@ -202,8 +186,7 @@ fn a_gap_then_a_comeback_is_churn_then_reactivation_not_new() {
 
 #[test]
 fn a_month_with_no_customers_has_zero_mrr_and_null_ratios() {
-    let got = mrr_by_month("s1,a,p,2024-05-01,,month,10,\n", &["2024-03"]);
-    assert_eq!(got[0], (Some(0.0), Some(0.0), Some(0.0), Some(0.0)));
+    assert_months("s1,a,p,2024-05-01,,month,10,\n", &[("2024-03", [0.0, 0.0, 0.0, 0.0])]);
     let s = Scenario::inline(&[("customers.csv", CUSTOMERS), ("subscriptions.csv", &subscriptions("s1,a,p,2024-05-01,,month,10,\n"))]);
     let m = s.run("2024-03", &[]);
     m.assert("arpa", None);
