@@ -532,22 +532,7 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     let restated::Restated { all: restatements, top: restatements_top, groups: restated_groups } = restated::views(catalog, restatements, period);
     let bridge_month = look.bridge(period, period);
     let bridge_window = look.bridge(window_start, period);
-    let finance = FinanceView {
-        arr_bridge_month: bridge_month.scaled(12.0),
-        arr_bridge_window: bridge_window.scaled(12.0),
-        arr_bridge_months: if period.is_month() {
-            Vec::new()
-        } else {
-            finance.months.iter().map(|m| m.scaled(12.0)).collect()
-        },
-        table: FINANCE.iter().filter_map(|id| look.view(id)).collect(),
-        channels: finance
-            .channels
-            .iter()
-            .map(|c| channel_view(c, look.slice_value("cac", "channel", &c.channel), look.value("clv", period), gross_margin))
-            .collect(),
-        kinds: finance.kinds.clone(),
-    };
+    let finance = finance_view(&look, finance, period, (&bridge_month, &bridge_window), gross_margin);
     let mut context = ReportContext {
         coverage,
         report_link: None,
@@ -594,6 +579,28 @@ pub fn build_context(inp: Inputs<'_>) -> ReportContext {
     // The subject waits for the book or team view (see pipeline::assemble).
     context.at_risk_file = email::at_risk_file(&context);
     context
+}
+
+/// The finance section: the ARR bridges (the MRR bridges of the month and
+/// the window, × 12), the finance metrics, acquisition by channel and
+/// revenue by invoice kind.
+fn finance_view(look: &Lookup, finance: &Finance, period: Period, (month, window): (&Bridge, &Bridge), gross_margin: f64) -> FinanceView {
+    FinanceView {
+        arr_bridge_month: month.scaled(12.0),
+        arr_bridge_window: window.scaled(12.0),
+        arr_bridge_months: if period.is_month() {
+            Vec::new()
+        } else {
+            finance.months.iter().map(|m| m.scaled(12.0)).collect()
+        },
+        table: FINANCE.iter().filter_map(|id| look.view(id)).collect(),
+        channels: finance
+            .channels
+            .iter()
+            .map(|c| channel_view(c, look.slice_value("cac", "channel", &c.channel), look.value("clv", period), gross_margin))
+            .collect(),
+        kinds: finance.kinds.clone(),
+    }
 }
 
 /// The series of one report by metric, slice and period, and what the
