@@ -61,8 +61,7 @@ fn documents(dir: &Path, out: &mut Vec<(String, String)>) {
 fn hostile_text_stays_text_in_every_document() {
     let s = hostile();
     let config = s.dir.path().join("hostile.yaml");
-    let args = s.run_args("2024-03", &["--config", config.to_str().unwrap()]);
-    let done = s.cs_report(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let done = s.run_output("2024-03", &["--config", config.to_str().unwrap()]);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     let mut docs = Vec::new();
     documents(&s.out().join("2024-03"), &mut docs);

@@ -134,9 +134,7 @@ fn hostile_names_are_escaped_and_future_rows_are_a_warning() {
 fn a_run_ends_with_one_line_of_its_warnings_for_cron() {
     // The sample has surveys with few answers: data warnings.
     let s = sample_scenario();
-    let args = s.run_args("2025-06", &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let done = s.cs_report(&args);
+    let done = s.run_output("2025-06", &[]);
     assert!(done.status.success());
     let err = String::from_utf8_lossy(&done.stderr);
     let lines: Vec<&str> = err.lines().filter(|l| l.contains("published with")).collect();

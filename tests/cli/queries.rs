@@ -31,8 +31,7 @@ fn scenario(config: &str) -> Scenario {
 }
 
 fn run(s: &Scenario) -> std::process::Output {
-    let (data, out) = (s.data(), s.out());
-    s.cs_report(&["run", "--config", "config/cs-report.yaml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", "2024-03"])
+    s.run_output("2024-03", &["--config", "config/cs-report.yaml"])
 }
 
 fn succeed(s: &Scenario) {

@@ -70,8 +70,7 @@ fn staged_run_with(recipes: &[&str], tables: &[&str], raws: &[Raw], prepare: &dy
     }
     config.push_str("staging: staging\n");
     s.write("config/cs-report.yaml", &config);
-    let (data, out) = (s.data(), s.out());
-    let done = s.cs_report(&["run", "--config", "config/cs-report.yaml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", PERIOD]);
+    let done = s.run_output(PERIOD, &["--config", "config/cs-report.yaml"]);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     (s, expected)
 }
@@ -261,8 +260,7 @@ fn zendesk_tickets_of_no_customer_stop_the_run_when_the_config_refuses_them() {
     let s = sample_scenario();
     s.edit("tickets.csv", "\n", "\nT9999999,NOBODY,2025-06-03 10:00:00,,1\n");
     s.write("config/cs-report.yaml", "tables:\n  tickets:\n    on_unmatched: refuse\n");
-    let (data, out) = (s.data(), s.out());
-    let done = s.cs_report(&["run", "--config", "config/cs-report.yaml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", PERIOD]);
+    let done = s.run_output(PERIOD, &["--config", "config/cs-report.yaml"]);
     assert_eq!(done.status.code(), Some(2), "{}", String::from_utf8_lossy(&done.stderr));
     let err = String::from_utf8_lossy(&done.stderr);
     assert!(err.contains("must name a customer in customers") && err.contains("NOBODY"), "{err}");

@@ -60,19 +60,7 @@ fn stripe_scenario(raw: &str, sql: &str) -> Scenario {
 }
 
 fn run_with_config(s: &Scenario, period: &str) -> std::process::Output {
-    let data = s.data();
-    let out = s.out();
-    s.cs_report(&[
-        "run",
-        "--config",
-        "config/cs-report.yaml",
-        "--data",
-        data.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--period",
-        period,
-    ])
+    s.run_output(period, &["--config", "config/cs-report.yaml"])
 }
 
 #[test]

@@ -99,8 +99,7 @@ fn run_staged(s: &Scenario, extra: &str) {
 }
 
 fn run_config(s: &Scenario) {
-    let (data, out) = (s.data(), s.out());
-    let done = s.cs_report(&["run", "--config", "config/cs-report.yaml", "--data", data.to_str().unwrap(), "--out", out.to_str().unwrap(), "--period", PERIOD]);
+    let done = s.run_output(PERIOD, &["--config", "config/cs-report.yaml"]);
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
 }
 

@@ -197,10 +197,15 @@ impl Scenario {
         args
     }
 
+    /// `run` of `period` on this scenario's data and output, as it ended.
+    pub fn run_output(&self, period: &str, extra: &[&str]) -> Output {
+        let args = self.run_args(period, extra);
+        self.cs_report(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
     /// `run` that must end with `code`; returns its stderr.
     pub fn run_fails(&self, period: &str, extra: &[&str], code: i32) -> String {
-        let args = self.run_args(period, extra);
-        let out = self.cs_report(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let out = self.run_output(period, extra);
         let err = String::from_utf8_lossy(&out.stderr).to_string();
         assert_eq!(out.status.code(), Some(code), "expected exit {code}:\n{err}");
         err

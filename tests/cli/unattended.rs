@@ -204,7 +204,7 @@ fn a_kill_or_a_full_disk_at_any_step_of_publishing_leaves_folder_and_history_agr
             // The next run settles what the faulted one left, then compares
             // with what is published: restated numbers refuse, the same
             // numbers publish again.
-            let next = s.cs_report(&s.run_args("2024-03", &["--fail-on-restatement"]).iter().map(String::as_str).collect::<Vec<_>>());
+            let next = s.run_output("2024-03", &["--fail-on-restatement"]);
             let new_published = fs::read_to_string(dir.join("metrics.csv")).unwrap().contains("2024-03,mrr,v1,all,all,1830,");
             let expected = if new_published { Some(0) } else { Some(1) };
             assert_eq!(next.status.code(), expected, "{what}: {}", String::from_utf8_lossy(&next.stderr));
@@ -547,7 +547,7 @@ fn help_documents_the_exit_codes_and_log_lines_carry_time_and_level() {
     assert_eq!(bad.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.lines().all(|l| l.is_empty() || is_log_line(l)) && err.contains("--no-such-flag"), "{err}");
-    let run = s.cs_report(&s.run_args("2024-03", &["--verbose"]).iter().map(String::as_str).collect::<Vec<_>>());
+    let run = s.run_output("2024-03", &["--verbose"]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(err.lines().count() > 3 && err.lines().all(is_log_line), "{err}");
 }
