@@ -209,14 +209,12 @@ impl Sources {
         let whole = pack.as_ref().is_some_and(|p| p.whole);
         let mut sources = Sources { parts: Vec::new(), packed: Vec::new(), whole, names: Vec::new(), params: Vec::new() };
         for part in parts {
-            match part {
-                Stored::Packed(name) => sources.packed.push(name.clone()),
-                Stored::Loose(path) => sources.parts.push(path.display().to_string()),
-            }
-            sources.names.push(match part {
-                Stored::Packed(name) => name.clone(),
-                Stored::Loose(path) => path.display().to_string(),
-            });
+            let (list, name) = match part {
+                Stored::Packed(name) => (&mut sources.packed, name.clone()),
+                Stored::Loose(path) => (&mut sources.parts, path.display().to_string()),
+            };
+            list.push(name.clone());
+            sources.names.push(name);
         }
         if let (Some(pack), false) = (pack, sources.packed.is_empty()) {
             sources.params.push(pack.path.display().to_string());
@@ -230,10 +228,14 @@ impl Sources {
     fn select(&self, columns: &str, tagged: bool) -> String {
         let mut selects = Vec::new();
         if !self.packed.is_empty() {
-            let names: Vec<String> = self.packed.iter().map(|n| literal(n)).collect();
             let tag = if tagged { ", _rollup AS _source" } else { "" };
             let columns = if columns == "*" { "* EXCLUDE (_rollup)" } else { columns };
-            let filter = if self.whole { String::new() } else { format!(" WHERE _rollup IN ({})", names.join(", ")) };
+            let filter = if self.whole {
+                String::new()
+            } else {
+                let names: Vec<String> = self.packed.iter().map(|n| literal(n)).collect();
+                format!(" WHERE _rollup IN ({})", names.join(", "))
+            };
             selects.push(format!("SELECT {columns}{tag} FROM read_parquet(?){filter}"));
         }
         if !self.parts.is_empty() {
